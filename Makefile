@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Each creates .venv on first use and installs only what it needs; nothing is built twice.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# llama-cpp-python builds from source (5-7 minutes on 2 cores, once). A native build
+# (-march=native) emits AMX instructions on these Xeons, which the VMs trap as illegal:
+# build for AVX2 instead, which every x86-64 server of the last decade runs.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+$(VENV)/.base: pyproject.toml | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --editable .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml $(VENV)/.base
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --editable '.[dev,hf-local]'
+	touch $@
+
+demo: $(VENV)/.base
+	$(BIN)/fellowship judge \
+	  --question "How long should I boil an egg for a runny yolk?" \
+	  --a "Lower the egg into boiling water for about 6 minutes, then cool it under cold water for a minute. The white sets and the yolk stays runny." \
+	  --b "Eggs are a good source of protein. Many people eat them for breakfast."
+
+test: $(VENV)/.dev
+	$(BIN)/pytest
+
+bench: $(VENV)/.dev
+	$(BIN)/python benchmarks/local_decode.py
+	$(BIN)/python benchmarks/graph_overhead.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

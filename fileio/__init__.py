@@ -1,0 +1,1 @@
+"""Reading input files with precise errors, and writing output files atomically."""

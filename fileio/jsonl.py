@@ -1,0 +1,75 @@
+"""JSON Lines in and out."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from fellowship.fileio.errors import InputError
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; any other line is an InputError."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON ({exc.msg} at column {exc.colno})", path, number) from None
+            if not isinstance(record, dict):
+                raise InputError("expected a JSON object", path, number)
+            yield number, record
+
+
+def text_field(record: dict[str, Any], name: str, path: Path, line: int, *, optional: bool = False) -> str | None:
+    """A string field that must be present and non-empty (unless optional)."""
+    value = record.get(name)
+    if value is None:
+        if optional:
+            return None
+        raise InputError("is missing", path, line, name)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and optional:
+        return str(value)
+    if not isinstance(value, str):
+        raise InputError(f"must be a string, not {type(value).__name__}", path, line, name)
+    if not value.strip():
+        raise InputError("is empty", path, line, name)
+    return value
+
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """Write to a temporary file beside `path`, renamed over it only on success."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with atomic_writer(path) as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,1 @@
+"""LangGraph workflows: each module has `build_*()` (uncompiled) and a compiled `graph` without checkpointer."""

@@ -1,0 +1,29 @@
+"""LLM-as-a-Judge: one model compares two responses with one of the paper's strategies.
+
+    START --plan_calls--> judge_call (one per order, or per response) --> decide --> END
+
+`plan_calls` is a conditional edge that fans out with `Send`: one call for a plain
+run, two under `swap` (both presentation orders), two for independent scoring (one
+conversation per response). The calls run concurrently; `decide` combines them.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from fellowship.nodes.judge import decide, judge_call, plan_calls
+from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
+
+
+def build_judge() -> StateGraph:
+    return (
+        StateGraph(JudgeState, context_schema=JudgeContext, input_schema=PairInput, output_schema=JudgeOutput)
+        .add_node("judge_call", judge_call)
+        .add_node("decide", decide)
+        .add_conditional_edges(START, plan_calls, ["judge_call"])
+        .add_edge("judge_call", "decide")
+        .add_edge("decide", END)
+    )
+
+
+graph = build_judge().compile(name="judge")

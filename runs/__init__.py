@@ -1,0 +1,1 @@
+"""Running graphs over one input or many: concurrency, progress, summaries."""

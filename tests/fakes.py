@@ -1,0 +1,56 @@
+"""Test doubles: scripted chat models that stand in for real ones in unit tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
+
+Script = Sequence[str] | Callable[[list[BaseMessage]], str]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """A fake model that answers from a script: a list of replies in call order, or a
+    function of the conversation. It records every conversation it was sent, and can
+    wait `latency` seconds per call (asynchronously) to stand in for a remote model.
+    """
+
+    script: Any
+    latency: float = 0.0
+    _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-fake"
+
+    @property
+    def calls(self) -> list[list[BaseMessage]]:
+        return self._calls
+
+    def _reply(self, messages: list[BaseMessage]) -> ChatResult:
+        with self._lock:
+            self._calls.append(list(messages))
+            index = len(self._calls) - 1
+        if callable(self.script):
+            text = self.script(list(messages))
+        else:
+            if index >= len(self.script):
+                raise AssertionError(f"scripted model called {index + 1} times, script has {len(self.script)} replies")
+            text = self.script[index]
+        usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, usage_metadata=usage))])
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        return self._reply(messages)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return self._reply(messages)
