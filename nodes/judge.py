@@ -87,6 +87,17 @@ def mean_known(values: list[float | None]) -> float | None:
     return mean(known) if known else None
 
 
+def agree(orders: list[OrderVerdict]) -> tuple[Label, bool | None]:
+    """The verdict over presentation orders: any invalid order makes it invalid; under swap
+    the same winner twice wins and disagreement is a tie. Returns (label, consistent)."""
+    if any(o.verdict == "invalid" for o in orders):
+        return "invalid", None
+    if len(orders) == 1:
+        return orders[0].verdict, None
+    consistent = orders[0].verdict == orders[1].verdict
+    return (orders[0].verdict if consistent else "tie"), consistent
+
+
 def _explanation(readings: list[Reading]) -> str:
     """The reasoning of the first reply in the AB order (per response for independent scores)."""
     parts = [(r.part, explanation_of(r.answer.texts[0])) for r in readings if r.answer.texts]
@@ -105,15 +116,7 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
     errors = [e for _, e in decided if e]
     usage = sum((r.answer.usage for r in readings), Usage())
     texts = [t for r in readings for t in r.answer.texts]
-    if errors:
-        label: Label = "invalid"
-        consistent = None
-    elif len(orders) == 2:
-        consistent = orders[0].verdict == orders[1].verdict
-        label = orders[0].verdict if consistent else "tie"
-    else:
-        consistent = None
-        label = orders[0].verdict
+    label, consistent = agree(orders)
     return Verdict(
         verdict=label,
         score_a=None if errors else mean_known([o.score_a for o in orders]),

@@ -143,6 +143,12 @@ class DebateVerdict(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     finals: list[Final] = Field(default_factory=list)
     invalid_finals: int = 0
+    swap: bool = False
+    consistent: bool | None = None
+    orders: list[OrderVerdict] = Field(default_factory=list)
+    reversed_debate: "DebateVerdict | None" = Field(
+        None, description="with --swap: the debate with B shown as Assistant 1 (scores in that frame)"
+    )
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0

@@ -1,0 +1,1 @@
+"""Terminal renderings of results (the CLI prints these; `--json` prints the records instead)."""

@@ -1,0 +1,74 @@
+"""Human-readable verdicts of the judge, the jury and the debate."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
+
+
+def _scores(a: float | None, b: float | None) -> str:
+    return "" if a is None or b is None else f"   A {a:.3g} · B {b:.3g}"
+
+
+def _orders(orders: list[OrderVerdict], consistent: bool | None) -> str:
+    shown = ", ".join(f"{o.order} → {o.verdict}" for o in orders)
+    return f"swap: {shown} ({'consistent' if consistent else 'inconsistent' if consistent is False else 'undecided'})"
+
+
+def _footer(console: Console, *parts: object) -> None:
+    console.print("[dim]" + " · ".join(str(p) for p in parts) + "[/]", highlight=False)
+
+
+def show_verdict(console: Console, v: Verdict) -> None:
+    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}", highlight=False)
+    if v.swap:
+        console.print(_orders(v.orders, v.consistent), highlight=False)
+    if v.error:
+        console.print(f"[red]invalid:[/] {v.error}", highlight=False)
+    _footer(console, v.model, v.strategy, f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
+    if v.explanation:
+        console.print()
+        console.print(v.explanation, markup=False, highlight=False)
+    elif v.raw:
+        console.print("\nraw reply:", highlight=False)
+        console.print(v.raw[0], markup=False, highlight=False)
+
+
+def show_jury(console: Console, v: JuryVerdict) -> None:
+    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of members' scores)", highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("seat", "member", "vote", "A", "B", "note"):
+        table.add_column(column)
+    for vote in v.votes:
+        notes = []
+        if vote.flipped:
+            notes.append("saw B first")
+        if vote.judgement.swap:
+            notes.append("consistent" if vote.judgement.consistent else "inconsistent" if vote.judgement.consistent is False else "")
+        if vote.judgement.error:
+            notes.append(vote.judgement.error[:60])
+        fmt = lambda x: "-" if x is None else f"{x:g}"  # noqa: E731
+        table.add_row(str(vote.seat + 1), vote.member, vote.verdict, fmt(vote.score_a), fmt(vote.score_b), "; ".join(n for n in notes if n))
+    console.print(table)
+    counts = ", ".join(f"{label} {n}" for label, n in sorted(v.counts.items()))
+    _footer(console, f"votes: {counts}", f"invalid {v.invalid_votes}", v.strategy,
+            f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
+
+
+def show_debate(console: Console, v: DebateVerdict) -> None:
+    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of referees' final scores)", highlight=False)
+    if v.swap:
+        console.print(_orders(v.orders, v.consistent), highlight=False)
+    for turn in v.turns:
+        console.print(f"\n[bold]{turn.referee}[/] [dim](round {turn.round}, {turn.model})[/]", highlight=False)
+        console.print(turn.text.strip(), markup=False, highlight=False)
+    console.print("\n[bold]final scores[/] (Assistant 1 = A, Assistant 2 = B)", highlight=False)
+    for final in v.finals:
+        if final.error:
+            console.print(f"  {final.referee}: [red]invalid[/] ({final.error})", highlight=False)
+        else:
+            console.print(f"  {final.referee}: A {final.score_a:g} · B {final.score_b:g}", highlight=False)
+    _footer(console, f"{v.rounds} rounds", f"invalid finals {v.invalid_finals}",
+            f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
