@@ -18,10 +18,26 @@ class BackendUnavailable(RuntimeError):
 
 
 _lock = threading.Lock()
+_registered: dict[str, BaseChatModel] = {}
+
+
+def register_model(spec: str, model: BaseChatModel | None) -> None:
+    """Serve `spec` with a chat model instance you built yourself (None removes it).
+
+    For Python users with a LangChain model of their own, and for tests and benchmarks
+    that put scripted models behind a spec. Registered specs take any name.
+    """
+    with _lock:
+        if model is None:
+            _registered.pop(spec, None)
+        else:
+            _registered[spec] = model
 
 
 def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseChatModel:
     """The chat model for `spec`; one instance per (spec, settings) and process."""
+    if spec in _registered:
+        return _registered[spec]
     settings = settings or ModelSettings()
     parsed = ModelSpec.parse(spec)
     with _lock:
@@ -72,19 +88,19 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
 def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
-    where = {"endpoint_url": spec.target} if spec.target.startswith(("http://", "https://")) else {"repo_id": spec.target}
+    url = spec.target.startswith(("http://", "https://"))
     llm = HuggingFaceEndpoint(
-        **where,
+        **({"endpoint_url": spec.target} if url else {"repo_id": spec.target}),
         task="text-generation",
         max_new_tokens=settings.max_tokens,
-        # Hugging Face servers reject temperature 0; greedy decoding is do_sample=False.
-        do_sample=settings.temperature > 0,
-        temperature=settings.temperature or None,
-        seed=settings.seed,
+        temperature=None,  # else its 0.8 default overrides our 0.0, which the chat model treats as unset
         timeout=settings.timeout,
         huggingfacehub_api_token=os.environ.get("HF_TOKEN"),
     )
-    return ChatHuggingFace(llm=llm, model_id=spec.target)
+    # The chat model sends these with every chat-completion request.
+    return ChatHuggingFace(
+        llm=llm, temperature=settings.temperature, max_tokens=settings.max_tokens, model_kwargs={"seed": settings.seed}
+    )
 
 
 def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:

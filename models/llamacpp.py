@@ -12,7 +12,7 @@ import threading
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -44,6 +44,13 @@ class _Loaded:
         self.lock = threading.Lock()
 
 
+@lru_cache(maxsize=32)
+def _grammar(text: str):  # type: ignore[no-untyped-def]
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(text, verbose=False)
+
+
 @lru_cache(maxsize=None)
 def _load(path: str, n_ctx: int, n_threads: int) -> _Loaded:
     return _Loaded(path, n_ctx, n_threads)
@@ -59,7 +66,12 @@ def shared_llama(path: str, n_ctx: int, n_threads: int) -> _Loaded:
 
 
 class LlamaCppChat(BaseChatModel):
-    """Chat completions from a GGUF model run in-process by llama.cpp."""
+    """Chat completions from a GGUF model run in-process by llama.cpp.
+
+    Accepts `grammar=` (a GBNF string) per call, e.g. through `.bind(grammar=...)`.
+    """
+
+    supports_grammar: ClassVar[bool] = True
 
     model_path: str
     temperature: float = 0.0
@@ -97,6 +109,7 @@ class LlamaCppChat(BaseChatModel):
     ) -> ChatResult:
         engine = self._engine()
         payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        grammar = _grammar(kwargs["grammar"]) if kwargs.get("grammar") else None
         with engine.lock:
             out = engine.llama.create_chat_completion(
                 messages=payload,
@@ -104,6 +117,7 @@ class LlamaCppChat(BaseChatModel):
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 seed=self.seed,
                 stop=stop,
+                grammar=grammar,
             )
         choice = out["choices"][0]
         usage = out.get("usage") or {}

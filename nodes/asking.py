@@ -22,19 +22,24 @@ async def ask(
     messages: Sequence[BaseMessage],
     parse: Callable[[str], object],
     repair: str,
+    grammar: str | None = None,
 ) -> Answer:
     """Send `messages`, parse the reply; if that fails, ask once more in the same conversation.
 
-    A reply that still cannot be parsed gives an Answer with `error` set and every raw
-    text kept. Model errors (after the backend's own retries) propagate.
+    On backends that decode under a grammar (llama.cpp) the repair turn is held to
+    `grammar`, the exact answer format; the model still chooses the values. A reply
+    that still cannot be parsed gives an Answer with `error` set and every raw text
+    kept. Model errors (after the backend's own retries) propagate.
     """
+    constrained = bool(grammar) and getattr(model, "supports_grammar", False)
     started = time.perf_counter()
     conversation = list(messages)
     texts: list[str] = []
     usage = Usage()
     error = None
     for attempt in range(2):
-        reply = await model.ainvoke(conversation)
+        caller = model.bind(grammar=grammar) if attempt and constrained else model
+        reply = await caller.ainvoke(conversation)
         text = reply.text if isinstance(reply, AIMessage) else str(reply.content)
         texts.append(text)
         usage = usage + _usage(reply)
@@ -45,12 +50,14 @@ async def ask(
             conversation += [AIMessage(content=text), HumanMessage(content=repair)]
             continue
         return Answer(
-            value=value, texts=texts, repaired=attempt > 0, usage=usage, seconds=time.perf_counter() - started
+            value=value, texts=texts, repaired=attempt > 0, constrained=attempt > 0 and constrained,
+            usage=usage, seconds=time.perf_counter() - started,
         )
     return Answer(
         texts=texts,
         error=f"unparseable after a repair turn: {error}",
         repaired=True,
+        constrained=constrained,
         usage=usage,
         seconds=time.perf_counter() - started,
     )

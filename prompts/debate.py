@@ -46,13 +46,13 @@ which answer you find better and why, and respond to the others where you disagr
 
 FINAL = """\
 The discussion is over. Give your own final judgement; you need not agree with the \
-others. Explain your reasoning, then finish with exactly these two lines, with scores \
-from 0 to 10:
+others. Explain your reasoning, then finish with exactly these two lines, with \
+scores from 0 to 10 in place of X and Y:
 Score Assistant 1: X/10
 Score Assistant 2: Y/10"""
 
 FINAL_REPAIR = """\
-I could not read your scores. Reply with only these two lines, with numbers from 0 to \
-10 in place of X and Y, and nothing else:
+I could not read your scores. Copy this template and replace X and Y with numbers \
+from 0 to 10. Write nothing else:
 Score Assistant 1: X/10
 Score Assistant 2: Y/10"""

@@ -25,13 +25,13 @@ PAIR_BLOCK = """\
 
 COMBINED_TASK = """\
 Explain in a few sentences how the two answers compare. Then finish with exactly \
-these two lines, giving each answer a score from 0 to {scale}:
+these two lines, giving each answer a score from 0 to {scale} in place of X and Y:
 ### Score Assistant A: X/{scale}
 ### Score Assistant B: Y/{scale}"""
 
 COMBINED_REPAIR = """\
-I could not read your scores. Reply with only these two lines, with numbers from 0 \
-to {scale} in place of X and Y, and nothing else:
+I could not read your scores. Copy this template and replace X and Y with numbers \
+from 0 to {scale}. Write nothing else:
 ### Score Assistant A: X/{scale}
 ### Score Assistant B: Y/{scale}"""
 
@@ -41,8 +41,9 @@ Explain in a few sentences how the two answers compare. Then finish with one lin
 is better, or "Verdict: C" if they are equally good."""
 
 DIRECT_REPAIR = """\
-I could not read your verdict. Reply with only one line, "Verdict: A", "Verdict: B" \
-or "Verdict: C", and nothing else."""
+I could not read your verdict. Copy this template and replace X with A (Assistant A \
+is better), B (Assistant B is better) or C (equally good). Write nothing else:
+Verdict: X"""
 
 SINGLE_SYSTEM = f"""\
 You are a careful, impartial reviewer. An AI assistant has answered a user question, \
@@ -59,10 +60,10 @@ SINGLE_BLOCK = """\
 </assistant_answer>
 
 Explain your rating in a few sentences. Then finish with exactly this line, with a \
-score from 0 to 10:
+score from 0 to 10 in place of X:
 Overall Score: X/10"""
 
 SINGLE_REPAIR = """\
-I could not read your score. Reply with only this line, with a number from 0 to 10 in \
-place of X, and nothing else:
+I could not read your score. Copy this template and replace X with a number from 0 \
+to 10. Write nothing else:
 Overall Score: X/10"""

@@ -32,6 +32,7 @@ class Answer(BaseModel):
     texts: list[str] = Field(default_factory=list)
     error: str | None = None
     repaired: bool = False
+    constrained: bool = Field(False, description="the repair turn was decoded under the format's grammar")
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
 

@@ -20,16 +20,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+class FakeModels(dict):
+    """Scripted models served under specs for one test (see `register_model`)."""
+
+    def __setitem__(self, spec: str, model) -> None:  # type: ignore[no-untyped-def]
+        super().__setitem__(spec, model)
+        factory.register_model(spec, model)
+
+
 @pytest.fixture
-def fake_models(monkeypatch):
-    """Register scripted models under `fake:NAME` specs for the duration of a test."""
-    registry: dict[str, object] = {}
-
-    def fake_load(spec, settings=None):  # type: ignore[no-untyped-def]
-        if spec in registry:
-            return registry[spec]
-        raise AssertionError(f"test used unregistered model {spec!r}")
-
-    for module in ("fellowship.nodes.judge", "fellowship.nodes.debate"):
-        monkeypatch.setattr(f"{module}.load_chat_model", fake_load)
-    return registry
+def fake_models():
+    registry = FakeModels()
+    yield registry
+    for spec in registry:
+        factory.register_model(spec, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -24,6 +24,7 @@ class ScriptedChatModel(BaseChatModel):
     script: Any
     latency: float = 0.0
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+    _kwargs: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -34,9 +35,15 @@ class ScriptedChatModel(BaseChatModel):
     def calls(self) -> list[list[BaseMessage]]:
         return self._calls
 
-    def _reply(self, messages: list[BaseMessage]) -> ChatResult:
+    @property
+    def call_kwargs(self) -> list[dict[str, Any]]:
+        """The extra keyword arguments of each call (e.g. a bound `grammar`)."""
+        return self._kwargs
+
+    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         with self._lock:
             self._calls.append(list(messages))
+            self._kwargs.append(kwargs)
             index = len(self._calls) - 1
         if callable(self.script):
             text = self.script(list(messages))
@@ -48,9 +55,15 @@ class ScriptedChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, usage_metadata=usage))])
 
     def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        return self._reply(messages)
+        return self._reply(messages, kwargs)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
         if self.latency:
             await asyncio.sleep(self.latency)
-        return self._reply(messages)
+        return self._reply(messages, kwargs)
+
+
+class GrammarScriptedChatModel(ScriptedChatModel):
+    """A scripted model that claims grammar-constrained decoding, like the llama.cpp backend."""
+
+    supports_grammar: ClassVar[bool] = True

@@ -6,7 +6,7 @@ import pytest
 
 from fellowship.graphs.judge import graph
 from fellowship.state.judge import JudgeContext
-from tests.fakes import ScriptedChatModel
+from tests.fakes import GrammarScriptedChatModel, ScriptedChatModel
 
 PAIR = {"question": "What is 2+2?", "response_a": "4", "response_b": "5"}
 
@@ -124,3 +124,17 @@ async def test_swap_with_one_invalid_order_is_invalid(fake_models):
     verdict, _ = await run(fake_models, script, swap=True)
     assert verdict.verdict == "invalid" and verdict.consistent is None
     assert verdict.error.startswith("BA:")
+
+
+async def test_repair_turn_is_grammar_constrained_where_the_backend_can(fake_models):
+    model = GrammarScriptedChatModel(script=["Hmm.", "### Score Assistant A: 6/10\n### Score Assistant B: 6/10"])
+    fake_models["fake:gbnf"] = model
+    verdict = (await graph.ainvoke(PAIR, context=JudgeContext(model="fake:gbnf")))["verdict"]
+    assert verdict.verdict == "tie"
+    assert "grammar" not in model.call_kwargs[0]
+    assert '"### Score Assistant A: " score "/10' in model.call_kwargs[1]["grammar"]
+
+
+async def test_plain_backends_get_no_grammar(fake_models):
+    verdict, model = await run(fake_models, ["Hmm.", "### Score Assistant A: 6/10\n### Score Assistant B: 6/10"])
+    assert all("grammar" not in kwargs for kwargs in model.call_kwargs)

@@ -102,3 +102,18 @@ def test_recorded_debate_finals_parse(shared_data):
     records = json.loads((shared_data / "paper-outputs/fair-eval/debate/gpt-4o.json").read_text())
     parsed = [parse_pair_scores(r["response_1"], 10, labels=("1", "2")) for r in records]
     assert len(parsed) == 80
+
+
+def test_grammars_compile_in_llama_cpp_and_admit_what_the_parsers_read():
+    from llama_cpp import LlamaGrammar
+
+    from fellowship.parsing.grammars import CHOICE_GRAMMAR, overall_score_grammar, pair_scores_grammar
+
+    for scale in (5, 10, 100):
+        LlamaGrammar.from_string(pair_scores_grammar(scale), verbose=False)
+        assert parse_pair_scores(f"### Score Assistant A: {scale}/{scale}\n### Score Assistant B: 0/{scale}", scale) == (scale, 0)
+    LlamaGrammar.from_string(pair_scores_grammar(10, ("1", "2")), verbose=False)
+    LlamaGrammar.from_string(overall_score_grammar(), verbose=False)
+    LlamaGrammar.from_string(CHOICE_GRAMMAR, verbose=False)
+    with pytest.raises(ValueError):
+        pair_scores_grammar(7 * 11)
