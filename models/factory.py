@@ -121,7 +121,19 @@ def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         return_full_text=False,
         **sampling,
     )
-    return ChatHuggingFace(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target)
+    return _threaded_chat_class()(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target)
+
+
+@lru_cache(maxsize=1)
+def _threaded_chat_class() -> type[BaseChatModel]:
+    """ChatHuggingFace over a local pipeline refuses async calls; run them in a worker thread."""
+    from langchain_huggingface import ChatHuggingFace
+
+    class ThreadedChatHuggingFace(ChatHuggingFace):
+        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+            return await BaseChatModel._agenerate(self, messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    return ThreadedChatHuggingFace
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,1 @@
+"""Agreement metrics between evaluators and humans, and win rates."""
