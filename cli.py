@@ -119,9 +119,13 @@ def _evaluate(
 
 
 def _run(coro: Awaitable[R]) -> R:
-    """Run a coroutine; configuration errors exit 2, model failures exit 1."""
+    """Run a coroutine (on uvloop where installed); configuration errors exit 2, model failures exit 1."""
     try:
-        return asyncio.run(coro)  # type: ignore[arg-type]
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - Windows
+            return asyncio.run(coro)  # type: ignore[arg-type]
+        return uvloop.run(coro)  # type: ignore[arg-type]
     except (SpecError, BackendUnavailable) as exc:
         _fail(str(exc), 2)
     except KeyboardInterrupt:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 
 import _common  # noqa: F401
 from langchain_core.messages import HumanMessage
@@ -25,8 +26,11 @@ from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.models import ModelSettings, load_chat_model, register_model
 from fellowship.models.llamacpp import smollm2_path
+from fellowship.nodes.asking import ask
 from fellowship.nodes.debate import referee_messages
 from fellowship.nodes.judge import judge_messages
+from fellowship.parsing.grammars import pair_scores_grammar
+from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as debate_prompts
 from fellowship.state.debate import DebateContext
 from fellowship.state.jury import JuryContext
@@ -41,16 +45,20 @@ FINAL_REPLY = "A is right.\nScore Assistant 1: 9/10\nScore Assistant 2: 2/10"
 
 
 async def sequential_jury(specs: tuple[str, ...], settings: ModelSettings) -> None:
+    """The members' judge conversations (repair turns included), one after another."""
     task = {"question": PAIR.question, "order": "AB", "part": "pair", "first": PAIR.response_a, "second": PAIR.response_b}
-    messages, *_ = judge_messages("combined-10", task)  # type: ignore[arg-type]
+    messages, parser, repair, grammar = judge_messages("combined-10", task)  # type: ignore[arg-type]
     for spec in specs:
-        await load_chat_model(spec, settings).ainvoke(messages)
+        await ask(load_chat_model(spec, settings), messages, parser, repair, grammar)
 
 
 async def sequential_finals(ctx: DebateContext) -> None:
+    """The referees' closing conversations (repair turns included), one after another."""
+    parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
     for seat in range(len(ctx.referees)):
         messages = referee_messages(ctx, seat, INPUTS, [], debate_prompts.FINAL)  # type: ignore[arg-type]
-        await load_chat_model(ctx.model_of(seat), ctx.settings()).ainvoke(messages)
+        await ask(load_chat_model(ctx.model_of(seat), ctx.settings()), messages, parser, debate_prompts.FINAL_REPAIR,
+                  pair_scores_grammar(10, ("1", "2")))
 
 
 async def timed(coro) -> float:  # type: ignore[no-untyped-def]
@@ -69,7 +77,7 @@ async def measure(label: str, members: tuple[str, ...], debate_ctx: DebateContex
     print(f"[{label}] debate closing phase (3 referees, 0 rounds): sequential {seq:.2f} s, graph {par:.2f} s, ratio {seq / par:.2f}")
 
 
-def start_server(parallel: int) -> tuple[subprocess.Popen, str]:
+def start_server() -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -99,7 +107,7 @@ async def main(with_server: bool) -> None:
     await measure("fake", ("bench:j1", "bench:j2", "bench:j3"), DebateContext(model="bench:j1", rounds=0), ModelSettings())
     if not with_server:
         return
-    proc, url = start_server(parallel=3)
+    proc, url = start_server()
     try:
         settings = ModelSettings(max_tokens=64, base_url=url)
         await load_chat_model("openai:smollm2", settings).ainvoke([HumanMessage("warm up")])

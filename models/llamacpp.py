@@ -77,6 +77,10 @@ class LlamaCppChat(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = 512
     seed: int | None = 0
+    # Small models loop until max_tokens under plain greedy decoding; llama.cpp's mild
+    # repetition penalty stops that. It is off under a grammar, where it would bias the
+    # repeated characters of the format (two equal scores, say).
+    repeat_penalty: float = 1.1
     n_ctx: int = 8192
     n_threads: int = os.cpu_count() or 1
 
@@ -93,6 +97,7 @@ class LlamaCppChat(BaseChatModel):
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "seed": self.seed,
+            "repeat_penalty": self.repeat_penalty,
         }
 
     def _engine(self) -> _Loaded:
@@ -118,6 +123,7 @@ class LlamaCppChat(BaseChatModel):
                 seed=self.seed,
                 stop=stop,
                 grammar=grammar,
+                repeat_penalty=1.0 if grammar else self.repeat_penalty,
             )
         choice = out["choices"][0]
         usage = out.get("usage") or {}

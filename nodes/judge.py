@@ -128,6 +128,7 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
         explanation=_explanation(by_order.get("AB", [])),
         raw=texts,
         error="; ".join(errors) or None,
+        repairs=sum(r.answer.repaired for r in readings),
         model=model,
         strategy=strategy,
         swap=swap and strategy != "independent",

@@ -71,6 +71,7 @@ class Verdict(BaseModel):
     explanation: str = ""
     raw: list[str] = Field(default_factory=list, description="every model reply, repair turns included")
     error: str | None = Field(None, description="why the verdict is invalid")
+    repairs: int = Field(0, description="conversations that needed the repair turn")
     model: str
     strategy: str
     swap: bool = False

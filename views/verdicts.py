@@ -27,6 +27,8 @@ def show_verdict(console: Console, v: Verdict) -> None:
         console.print(_orders(v.orders, v.consistent), highlight=False)
     if v.error:
         console.print(f"[red]invalid:[/] {v.error}", highlight=False)
+    elif v.repairs:
+        console.print(f"[yellow]read from the repair turn[/] ({v.repairs} of {len(v.orders) if v.strategy != 'independent' else 2} conversations)", highlight=False)
     _footer(console, v.model, v.strategy, f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
     if v.explanation:
         console.print()
@@ -49,6 +51,8 @@ def show_jury(console: Console, v: JuryVerdict) -> None:
             notes.append("consistent" if vote.judgement.consistent else "inconsistent" if vote.judgement.consistent is False else "")
         if vote.judgement.error:
             notes.append(vote.judgement.error[:60])
+        elif vote.judgement.repairs:
+            notes.append("repair turn")
         fmt = lambda x: "-" if x is None else f"{x:g}"  # noqa: E731
         table.add_row(str(vote.seat + 1), vote.member, vote.verdict, fmt(vote.score_a), fmt(vote.score_b), "; ".join(n for n in notes if n))
     console.print(table)
@@ -69,6 +73,7 @@ def show_debate(console: Console, v: DebateVerdict) -> None:
         if final.error:
             console.print(f"  {final.referee}: [red]invalid[/] ({final.error})", highlight=False)
         else:
-            console.print(f"  {final.referee}: A {final.score_a:g} · B {final.score_b:g}", highlight=False)
+            via = " (repair turn)" if len(final.raw) > 1 else ""
+            console.print(f"  {final.referee}: A {final.score_a:g} · B {final.score_b:g}{via}", highlight=False)
     _footer(console, f"{v.rounds} rounds", f"invalid finals {v.invalid_finals}",
             f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")

@@ -60,7 +60,7 @@ async def test_independent_scores_each_response_in_its_own_conversation(fake_mod
 
 async def test_repair_turn_recovers_in_the_same_conversation(fake_models):
     verdict, model = await run(fake_models, ["A seems better overall.", "### Score Assistant A: 7/10\n### Score Assistant B: 4/10"])
-    assert verdict.verdict == "A"
+    assert verdict.verdict == "A" and verdict.repairs == 1
     assert len(model.calls) == 2
     repair_conversation = model.calls[1]
     assert repair_conversation[2].text == "A seems better overall."  # the model's own first reply
