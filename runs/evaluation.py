@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 
@@ -14,7 +15,7 @@ from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.nodes.judge import agree, mean_known
 from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext
+from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 
@@ -77,3 +78,44 @@ async def debate_pair(pair: Pair, ctx: DebateContext, swap: bool = False, max_co
         "output_tokens": first.output_tokens + second.output_tokens,
         "seconds": _timed(started),
     })
+
+
+EvaluatorKind = Literal["judge", "jury", "debate"]
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """Which evaluator decides between two responses, for workflows that need one (loop, win rate)."""
+
+    kind: EvaluatorKind = "judge"
+    model: str = "local:smollm2"
+    members: tuple[str, ...] = ()
+    referee_models: tuple[str, ...] = ()
+    strategy: Strategy = "combined-10"
+    swap: bool = False
+    rounds: int = 2
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = 0
+    timeout: float = 120.0
+    base_url: str | None = None
+
+    def _settings(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}
+
+    def describe(self) -> str:
+        if self.kind == "jury":
+            return f"jury of {', '.join(self.members)} ({self.strategy}{', swap' if self.swap else ''})"
+        if self.kind == "debate":
+            return f"debate on {', '.join(self.referee_models or (self.model,))} ({self.rounds} rounds{', swap' if self.swap else ''})"
+        return f"judge {self.model} ({self.strategy}{', swap' if self.swap else ''})"
+
+    async def evaluate(self, pair: Pair, max_concurrency: int | None = None) -> Verdict | JuryVerdict | DebateVerdict:
+        if self.kind == "jury":
+            ctx = JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, **self._settings())
+            return await jury_pair(pair, ctx, max_concurrency)
+        if self.kind == "debate":
+            ctx2 = DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self._settings())
+            return await debate_pair(pair, ctx2, self.swap, max_concurrency)
+        ctx3 = JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, **self._settings())
+        return await judge_pair(pair, ctx3, max_concurrency)

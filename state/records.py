@@ -154,3 +154,49 @@ class DebateVerdict(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+
+
+class Review(BaseModel):
+    """One reviewer's review of one response."""
+
+    iteration: int = Field(description="the response reviewed (1-based)")
+    reviewer: str
+    seat: int
+    score: float | None = None
+    evaluation: str = ""
+    feedback: str = ""
+    error: str | None = None
+    raw: list[str] = Field(default_factory=list)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Bout(BaseModel):
+    """One knockout comparison: the current best (A) against a later response (B)."""
+
+    a: int
+    b: int
+    verdict: Label
+    winner: int
+    note: str = ""
+    score_a: float | None = None
+    score_b: float | None = None
+    evaluation: dict = Field(default_factory=dict, description="the evaluator's full result")
+
+
+class LoopResult(BaseModel):
+    """Everything the feedback loop did for one prompt."""
+
+    prompt: str
+    responses: list[str]
+    reviews: list[Review] = Field(default_factory=list)
+    bouts: list[Bout] = Field(default_factory=list)
+    best: int = Field(description="the winning iteration (1-based)")
+    best_response: str
+    stopped_early: bool = False
+    generator: str
+    reviewers: list[str]
+    evaluator: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    seconds: float = 0.0

@@ -1,0 +1,38 @@
+"""The LLM Feedback Loop: a generator revises its response from reviewers' feedback.
+
+    START --> generate --after_response--> review (one per reviewer, concurrent) --> collect_reviews
+                                      \\--> knockout | finish             (after the last response)
+    collect_reviews --after_reviews--> generate | knockout | finish      (early stop, off by default)
+    knockout --next_bout--> knockout | finish --> END
+
+Each role keeps its own conversation in state: the generator sees its earlier responses
+and the feedback; each reviewer its earlier reviews. The best response is picked by the
+evaluator in a knockout: 1 vs 2, the winner vs 3, ...; a tie carries the later one forward.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from fellowship.nodes.loop import after_response, after_reviews, collect_reviews, finish, generate, knockout, next_bout, review
+from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
+
+
+def build_loop() -> StateGraph:
+    return (
+        StateGraph(LoopState, context_schema=LoopContext, input_schema=LoopInput, output_schema=LoopOutput)
+        .add_node("generate", generate)
+        .add_node("review", review)
+        .add_node("collect_reviews", collect_reviews)
+        .add_node("knockout", knockout)
+        .add_node("finish", finish)
+        .add_edge(START, "generate")
+        .add_conditional_edges("generate", after_response, ["review", "knockout", "finish"])
+        .add_edge("review", "collect_reviews")
+        .add_conditional_edges("collect_reviews", after_reviews, ["generate", "knockout", "finish"])
+        .add_conditional_edges("knockout", next_bout, ["knockout", "finish"])
+        .add_edge("finish", END)
+    )
+
+
+graph = build_loop().compile(name="loop")

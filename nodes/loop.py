@@ -1,0 +1,149 @@
+"""Nodes of the feedback loop: generate, review (fanned out), collect, knock out, finish."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fellowship.fileio.pairs import Pair
+from fellowship.models import load_chat_model
+from fellowship.nodes.asking import ask
+from fellowship.parsing.grammars import overall_score_grammar
+from fellowship.parsing.scores import parse_overall_score
+from fellowship.prompts import loop as p
+from fellowship.state.loop import LoopContext, LoopState, ReviewTask
+from fellowship.state.records import Bout, LoopResult, Review
+
+
+def _tokens(message: AIMessage) -> list[int]:
+    meta = message.usage_metadata or {}
+    return [meta.get("input_tokens", 0), meta.get("output_tokens", 0)]
+
+
+def feedback_message(reviews: list[Review]) -> str:
+    """The revision request: every usable review of the latest response, labelled by reviewer when several."""
+    usable = [r for r in reviews if r.error is None]
+    if not usable:
+        return p.REVISE_WITHOUT_FEEDBACK
+    if len(usable) == 1:
+        body = usable[0].feedback or usable[0].evaluation
+    else:
+        body = "\n\n".join(f"Reviewer {r.seat + 1} (score {r.score:g}/10):\n{r.feedback or r.evaluation}" for r in usable)
+    return p.REVISE.format(feedback=body)
+
+
+async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
+    """The generator writes the first response, or revises its last one from the reviews."""
+    ctx = runtime.context
+    conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
+    responses = state.get("responses", [])
+    if responses:
+        latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
+        conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat))))
+    reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
+    conversation.append(AIMessage(reply.text))
+    return {"generator_conversation": conversation, "responses": [reply.text], "usage": _tokens(reply)}
+
+
+def split_review(text: str) -> tuple[str, str]:
+    """(evaluation, feedback) of a review; without the labels, the whole text is both."""
+    evaluation = re.search(r"(?is)evaluation\W*:\s*(.*?)(?=\n\W*overall\s+score|\n\W*feedback\W*:|\Z)", text)
+    feedback = re.search(r"(?is)feedback\W*:\s*(.*)\Z", text)
+    whole = text.strip()
+    return (evaluation.group(1).strip() if evaluation else whole), (feedback.group(1).strip() if feedback else whole)
+
+
+def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["knockout", "finish"] | list[Send]:
+    """Review the response unless it was the last one; then pick the best."""
+    ctx = runtime.context
+    responses = state["responses"]
+    if len(responses) >= ctx.iterations:
+        return "knockout" if len(responses) > 1 else "finish"
+    conversations = state.get("reviewer_conversations", {})
+    return [
+        Send("review", ReviewTask(prompt=state["prompt"], seat=seat, iteration=len(responses),
+                                  response=responses[-1], conversation=conversations.get(str(seat), [])))
+        for seat in range(len(ctx.reviewers))
+    ]
+
+
+async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
+    """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
+    ctx = runtime.context
+    spec = ctx.reviewers[task["seat"]]
+    request = (p.NEXT_REVIEW.format(response=task["response"]) if task["conversation"]
+               else p.FIRST_REVIEW.format(prompt=task["prompt"], response=task["response"]))
+    conversation = list(task["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
+    base = {"iteration": task["iteration"], "reviewer": spec, "seat": task["seat"]}
+    try:
+        answer = await ask(load_chat_model(spec, ctx.settings()), conversation, parse_overall_score, p.REVIEW_REPAIR,
+                           overall_score_grammar())
+    except Exception as exc:  # noqa: BLE001 - a failing reviewer is left out, not fatal
+        return {"reviews": [Review(**base, error=f"model call failed: {type(exc).__name__}: {exc}")]}
+    conversation.append(AIMessage(answer.texts[0]))
+    if answer.repaired:
+        conversation += [HumanMessage(p.REVIEW_REPAIR), AIMessage(answer.texts[-1])]
+    evaluation, feedback = split_review(answer.texts[0])
+    result = Review(
+        **base, score=answer.value if answer.ok else None, evaluation=evaluation, feedback=feedback,  # type: ignore[arg-type]
+        error=answer.error, raw=answer.texts,
+        input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens,
+    )
+    return {"reviews": [result], "reviewer_conversations": {str(task["seat"]): conversation},
+            "usage": [answer.usage.input_tokens, answer.usage.output_tokens]}
+
+
+def collect_reviews(state: LoopState) -> dict:
+    """Fan-in point after the reviewers."""
+    return {}
+
+
+def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["generate", "knockout", "finish"]:
+    """Stop early when every reviewer scored the latest response at or above the threshold."""
+    ctx = runtime.context
+    responses = state["responses"]
+    latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
+    if ctx.stop_at is not None and latest and all(r.score is not None and r.score >= ctx.stop_at for r in latest):
+        return "knockout" if len(responses) > 1 else "finish"
+    return "generate"
+
+
+async def knockout(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
+    """The best so far (A) against the next response (B); a tie or an invalid verdict carries the later one forward."""
+    ctx = runtime.context
+    best = state.get("best") or 1
+    challenger = len(state.get("bouts", [])) + 2
+    responses = state["responses"]
+    pair = Pair(id=f"bout-{best}-{challenger}", question=state["prompt"],
+                response_a=responses[best - 1], response_b=responses[challenger - 1])
+    result = await ctx.evaluator.evaluate(pair)
+    winner = best if result.verdict == "A" else challenger
+    note = {"tie": "tie: the later response goes on", "invalid": "invalid verdict: the later response goes on"}.get(result.verdict, "")
+    bout = Bout(a=best, b=challenger, verdict=result.verdict, winner=winner, note=note,
+                score_a=result.score_a, score_b=result.score_b, evaluation=result.model_dump())
+    return {"bouts": [bout], "best": winner}
+
+
+def next_bout(state: LoopState) -> Literal["knockout", "finish"]:
+    return "knockout" if len(state.get("bouts", [])) + 2 <= len(state["responses"]) else "finish"
+
+
+def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
+    ctx = runtime.context
+    responses = state["responses"]
+    best = state.get("best") or 1
+    bouts = state.get("bouts", [])
+    usage = state.get("usage") or [0, 0]
+    evaluated = [b.evaluation for b in bouts]
+    result = LoopResult(
+        prompt=state["prompt"], responses=responses, reviews=state.get("reviews", []), bouts=bouts,
+        best=best, best_response=responses[best - 1], stopped_early=len(responses) < ctx.iterations,
+        generator=ctx.generator, reviewers=list(ctx.reviewers), evaluator=ctx.evaluator.describe(),
+        input_tokens=usage[0] + sum(e.get("input_tokens", 0) for e in evaluated),
+        output_tokens=usage[1] + sum(e.get("output_tokens", 0) for e in evaluated),
+    )
+    return {"result": result}

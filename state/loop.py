@@ -1,0 +1,75 @@
+"""State and run context of the generator-reviewer feedback loop."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, TypedDict
+
+from langchain_core.messages import AnyMessage
+
+from fellowship.models import ModelSettings
+from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.records import Bout, LoopResult, Review
+
+
+def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[AnyMessage]]) -> dict[str, list[AnyMessage]]:
+    """Reducer: each reviewer replaces its own conversation; the others stay."""
+    return {**old, **new}
+
+
+def add_usage(old: list[int], new: list[int]) -> list[int]:
+    """Reducer: element-wise sum of [input_tokens, output_tokens]."""
+    return [x + y for x, y in zip(old or [0, 0], new)]
+
+
+@dataclass(frozen=True)
+class LoopContext:
+    """Run-scoped settings of the loop: the models, the iterations and the evaluator of the knockout."""
+
+    generator: str = "local:smollm2"
+    reviewers: tuple[str, ...] = ("local:smollm2",)
+    iterations: int = 3
+    stop_at: float | None = None
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = 0
+    timeout: float = 120.0
+    base_url: str | None = None
+
+    def settings(self) -> ModelSettings:
+        return ModelSettings(
+            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed,
+            timeout=self.timeout, base_url=self.base_url,
+        )
+
+
+class LoopInput(TypedDict):
+    prompt: str
+
+
+class LoopState(LoopInput, total=False):
+    generator_conversation: list[AnyMessage]
+    reviewer_conversations: Annotated[dict[str, list[AnyMessage]], merge_conversations]
+    responses: Annotated[list[str], operator.add]
+    reviews: Annotated[list[Review], operator.add]
+    usage: Annotated[list[int], add_usage]
+    stopped_early: bool
+    bouts: Annotated[list[Bout], operator.add]
+    best: int
+    result: LoopResult
+
+
+class LoopOutput(TypedDict):
+    result: LoopResult
+
+
+class ReviewTask(TypedDict):
+    """The payload of one reviewer's `Send`."""
+
+    prompt: str
+    seat: int
+    iteration: int
+    response: str
+    conversation: list[AnyMessage]
