@@ -380,5 +380,177 @@ def _live_agreement(pairs: list[Any], evaluator: str, opts: dict[str, Any], resu
     return result
 
 
+EVALUATOR = "Evaluator (knockout and win rate)"
+LOOP = "Loop"
+Generator = Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=_check_spec, rich_help_panel=LOOP)]
+Reviewers = Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=_check_spec, rich_help_panel=LOOP)]
+Iterations = Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP)]
+StopAt = Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP)]
+EvalKind = Annotated[EvaluatorName, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)]
+JudgeModel = Annotated[str, typer.Option("--judge-model", help="The judge's (or all referees') model spec.", callback=_check_spec, rich_help_panel=EVALUATOR)]
+Members = Annotated[Optional[list[str]], typer.Option("--member", help="With --evaluator jury: a member's spec (repeat).", callback=_check_spec, rich_help_panel=EVALUATOR)]
+RefModels = Annotated[Optional[list[str]], typer.Option("--referee-model", help="With --evaluator debate: one spec per referee.", callback=_check_spec, rich_help_panel=EVALUATOR)]
+EvalStrategy = Annotated[StrategyName, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)]
+EvalSwap = Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)]
+EvalRounds = Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)]
+
+
+def _evaluator_config(kind: EvaluatorName, judge_model: str, member: Optional[list[str]], referee_model: Optional[list[str]],
+                      strategy: Any, swap: bool, rounds: int, settings: dict[str, Any]) -> Any:
+    from fellowship.runs.evaluation import EvaluatorConfig
+
+    if kind is EvaluatorName.jury and (not member or len(member) < 2):
+        _fail("--evaluator jury needs at least two --member options", 2)
+    if referee_model and len(referee_model) != len(PERSONAS):
+        _fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
+    return EvaluatorConfig(kind=kind.value, model=judge_model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
+                           strategy=strategy.value, swap=swap, rounds=rounds, **settings)
+
+
+def _loop_context(generator: str, reviewer: Optional[list[str]], iterations: int, stop_at: Optional[float], evaluator: Any, settings: dict[str, Any]) -> Any:
+    from fellowship.state.loop import LoopContext
+
+    return LoopContext(generator=generator, reviewers=tuple(reviewer or ("local:smollm2",)), iterations=iterations,
+                       stop_at=stop_at, evaluator=evaluator, **settings)
+
+
+def _read_prompts(path: Path) -> list[Any]:
+    from fellowship.fileio.prompts import read_prompts
+
+    try:
+        return read_prompts(path)
+    except InputError as exc:
+        _fail(str(exc), 2)
+
+
+@app.command()
+def refine(
+    prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.", rich_help_panel=INPUTS)] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
+    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = 4,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
+
+    Each role keeps its own conversation. Reviewers answer with an evaluation, [bold]Overall Score: X/10[/] and feedback (one repair turn when the score cannot be read; a failing reviewer is left out). After the last response the evaluator picks the best in a knockout: 1 vs 2, the winner vs 3; a tie or an invalid verdict carries the later response forward.
+    """
+    from fellowship.fileio.prompts import PromptItem
+    from fellowship.runs.winrate import refine as run_refine
+    from fellowship.views.loop import show_loop
+
+    settings = _settings(**locals())
+    ctx = _loop_context(generator, reviewer, iterations, stop_at,
+                        _evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings), settings)
+    if prompts is None:
+        if not prompt or not prompt.strip():
+            _fail("give --prompt TEXT or --prompts FILE", 2)
+        if out_path is not None:
+            _fail("--out is for --prompts runs", 2)
+        result = _run(run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency))
+        print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
+        return
+    if prompt:
+        _fail("give either --prompt or --prompts, not both", 2)
+    items = _read_prompts(prompts)
+    failed = 0
+    with Progress(TextColumn("refine"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("refine", total=len(items))
+        results = _run(run_all(items, lambda item: run_refine(item, ctx, concurrency), concurrency=concurrency,
+                               on_done=lambda i, r: progress.update(task, advance=1)))
+    rows = []
+    for item, result in zip(items, results):
+        if isinstance(result, ItemFailure):
+            failed += 1
+            rows.append({"id": item.id, "prompt": item.prompt, "error": f"model call failed: {result}"})
+        else:
+            rows.append({"id": item.id, **result.model_dump()})
+    if out_path:
+        write_jsonl(out_path, rows)
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    err.print(f"{len(items)} prompts{' → ' + str(out_path) if out_path else ''}: {len(items) - failed} refined, {failed} failed", highlight=False)
+    if failed:
+        _fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
+
+
+@app.command()
+def winrate(
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
+    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
+    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=_check_spec, rich_help_panel=LOOP)] = "local:smollm2",
+    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2,
+    results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
+    as_json: AsJson = False, concurrency: Concurrency = 4,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
+
+    A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
+    """
+    from fellowship.metrics.winrate import win_report
+    from fellowship.runs.journal import Journal
+    from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
+    from fellowship.views.loop import show_winrates
+
+    if recorded:
+        if prompts:
+            _fail("give either --prompts (live) or --recorded, not both", 2)
+        try:
+            reports = [recorded_winrate(path) for path in recorded]
+        except InputError as exc:
+            _fail(str(exc), 2)
+        print(json.dumps(reports if len(reports) > 1 else reports[0])) if as_json else show_winrates(out, reports)
+        return
+    if prompts is None:
+        _fail("give --prompts FILE for a live run, or --recorded FILE", 2)
+    items = _read_prompts(prompts)
+    settings = _settings(**locals())
+    judge_cfg = _evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
+    ctx = _loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings)
+    config = json.loads(json.dumps({"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
+                                    "evaluator": vars(judge_cfg)}))
+    try:
+        journal = Journal(results, config)
+    except InputError as exc:
+        _fail(str(exc), 2)
+    todo = [item for item in items if item.id not in journal.done]
+    if len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {results}", highlight=False)
+    with Progress(TextColumn("winrate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("winrate", total=len(todo))
+
+        def done(index: int, result: Any) -> None:
+            item = todo[index]
+            row = {"id": item.id, "prompt": item.prompt}
+            row.update({"verdict": None, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure) else result)
+            journal.append(row)
+            progress.update(task, advance=1)
+
+        try:
+            _run(run_all(todo, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), concurrency=concurrency, on_done=done))
+        finally:
+            journal.close()
+    finished = [journal.done[item.id] for item in items if item.id in journal.done]
+    if not finished:
+        _fail(f"no prompt finished; see {results}", 1)
+    report = {"name": f"loop {generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
+              **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
+    if as_json:
+        print(json.dumps(report))
+    else:
+        show_winrates(out, [report])
+        err.print(f"evaluator: {report['evaluator']} · results in {results}", highlight=False)
+    if report["failed"]:
+        _fail(f"{report['failed']} prompts failed and are left out; rerun the command to retry them", 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

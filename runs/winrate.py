@@ -1,0 +1,68 @@
+"""Win rate of the feedback loop against a single model: live, or from recorded comparisons."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from fellowship.fileio.errors import InputError
+from fellowship.fileio.pairs import Pair
+from fellowship.fileio.prompts import PromptItem
+from fellowship.graphs.loop import graph as loop_graph
+from fellowship.metrics.winrate import win_report
+from fellowship.models import load_chat_model
+from fellowship.nodes.judge import label_of
+from fellowship.parsing.scores import ParseError, parse_pair_scores
+from fellowship.runs.evaluation import EvaluatorConfig, run_config
+from fellowship.state.loop import LoopContext
+from fellowship.state.records import LoopResult
+
+
+async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None = None) -> LoopResult:
+    """Run the feedback loop on one prompt."""
+    started = time.perf_counter()
+    tags = [f"generator:{ctx.generator}", *(f"reviewer:{r}" for r in ctx.reviewers)]
+    out = await loop_graph.ainvoke({"prompt": item.prompt}, context=ctx, config=run_config("loop", item.id, tags, max_concurrency))
+    return out["result"].model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+
+
+async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: str, evaluator: EvaluatorConfig,
+                                max_concurrency: int | None = None) -> dict[str, Any]:
+    """The loop's output (A) against the baseline model's single answer (B), judged by the evaluator."""
+    loop, single = await asyncio.gather(
+        refine(item, ctx, max_concurrency),
+        load_chat_model(baseline, ctx.settings()).ainvoke([HumanMessage(item.prompt)]),
+    )
+    verdict = await evaluator.evaluate(Pair(id=item.id, question=item.prompt, response_a=loop.best_response,
+                                            response_b=single.text), max_concurrency)
+    return {"verdict": verdict.verdict, "score_a": verdict.score_a, "score_b": verdict.score_b,
+            "loop": loop.model_dump(), "baseline": baseline, "baseline_response": single.text,
+            "evaluation": verdict.model_dump()}
+
+
+def recorded_winrate(path: Path) -> dict[str, Any]:
+    """The report from recorded evaluator texts comparing the loop's output (Assistant A) with a baseline (B).
+
+    A record without a text, or whose scores cannot be read, is invalid: not a win.
+    """
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    if not isinstance(records, list) or not records:
+        raise InputError("expected a non-empty JSON list of records with 'response'", path)
+    labels = []
+    for record in records:
+        text = record.get("response") if isinstance(record, dict) else None
+        try:
+            labels.append(label_of(*parse_pair_scores(text, 10)) if isinstance(text, str) else "invalid")
+        except ParseError:
+            labels.append("invalid")
+    return {"file": path.name, **win_report(labels)}
