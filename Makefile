@@ -24,10 +24,7 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.base
 	touch $@
 
 demo: $(VENV)/.base
-	$(BIN)/fellowship judge \
-	  --question "How long should I boil an egg for a runny yolk?" \
-	  --a "Lower the egg into boiling water for about 6 minutes, then cool it under cold water for a minute. The white sets and the yolk stays runny." \
-	  --b "Eggs are a good source of protein. Many people eat them for breakfast."
+	$(BIN)/fellowship generate --prompts examples/prompts.jsonl --out out/demo --max-tokens 256 --strategy direct
 
 test: $(VENV)/.dev
 	$(BIN)/pytest

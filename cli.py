@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
@@ -21,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.pairs import Pair, read_pairs
-from fellowship.models.factory import BackendUnavailable
+from fellowship.models.factory import BackendUnavailable, set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.prompts.debate import PERSONAS
 from fellowship.runs.batch import ItemFailure, run_all
@@ -74,7 +75,7 @@ RespB = Annotated[Optional[str], typer.Option("--b", help="Response B.", rich_he
 Pairs = Annotated[Optional[Path], typer.Option("--pairs", help="JSON Lines of pairs: question, response_a, response_b, optional id.", rich_help_panel=INPUTS)]
 OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).", rich_help_panel=INPUTS)]
-Concurrency = Annotated[int, typer.Option("--max-concurrency", min=1, help="Most pairs at once, and most parallel model calls within one graph run (LangGraph's max_concurrency).")]
+Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local (llama.cpp decodes one request at a time, and interleaved requests defeat its prompt cache), else 4.")]
 Swap = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
 Strategy = Annotated[StrategyName, typer.Option(help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.", callback=_check_spec, rich_help_panel=MODELS)]
@@ -83,6 +84,13 @@ MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens a model may wri
 Seed = Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)]
 Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)]
 BaseUrl = Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)]
+
+
+def _auto_concurrency(value: Optional[int], *specs: Any) -> int:
+    if value is not None:
+        return value
+    flat = [s for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
+    return 1 if all(str(s).startswith(("local:", "hf-local:")) for s in flat) else 4
 
 
 def _settings(**kw: Any) -> dict[str, Any]:
@@ -182,7 +190,7 @@ def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
     model: Model = "local:smollm2",
     strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
-    swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = 4,
+    swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
@@ -190,6 +198,7 @@ def judge(
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
     ctx = JudgeContext(model=model, strategy=strategy.value, swap=swap, **_settings(**locals()))
+    concurrency = _auto_concurrency(concurrency, model)
     _evaluate(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging")
 
@@ -202,7 +211,7 @@ def jury(
     swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = False,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
-    as_json: AsJson = False, concurrency: Concurrency = 4,
+    as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
@@ -212,6 +221,7 @@ def jury(
     if len(member) < 2:
         _fail("a jury needs at least two --member options", 2)
     ctx = JuryContext(members=tuple(member), strategy=strategy.value, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed, **_settings(**locals()))
+    concurrency = _auto_concurrency(concurrency, member)
     _evaluate(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury")
 
@@ -223,7 +233,7 @@ def debate(
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help=f"One model spec per referee, in order ({', '.join(PERSONAS)}); default: --model for all.", callback=_check_spec, rich_help_panel=MODELS)] = None,
     rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = 2,
     swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
-    as_json: AsJson = False, concurrency: Concurrency = 4,
+    as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM Debate).
@@ -233,6 +243,7 @@ def debate(
     if referee_model and len(referee_model) != len(PERSONAS):
         _fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
     ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **_settings(**locals()))
+    concurrency = _auto_concurrency(concurrency, model, referee_model)
     _evaluate(lambda pair: debate_pair(pair, ctx, swap, concurrency), show_debate, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate")
 
@@ -269,7 +280,7 @@ def agreement(
     rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = 2,
     swap: Swap = False,
     results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
-    concurrency: Concurrency = 4,
+    concurrency: Concurrency = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
@@ -310,6 +321,7 @@ def agreement(
             if every_jury:
                 show_juries(out, result["juries"])
         return
+    concurrency = _auto_concurrency(concurrency, model, member, referee_model)
     result = _live_agreement(pairs, evaluator.value, locals(), results, concurrency, bootstrap)
     if as_json:
         print(json.dumps(result))
@@ -431,7 +443,7 @@ def refine(
     generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
     evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = 4,
+    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
@@ -445,6 +457,7 @@ def refine(
     settings = _settings(**locals())
     ctx = _loop_context(generator, reviewer, iterations, stop_at,
                         _evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings), settings)
+    concurrency = _auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model)
     if prompts is None:
         if not prompt or not prompt.strip():
             _fail("give --prompt TEXT or --prompts FILE", 2)
@@ -488,7 +501,7 @@ def winrate(
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
     rounds: EvalRounds = 2,
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
-    as_json: AsJson = False, concurrency: Concurrency = 4,
+    as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
@@ -515,6 +528,7 @@ def winrate(
     settings = _settings(**locals())
     judge_cfg = _evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
     ctx = _loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings)
+    concurrency = _auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline)
     config = json.loads(json.dumps({"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
                                     "evaluator": vars(judge_cfg)}))
     try:
@@ -550,6 +564,146 @@ def winrate(
         err.print(f"evaluator: {report['evaluator']} · results in {results}", highlight=False)
     if report["failed"]:
         _fail(f"{report['failed']} prompts failed and are left out; rerun the command to retry them", 1)
+
+
+class PairingName(str, Enum):
+    all = "all"
+    knockout = "knockout"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+DATASET = "Dataset"
+
+
+def _named(values: list[str], flag: str) -> list[tuple[str, list[str]]]:
+    """NAME=SPEC[,SPEC...] options; every spec is checked."""
+    named = []
+    for value in values:
+        name, sep, specs = value.partition("=")
+        if not sep or not name.strip() or not specs.strip():
+            _fail(f"{flag} {value!r}: expected NAME=SPEC" + ("[,REVIEWER-SPEC...]" if flag == "--loop" else ""), 2)
+        parts = [p.strip() for p in specs.split(",")]
+        for spec in parts:
+            try:
+                ModelSpec.parse(spec)
+            except SpecError as exc:
+                _fail(f"{flag} {value!r}: {exc}", 2)
+        named.append((name.strip(), parts))
+    return named
+
+
+def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
+    """A local prompts file, or a Hugging Face dataset id (online) with a `field` column."""
+    from fellowship.fileio.prompts import PromptItem
+
+    path = Path(source)
+    if path.exists() or "/" not in source or source.startswith((".", "/")):
+        return _read_prompts(path)
+    try:
+        import datasets  # type: ignore[import-not-found]
+
+        rows = datasets.load_dataset(source, split=split)
+    except ImportError:
+        _fail(f"{source!r} is not a local file, and Hub datasets need: pip install datasets", 2)
+    except Exception as exc:  # noqa: BLE001 - offline or unknown: say which
+        _fail(f"{source!r} is not a local file and the Hugging Face Hub cannot provide it ({type(exc).__name__}: {exc})", 2)
+    if field not in rows.column_names:
+        _fail(f"{source}: no column {field!r} (columns: {', '.join(rows.column_names)}); name it with --prompt-field", 2)
+    return [PromptItem(id=str(i), prompt=str(r[field])) for i, r in enumerate(rows) if str(r[field]).strip()]
+
+
+@app.command()
+def generate(
+    prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
+    prompt_field: Annotated[str, typer.Option(help="Column of the prompts in a Hub dataset.", rich_help_panel=INPUTS)] = "prompt",
+    split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
+    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP)] = None,
+    loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP)] = None,
+    iterations: Iterations = 3,
+    pairing: Annotated[PairingName, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = PairingName.all,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None,
+    min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = 0.0,
+    conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = OutputFormat.jsonl,
+    concurrency: Concurrency = None,
+    requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
+
+    For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
+    """
+    from fellowship.preference.rows import KINDS, RowRules
+    from fellowship.runs.generate import Generation
+    from fellowship.state.generate import CandidateConfig, GenerateContext
+
+    kinds = tuple(kind or KINDS)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        _fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+    sources = [CandidateConfig(name, "single", (specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
+    for name, specs in _named(loop or [], "--loop"):
+        if len(specs) < 2:
+            _fail(f"--loop {name}: give a generator and at least one reviewer: NAME=GEN,REVIEWER", 2)
+        sources.append(CandidateConfig(name, "loop", tuple(specs)))
+    if not sources:
+        sources = [CandidateConfig("single", "single", ("local:smollm2",)), CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2"))]
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        _fail(f"source names must differ: {', '.join(names)}", 2)
+    if len(sources) < 2 and "single" in kinds:
+        _fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
+    if fmt is OutputFormat.parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            _fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+    settings = _settings(**locals())
+    judge_cfg = _evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
+    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg, **settings)
+    set_rate_limit(requests_per_second)
+    concurrency = _auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model)
+    rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
+    items = _load_prompt_source(prompts, prompt_field, split)
+    try:
+        run = Generation(out_dir, ctx, rules, prompts, fmt.value)
+    except InputError as exc:
+        _fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
+              "or choose another --out (or delete that folder) to start anew", 2)
+    todo = run.pending(items)
+    if len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
+    started = time.perf_counter()
+    counts = {"rows": 0, "failed": 0}
+    progress = Progress(TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                        TimeElapsedColumn(), console=err)
+    with progress:
+        task = progress.add_task("generate", total=len(todo), note="")
+
+        def done(row: Any, rows: int) -> None:
+            counts["rows"] += rows
+            counts["failed"] += row is None
+            progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
+
+        _run(run.run(items, concurrency, done))
+    summary = run.write(items, time.perf_counter() - started)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        from fellowship.views.generate import show_summary
+
+        show_summary(out, summary)
+    if summary["failed"]:
+        _fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

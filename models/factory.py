@@ -75,6 +75,7 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         api_key = "not-needed"  # local OpenAI-compatible servers usually ignore the key
     return ChatOpenAI(
         model=spec.target,
+        rate_limiter=_rate_limiter(spec),
         base_url=base_url,
         api_key=api_key,
         temperature=settings.temperature,
@@ -99,8 +100,31 @@ def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     )
     # The chat model sends these with every chat-completion request.
     return ChatHuggingFace(
-        llm=llm, temperature=settings.temperature, max_tokens=settings.max_tokens, model_kwargs={"seed": settings.seed}
+        llm=llm, rate_limiter=_rate_limiter(spec), temperature=settings.temperature, max_tokens=settings.max_tokens, model_kwargs={"seed": settings.seed}
     )
+
+
+_requests_per_second: float | None = None
+
+
+def set_rate_limit(requests_per_second: float | None) -> None:
+    """Limit the request rate of every remote model (each model its own limit), for models loaded from now on."""
+    global _requests_per_second
+    _requests_per_second = requests_per_second
+    _cached.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def _limiter(spec: ModelSpec, requests_per_second: float):  # type: ignore[no-untyped-def]
+    from langchain_core.rate_limiters import InMemoryRateLimiter
+
+    return InMemoryRateLimiter(requests_per_second=requests_per_second, check_every_n_seconds=0.05,
+                               max_bucket_size=max(1.0, requests_per_second))
+
+
+def _rate_limiter(spec: ModelSpec):  # type: ignore[no-untyped-def]
+    """One limiter per remote model, shared by all its settings variants."""
+    return None if _requests_per_second is None else _limiter(spec, _requests_per_second)
 
 
 def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:

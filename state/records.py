@@ -200,3 +200,27 @@ class LoopResult(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+
+
+class Candidate(BaseModel):
+    """One candidate response to a prompt, with where it came from."""
+
+    name: str
+    kind: Literal["single", "loop"]
+    models: list[str] = Field(description="the single model, or the loop's generator then its reviewers")
+    response: str
+    loop: LoopResult | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Comparison(BaseModel):
+    """The evaluator's decision between two candidates (a shown as A)."""
+
+    a: str
+    b: str
+    verdict: Label
+    score_a: float | None = None
+    score_b: float | None = None
+    consistent: bool | None = None
+    evaluation: dict = Field(default_factory=dict)

@@ -1,0 +1,36 @@
+"""Preference-data generation for one prompt: candidates, then comparisons.
+
+    START --plan_candidates--> make_candidate (one per configured source, concurrent)
+          --> collect_candidates --plan_comparisons--> compare (every pair, concurrent) --> END
+                                                  \\--> knockout_candidates --next_candidate--> itself | END
+
+A source is a single model or a feedback loop (the loop graph runs inside its node).
+The rows of the DPO and KTO datasets are built from the result (see `preference/`).
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from fellowship.nodes.generate import (
+    collect_candidates, compare, knockout_candidates, make_candidate, next_candidate, plan_candidates, plan_comparisons,
+)
+from fellowship.state.generate import GenerateContext, GenerateInput, GenerateOutput, GenerateState
+
+
+def build_generate() -> StateGraph:
+    return (
+        StateGraph(GenerateState, context_schema=GenerateContext, input_schema=GenerateInput, output_schema=GenerateOutput)
+        .add_node("make_candidate", make_candidate)
+        .add_node("collect_candidates", collect_candidates)
+        .add_node("compare", compare)
+        .add_node("knockout_candidates", knockout_candidates)
+        .add_conditional_edges(START, plan_candidates, ["make_candidate"])
+        .add_edge("make_candidate", "collect_candidates")
+        .add_conditional_edges("collect_candidates", plan_comparisons, ["compare", "knockout_candidates"])
+        .add_edge("compare", END)
+        .add_conditional_edges("knockout_candidates", next_candidate, ["knockout_candidates", END])
+    )
+
+
+graph = build_generate().compile(name="generate")

@@ -1,0 +1,87 @@
+"""Nodes of the generation graph: candidates in parallel, then the evaluator's comparisons."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Literal
+
+from langchain_core.messages import HumanMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from fellowship.fileio.pairs import Pair
+from fellowship.graphs.loop import graph as loop_graph
+from fellowship.models import load_chat_model
+from fellowship.state.generate import CandidateTask, CompareTask, GenerateContext, GenerateState
+from fellowship.state.loop import LoopContext
+from fellowship.state.records import Candidate, Comparison
+
+
+def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
+    return [Send("make_candidate", CandidateTask(id=state["id"], prompt=state["prompt"], seat=seat))
+            for seat in range(len(runtime.context.candidates))]
+
+
+async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext]) -> dict:
+    """One configured source answers the prompt: a single model call, or a whole feedback loop."""
+    ctx = runtime.context
+    config = ctx.candidates[task["seat"]]
+    if config.kind == "single":
+        reply = await load_chat_model(config.models[0], ctx.settings()).ainvoke([HumanMessage(task["prompt"])])
+        usage = reply.usage_metadata or {}
+        candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text,
+                              input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0))
+    else:
+        settings = ctx.settings().model_dump(exclude={"max_retries"})
+        loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
+                               evaluator=ctx.evaluator, **settings)
+        result = (await loop_graph.ainvoke({"prompt": task["prompt"]}, context=loop_ctx))["result"]
+        candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
+                              loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+    return {"candidates": [candidate]}
+
+
+def collect_candidates(state: GenerateState) -> dict:
+    """Fan-in point after the candidates."""
+    return {}
+
+
+def _ordered(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Candidate]:
+    order = {c.name: i for i, c in enumerate(runtime.context.candidates)}
+    return sorted(state.get("candidates", []), key=lambda c: order[c.name])
+
+
+def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates"] | list[Send]:
+    """Every pair of candidates at once, or a knockout in the configured order."""
+    candidates = _ordered(state, runtime)
+    if runtime.context.pairing == "knockout":
+        return "knockout_candidates"
+    return [Send("compare", CompareTask(id=state["id"], prompt=state["prompt"], a=a, b=b)) for a, b in combinations(candidates, 2)]
+
+
+async def _compare(ctx: GenerateContext, item_id: str, prompt: str, a: Candidate, b: Candidate) -> Comparison:
+    if a.response.strip() == b.response.strip():  # nothing to prefer: spare the evaluator
+        return Comparison(a=a.name, b=b.name, verdict="tie", evaluation={"skipped": "identical responses"})
+    result = await ctx.evaluator.evaluate(Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt,
+                                               response_a=a.response, response_b=b.response))
+    return Comparison(a=a.name, b=b.name, verdict=result.verdict, score_a=result.score_a, score_b=result.score_b,
+                      consistent=getattr(result, "consistent", None), evaluation=result.model_dump())
+
+
+async def compare(task: CompareTask, runtime: Runtime[GenerateContext]) -> dict:
+    return {"comparisons": [await _compare(runtime.context, task["id"], task["prompt"], task["a"], task["b"])]}
+
+
+async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> dict:
+    """The champion so far (A) against the next candidate (B); a tie or invalid verdict carries the later one."""
+    candidates = _ordered(state, runtime)
+    by_name = {c.name: c for c in candidates}
+    champion = by_name[state.get("champion") or candidates[0].name]
+    challenger = candidates[len(state.get("comparisons", [])) + 1]
+    comparison = await _compare(runtime.context, state["id"], state["prompt"], champion, challenger)
+    winner = champion.name if comparison.verdict == "A" else challenger.name
+    return {"comparisons": [comparison], "champion": winner}
+
+
+def next_candidate(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates", "__end__"]:
+    return "knockout_candidates" if len(state.get("comparisons", [])) + 1 < len(runtime.context.candidates) else "__end__"

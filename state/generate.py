@@ -1,0 +1,73 @@
+"""State and run context of the dataset-generation graph (one prompt per run)."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypedDict
+
+from fellowship.models import ModelSettings
+from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.records import Candidate, Comparison
+
+Pairing = Literal["all", "knockout"]
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    """A named source of responses: one model, or a feedback loop (generator, then reviewers)."""
+
+    name: str
+    kind: Literal["single", "loop"]
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GenerateContext:
+    candidates: tuple[CandidateConfig, ...] = (
+        CandidateConfig("single", "single", ("local:smollm2",)),
+        CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2")),
+    )
+    pairing: Pairing = "all"
+    iterations: int = 3
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = 0
+    timeout: float = 120.0
+    base_url: str | None = None
+
+    def settings(self) -> ModelSettings:
+        return ModelSettings(
+            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed, timeout=self.timeout,
+            base_url=self.base_url,
+        )
+
+
+class GenerateInput(TypedDict):
+    id: str
+    prompt: str
+
+
+class GenerateState(GenerateInput, total=False):
+    candidates: Annotated[list[Candidate], operator.add]
+    comparisons: Annotated[list[Comparison], operator.add]
+    champion: str
+
+
+class GenerateOutput(TypedDict):
+    candidates: list[Candidate]
+    comparisons: list[Comparison]
+
+
+class CandidateTask(TypedDict):
+    id: str
+    prompt: str
+    seat: int
+
+
+class CompareTask(TypedDict):
+    id: str
+    prompt: str
+    a: Candidate
+    b: Candidate

@@ -1,0 +1,194 @@
+"""Dataset generation with scripted models: pairing, dataset kinds, filters, provenance, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+from tests.fakes import ScriptedChatModel
+
+runner = CliRunner()
+
+
+def scores(a: float, b: float) -> str:
+    return f"### Score Assistant A: {a:g}/10\n### Score Assistant B: {b:g}/10"
+
+
+def judge_by_length(messages) -> str:  # type: ignore[no-untyped-def]
+    """A scripted judge that gives each response its length (capped at 10) as its score."""
+    text = messages[1].text
+    a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
+    b = text.split("<assistant_b>\n")[1].split("\n</assistant_b>")[0]
+    return scores(min(len(a), 10), min(len(b), 10))
+
+
+@pytest.fixture
+def models(fake_models):
+    def generator(messages):  # drafts grow with each revision: "d", "dd", "ddd"
+        return "d" * sum(m.type == "ai" for m in messages) + "d"
+
+    fake_models["openai:short"] = ScriptedChatModel(script=lambda m: "s")
+    fake_models["openai:medium"] = ScriptedChatModel(script=lambda m: "mmmm")
+    fake_models["openai:gen"] = ScriptedChatModel(script=generator)
+    fake_models["openai:rev"] = ScriptedChatModel(script=lambda m: "Evaluation: short\nOverall Score: 4/10\nFeedback: write more")
+    fake_models["openai:judge"] = ScriptedChatModel(script=judge_by_length)
+    return fake_models
+
+
+def prompts_file(tmp_path, lines=("Tell me a fact.", "Name a colour.")):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "prompts.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run(tmp_path, *extra, prompts=None):  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    args = ["generate", "--prompts", str(prompts or prompts_file(tmp_path)), "--out", str(out), "--judge-model", "openai:judge",
+            "--json", *extra]
+    result = runner.invoke(app, args)
+    return result, out
+
+
+def rows(out, name):  # type: ignore[no-untyped-def]
+    path = out / name
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+SOURCES = ["--candidate", "short=openai:short", "--loop", "loop=openai:gen,openai:rev"]
+
+
+def test_single_and_workflow_rows_with_provenance(models, tmp_path):
+    result, out = run(tmp_path, *SOURCES)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 2 and summary["failed"] == 0
+    dpo = rows(out, "single_dpo.jsonl")
+    assert len(dpo) == 2
+    first = dpo[0]
+    assert (first["prompt"], first["chosen"], first["rejected"]) == ("Tell me a fact.", "ddd", "s")
+    p = first["provenance"]
+    assert p["chosen_source"] == {"name": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"]}
+    assert p["rejected_source"]["name"] == "short" and (p["chosen_score"], p["rejected_score"], p["margin"]) == (3, 1, 2)
+    assert p["evaluator"] == "judge openai:judge (combined-10)" and p["verdict"] == "B"
+    assert set(p["templates"]) == {"judge", "debate", "loop"} and p["models"]["loop"] == ["openai:gen", "openai:rev"]
+    assert p["params"]["temperature"] == 0.0 and p["trace_id"] and p["created_at"] and p["prompt_id"] == "1"
+    kto = rows(out, "single_kto.jsonl")
+    assert [(r["completion"], r["label"]) for r in kto[:2]] == [("ddd", True), ("s", False)]
+    # Inside the loop: "dd" beat "d", then "ddd" beat "dd": two revision pairs per prompt.
+    workflow = rows(out, "workflow_dpo.jsonl")
+    assert [(r["chosen"], r["rejected"]) for r in workflow[:2]] == [("dd", "d"), ("ddd", "dd")]
+    assert workflow[0]["provenance"]["chosen_iteration"] == 2
+    feedback = rows(out, "workflow_kto.jsonl")
+    assert len(feedback) == 4 and all(r["label"] is True for r in feedback)  # every revision won its bout
+    assert "write more" in feedback[0]["completion"] and "<response>\nd\n</response>" in feedback[0]["prompt"]
+    assert summary["rows"] == {"single_dpo.jsonl": 2, "single_kto.jsonl": 4, "workflow_dpo.jsonl": 4, "workflow_kto.jsonl": 4}
+
+
+def test_ties_invalid_and_identical_responses_are_dropped_and_counted(models, tmp_path):
+    models["openai:tie"] = ScriptedChatModel(script=lambda m: scores(5, 5))
+    result, out = run(tmp_path, "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single",
+                      "--judge-model", "openai:tie")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == {"single_dpo.jsonl": 0, "single_kto.jsonl": 0}
+    assert summary["dropped"] == {"single: tie": 2}
+    models["openai:junk"] = ScriptedChatModel(script=lambda m: "no idea")
+    result, _ = run(tmp_path / "2", "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single",
+                    "--judge-model", "openai:junk")
+    summary = json.loads(result.stdout)
+    assert summary["dropped"] == {"single: invalid verdict": 2} and summary["invalid_verdicts"] == 2
+    result, _ = run(tmp_path / "3", "--candidate", "a=openai:short", "--candidate", "b=openai:short", "--kind", "single")
+    assert json.loads(result.stdout)["dropped"] == {"single: identical responses": 2}
+
+
+def test_min_margin_and_swap_consistency(models, tmp_path):
+    result, out = run(tmp_path, "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single",
+                      "--min-margin", "4")
+    summary = json.loads(result.stdout)
+    assert summary["dropped"] == {"single: margin below 4": 2}  # margins are 3
+    models["openai:first"] = ScriptedChatModel(script=lambda m: scores(9, 2))  # always prefers the first shown
+    result, _ = run(tmp_path / "2", "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single",
+                    "--judge-model", "openai:first", "--swap")
+    assert json.loads(result.stdout)["dropped"] == {"single: inconsistent under swap": 2}
+
+
+def test_pairing_all_and_knockout(models, tmp_path):
+    three = ["--candidate", "s=openai:short", "--candidate", "m=openai:medium", "--loop", "l=openai:gen,openai:rev", "--kind", "single"]
+    result, out = run(tmp_path, *three)
+    assert json.loads(result.stdout)["rows"]["single_dpo.jsonl"] == 6  # 3 pairs x 2 prompts
+    pairs = {(r["provenance"]["chosen_source"]["name"], r["provenance"]["rejected_source"]["name"]) for r in rows(out, "single_dpo.jsonl")}
+    assert pairs == {("m", "s"), ("l", "s"), ("m", "l")}
+    result, out = run(tmp_path / "k", *three, "--pairing", "knockout")
+    assert json.loads(result.stdout)["rows"]["single_dpo.jsonl"] == 4  # s vs m, then m vs l
+    assert {(r["provenance"]["chosen_source"]["name"], r["provenance"]["rejected_source"]["name"]) for r in rows(out, "single_dpo.jsonl")} == {("m", "s"), ("m", "l")}
+    kto = rows(out, "single_kto.jsonl")
+    assert {(r["completion"], r["label"]) for r in kto} == {("mmmm", True), ("s", False), ("ddd", False)}
+
+
+def test_conversational_form(models, tmp_path):
+    result, out = run(tmp_path, *SOURCES, "--conversational", "--kind", "single")
+    assert result.exit_code == 0, result.output
+    row = rows(out, "single_dpo.jsonl")[0]
+    assert row["prompt"] == [{"role": "user", "content": "Tell me a fact."}]
+    assert row["chosen"] == [{"role": "assistant", "content": "ddd"}]
+    assert rows(out, "single_kto.jsonl")[0]["completion"] == [{"role": "assistant", "content": "ddd"}]
+
+
+def test_resume_recomputes_nothing_and_refuses_other_options(models, tmp_path):
+    first, out = run(tmp_path, *SOURCES)
+    assert first.exit_code == 0
+    before = {name: (out / name).read_text() for name in ("single_dpo.jsonl", "workflow_kto.jsonl")}
+    calls = len(models["openai:gen"].calls)
+    second, _ = run(tmp_path, *SOURCES)
+    assert second.exit_code == 0 and "resuming: 2 of 2" in second.stderr
+    assert len(models["openai:gen"].calls) == calls
+    assert {name: (out / name).read_text() for name in before} == before  # same rows, none duplicated
+    other, _ = run(tmp_path, *SOURCES, "--iterations", "2")
+    assert other.exit_code == 2 and "rerun with the same options to resume" in " ".join(other.stderr.split())
+
+
+def test_a_failing_prompt_is_recorded_and_retried_alone(models, tmp_path):
+    def flaky(messages):
+        if "Name a colour." in messages[0].text and not flaky.healed:
+            raise ConnectionError("upstream 503")
+        return "s"
+
+    flaky.healed = False
+    models["openai:flaky"] = ScriptedChatModel(script=flaky)
+    args = ["--candidate", "f=openai:flaky", "--candidate", "m=openai:medium", "--kind", "single"]
+    result, out = run(tmp_path, *args)
+    assert result.exit_code == 1 and "1 of 2 prompts failed" in " ".join(result.stderr.split())
+    journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    failures = [r for r in journal[1:] if r.get("error")]
+    assert len(failures) == 1 and failures[0]["id"] == "2" and "upstream 503" in failures[0]["error"]
+    assert len(rows(out, "single_dpo.jsonl")) == 1
+    flaky.healed = True
+    medium_calls = len(models["openai:medium"].calls)
+    again, _ = run(tmp_path, *args)
+    assert again.exit_code == 0 and len(models["openai:medium"].calls) == medium_calls + 1  # only the failed prompt
+    assert len(rows(out, "single_dpo.jsonl")) == 2
+
+
+def test_output_reads_with_datasets_in_trl_columns(models, tmp_path):
+    import datasets  # a dev dependency: this test must run, never skip
+    result, out = run(tmp_path, *SOURCES)
+    assert result.exit_code == 0
+    dpo = datasets.load_dataset("json", data_files=str(out / "single_dpo.jsonl"), split="train")
+    kto = datasets.load_dataset("json", data_files=str(out / "single_kto.jsonl"), split="train")
+    assert {"prompt", "chosen", "rejected"} <= set(dpo.column_names) and len(dpo) == 2
+    assert {"prompt", "completion", "label"} <= set(kto.column_names) and kto.features["label"].dtype == "bool"
+
+
+def test_bad_options(models, tmp_path):
+    result, _ = run(tmp_path, "--candidate", "nospec")
+    assert result.exit_code == 2 and "NAME=SPEC" in result.stderr
+    result, _ = run(tmp_path, "--loop", "x=openai:gen")
+    assert result.exit_code == 2 and "at least one reviewer" in result.stderr
+    result, _ = run(tmp_path, "--candidate", "a=gpt4", "--candidate", "b=openai:short")
+    assert result.exit_code == 2 and "invalid model spec 'gpt4'" in result.stderr
+    result, _ = run(tmp_path, *SOURCES, "--kind", "both")
+    assert result.exit_code == 2 and "unknown --kind" in result.stderr
