@@ -32,6 +32,8 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_decode.py
 	$(BIN)/python benchmarks/graph_overhead.py
+	$(BIN)/python benchmarks/fanout.py
+	$(BIN)/python benchmarks/generate_throughput.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

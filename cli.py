@@ -706,5 +706,61 @@ def generate(
         _fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)
 
 
+graph_app = typer.Typer(help="List and draw the workflow graphs (offline).", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+
+class DrawFormat(str, Enum):
+    mermaid = "mermaid"
+    ascii = "ascii"
+
+
+@graph_app.command("list")
+def graph_list() -> None:
+    """The graphs, their nodes, and the graphs that run inside their nodes."""
+    from fellowship.graphs.registry import DESCRIPTIONS, NESTED, graphs
+
+    for name, compiled in graphs().items():
+        nodes = [n for n in compiled.get_graph().nodes if not n.startswith("__")]
+        out.print(f"[bold]{name}[/]  {DESCRIPTIONS[name]}", highlight=False)
+        out.print(f"  nodes: {', '.join(nodes)}", highlight=False)
+        for node, inner in NESTED[name].items():
+            out.print(f"  {node} runs: {' | '.join(inner)}", highlight=False)
+
+
+def _ascii(drawing: Any) -> str:
+    """grandalf's layout, or, where it cannot place a self-loop, the edges one per line."""
+    try:
+        return drawing.draw_ascii()
+    except ValueError:
+        edges = [f"  {e.source} {'-.->' if e.conditional else '-->'} {e.target}" for e in drawing.edges]
+        return "(no box layout for graphs with self-loops; edges, -.-> conditional)\n" + "\n".join(edges)
+
+
+@graph_app.command("draw")
+def graph_draw(
+    name: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
+    fmt: Annotated[DrawFormat, typer.Option("--format", help="mermaid (paste into any Mermaid viewer) or ascii (terminal).")] = DrawFormat.mermaid,
+    nested: Annotated[bool, typer.Option("--nested/--no-nested", help="Also draw the graphs that run inside its nodes.")] = True,
+) -> None:
+    """Draw a graph, offline."""
+    from fellowship.graphs.registry import NESTED, graphs
+
+    known = graphs()
+    if name not in known:
+        _fail(f"unknown graph {name!r} (known: {', '.join(known)})", 2)
+    order = [name]
+    for inner in NESTED[name].values() if nested else ():
+        for other in inner:
+            for deeper in [other, *(g for v in NESTED[other].values() for g in v)]:
+                if deeper not in order:
+                    order.append(deeper)
+    for index, current in enumerate(order):
+        drawing = known[current].get_graph()
+        if index:
+            out.print(f"\n{'%% ' if fmt is DrawFormat.mermaid else ''}inside {name}: {current}", highlight=False)
+        print(drawing.draw_mermaid() if fmt is DrawFormat.mermaid else _ascii(drawing))
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

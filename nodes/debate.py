@@ -6,11 +6,8 @@ from functools import partial
 from statistics import mean
 from typing import Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
-
 from fellowship.models import load_chat_model
+from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.nodes.judge import label_of
 from fellowship.parsing.grammars import pair_scores_grammar
@@ -18,6 +15,9 @@ from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as p
 from fellowship.state.debate import DebateContext, DebateState, FinalTask
 from fellowship.state.records import DebateVerdict, Final, Turn
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 
 def transcript(turns: list[Turn]) -> str:
@@ -43,7 +43,7 @@ def open_debate(state: DebateState) -> dict:
 
 async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
     """The current speaker sees the whole discussion so far and adds a brief turn."""
-    ctx = runtime.context
+    ctx = context_of(runtime, DebateContext)
     seat, round_ = state["speaker"], state["round"]
     model_spec = ctx.model_of(seat)
     messages = referee_messages(ctx, seat, state, state.get("turns", []), p.TURN.format(round=round_, rounds=ctx.rounds))
@@ -59,7 +59,7 @@ async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> d
 
 def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn"] | list[Send]:
     """Keep talking while the round counter is within the rounds; then every referee scores, concurrently."""
-    ctx = runtime.context
+    ctx = context_of(runtime, DebateContext)
     if state["round"] <= ctx.rounds:
         return "referee_turn"
     return [
@@ -73,7 +73,7 @@ def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal
 
 async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dict:
     """One referee's own final scores, with the repair turn when they cannot be read."""
-    ctx = runtime.context
+    ctx = context_of(runtime, DebateContext)
     model_spec = ctx.model_of(task["seat"])
     messages = referee_messages(ctx, task["seat"], task, task["turns"], p.FINAL)
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
@@ -90,7 +90,7 @@ async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dic
 
 def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
     """Mean scores over the referees whose final parsed; the higher mean wins."""
-    ctx = runtime.context
+    ctx = context_of(runtime, DebateContext)
     order = {name: i for i, name in enumerate(ctx.referees)}
     finals = sorted(state["finals"], key=lambda f: order[f.referee])
     valid = [f for f in finals if f.error is None]

@@ -5,26 +5,31 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Literal
 
+from fellowship.fileio.pairs import Pair
+from fellowship.graphs.loop import graph as loop_graph
+from fellowship.models import load_chat_model
+from fellowship.nodes import context_of
+from fellowship.state.generate import (
+    CandidateTask,
+    CompareTask,
+    GenerateContext,
+    GenerateState,
+)
+from fellowship.state.loop import LoopContext
+from fellowship.state.records import Candidate, Comparison
 from langchain_core.messages import HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from fellowship.fileio.pairs import Pair
-from fellowship.graphs.loop import graph as loop_graph
-from fellowship.models import load_chat_model
-from fellowship.state.generate import CandidateTask, CompareTask, GenerateContext, GenerateState
-from fellowship.state.loop import LoopContext
-from fellowship.state.records import Candidate, Comparison
-
 
 def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
     return [Send("make_candidate", CandidateTask(id=state["id"], prompt=state["prompt"], seat=seat))
-            for seat in range(len(runtime.context.candidates))]
+            for seat in range(len(context_of(runtime, GenerateContext).candidates))]
 
 
 async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext]) -> dict:
     """One configured source answers the prompt: a single model call, or a whole feedback loop."""
-    ctx = runtime.context
+    ctx = context_of(runtime, GenerateContext)
     config = ctx.candidates[task["seat"]]
     if config.kind == "single":
         reply = await load_chat_model(config.models[0], ctx.settings()).ainvoke([HumanMessage(task["prompt"])])
@@ -47,14 +52,14 @@ def collect_candidates(state: GenerateState) -> dict:
 
 
 def _ordered(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Candidate]:
-    order = {c.name: i for i, c in enumerate(runtime.context.candidates)}
+    order = {c.name: i for i, c in enumerate(context_of(runtime, GenerateContext).candidates)}
     return sorted(state.get("candidates", []), key=lambda c: order[c.name])
 
 
 def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates"] | list[Send]:
     """Every pair of candidates at once, or a knockout in the configured order."""
     candidates = _ordered(state, runtime)
-    if runtime.context.pairing == "knockout":
+    if context_of(runtime, GenerateContext).pairing == "knockout":
         return "knockout_candidates"
     return [Send("compare", CompareTask(id=state["id"], prompt=state["prompt"], a=a, b=b)) for a, b in combinations(candidates, 2)]
 
@@ -69,7 +74,7 @@ async def _compare(ctx: GenerateContext, item_id: str, prompt: str, a: Candidate
 
 
 async def compare(task: CompareTask, runtime: Runtime[GenerateContext]) -> dict:
-    return {"comparisons": [await _compare(runtime.context, task["id"], task["prompt"], task["a"], task["b"])]}
+    return {"comparisons": [await _compare(context_of(runtime, GenerateContext), task["id"], task["prompt"], task["a"], task["b"])]}
 
 
 async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> dict:
@@ -78,10 +83,10 @@ async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateCon
     by_name = {c.name: c for c in candidates}
     champion = by_name[state.get("champion") or candidates[0].name]
     challenger = candidates[len(state.get("comparisons", [])) + 1]
-    comparison = await _compare(runtime.context, state["id"], state["prompt"], champion, challenger)
+    comparison = await _compare(context_of(runtime, GenerateContext), state["id"], state["prompt"], champion, challenger)
     winner = champion.name if comparison.verdict == "A" else challenger.name
     return {"comparisons": [comparison], "champion": winner}
 
 
 def next_candidate(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates", "__end__"]:
-    return "knockout_candidates" if len(state.get("comparisons", [])) + 1 < len(runtime.context.candidates) else "__end__"
+    return "knockout_candidates" if len(state.get("comparisons", [])) + 1 < len(context_of(runtime, GenerateContext).candidates) else "__end__"

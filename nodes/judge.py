@@ -6,17 +6,26 @@ from collections.abc import Callable
 from functools import partial
 from statistics import mean
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
-
 from fellowship.models import load_chat_model
+from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
-from fellowship.parsing.grammars import CHOICE_GRAMMAR, overall_score_grammar, pair_scores_grammar
-from fellowship.parsing.scores import explanation_of, parse_choice, parse_overall_score, parse_pair_scores
+from fellowship.parsing.grammars import (
+    CHOICE_GRAMMAR,
+    overall_score_grammar,
+    pair_scores_grammar,
+)
+from fellowship.parsing.scores import (
+    explanation_of,
+    parse_choice,
+    parse_overall_score,
+    parse_pair_scores,
+)
 from fellowship.prompts import judge as p
 from fellowship.state.judge import CallTask, JudgeContext, JudgeState
 from fellowship.state.records import Label, Order, OrderVerdict, Reading, Usage, Verdict
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 
 def scale_of(strategy: str) -> int:
@@ -25,7 +34,7 @@ def scale_of(strategy: str) -> int:
 
 def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send]:
     """Fan out one call per presentation order, or one per response for independent scoring."""
-    ctx = runtime.context
+    ctx = context_of(runtime, JudgeContext)
     q, a, b = state["question"], state["response_a"], state["response_b"]
     if ctx.strategy == "independent":
         return [
@@ -57,7 +66,7 @@ def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Ca
 
 async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict:
     """One model conversation (with its repair turn) for one order or one response."""
-    ctx = runtime.context
+    ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings())
     messages, parser, repair, grammar = judge_messages(ctx.strategy, task)
     answer = await ask(model, messages, parser, repair, grammar)
@@ -142,5 +151,5 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
 
 def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict:
     """Turn the collected readings into the verdict."""
-    ctx = runtime.context
+    ctx = context_of(runtime, JudgeContext)
     return {"verdict": combine(state["readings"], model=ctx.model, strategy=ctx.strategy, swap=ctx.swap)}

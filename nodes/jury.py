@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from langgraph.runtime import Runtime
-from langgraph.types import Send
-
 from fellowship.graphs.judge import graph as judge_graph
+from fellowship.nodes import context_of
 from fellowship.nodes.judge import mean_known
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
 from fellowship.state.records import JuryVerdict, Label, Vote
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 _FLIP: dict[str, Label] = {"A": "B", "B": "A", "tie": "tie", "invalid": "invalid"}
 
@@ -24,7 +24,7 @@ def seat_flips(members: int, seed: int) -> list[bool]:
 
 def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send]:
     """Fan out one judge run per member; they run concurrently."""
-    ctx = runtime.context
+    ctx = context_of(runtime, JuryContext)
     flips = seat_flips(len(ctx.members), ctx.shuffle_seed) if ctx.shuffle else [False] * len(ctx.members)
     return [
         Send("member_vote", MemberTask(
@@ -40,7 +40,7 @@ async def member_vote(task: MemberTask, runtime: Runtime[JuryContext]) -> dict:
     a, b = (task["response_b"], task["response_a"]) if task["flipped"] else (task["response_a"], task["response_b"])
     out = await judge_graph.ainvoke(
         {"question": task["question"], "response_a": a, "response_b": b},
-        context=runtime.context.judge_context(task["member"]),
+        context=context_of(runtime, JuryContext).judge_context(task["member"]),
     )
     judged = out["verdict"]
     if task["flipped"]:
@@ -65,7 +65,7 @@ def plurality(labels: list[Label]) -> Label:
 
 def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict:
     """The panel's verdict by plurality, invalid votes left out and counted."""
-    ctx = runtime.context
+    ctx = context_of(runtime, JuryContext)
     votes = sorted(state["votes"], key=lambda v: v.seat)
     labels = [v.verdict for v in votes]
     verdict = JuryVerdict(

@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
-
 from fellowship.fileio.pairs import Pair
 from fellowship.models import load_chat_model
+from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.parsing.grammars import overall_score_grammar
 from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
 from fellowship.state.records import Bout, LoopResult, Review
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 
 def _tokens(message: AIMessage) -> list[int]:
@@ -38,7 +38,7 @@ def feedback_message(reviews: list[Review]) -> str:
 
 async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
     """The generator writes the first response, or revises its last one from the reviews."""
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
     responses = state.get("responses", [])
     if responses:
@@ -59,7 +59,7 @@ def split_review(text: str) -> tuple[str, str]:
 
 def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["knockout", "finish"] | list[Send]:
     """Review the response unless it was the last one; then pick the best."""
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     if len(responses) >= ctx.iterations:
         return "knockout" if len(responses) > 1 else "finish"
@@ -73,7 +73,7 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
 
 async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     spec = ctx.reviewers[task["seat"]]
     request = (p.NEXT_REVIEW.format(response=task["response"]) if task["conversation"]
                else p.FIRST_REVIEW.format(prompt=task["prompt"], response=task["response"]))
@@ -104,7 +104,7 @@ def collect_reviews(state: LoopState) -> dict:
 
 def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["generate", "knockout", "finish"]:
     """Stop early when every reviewer scored the latest response at or above the threshold."""
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
     if ctx.stop_at is not None and latest and all(r.score is not None and r.score >= ctx.stop_at for r in latest):
@@ -114,7 +114,7 @@ def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["g
 
 async def knockout(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
     """The best so far (A) against the next response (B); a tie or an invalid verdict carries the later one forward."""
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     best = state.get("best") or 1
     challenger = len(state.get("bouts", [])) + 2
     responses = state["responses"]
@@ -133,7 +133,7 @@ def next_bout(state: LoopState) -> Literal["knockout", "finish"]:
 
 
 def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
-    ctx = runtime.context
+    ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     best = state.get("best") or 1
     bouts = state.get("bouts", [])

@@ -20,11 +20,15 @@ from fellowship.state.jury import JuryContext
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 
 
-def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None) -> RunnableConfig:
-    """Names, tags and metadata every traced run carries."""
+def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None,
+               thread_id: str | None = None) -> RunnableConfig:
+    """Names, tags and metadata every traced run carries (and the checkpoint thread, when there is one)."""
     config: RunnableConfig = {"run_name": graph, "tags": [f"graph:{graph}", *tags], "metadata": {"item_id": item_id}}
     if max_concurrency:
         config["max_concurrency"] = max_concurrency
+    if thread_id:
+        config["metadata"]["thread_id"] = thread_id
+        config["configurable"] = {"thread_id": thread_id}
     return config
 
 
@@ -51,11 +55,12 @@ async def jury_pair(pair: Pair, ctx: JuryContext, max_concurrency: int | None = 
     return out["verdict"].model_copy(update={"seconds": _timed(started)})
 
 
-async def debate_pair(pair: Pair, ctx: DebateContext, swap: bool = False, max_concurrency: int | None = None) -> DebateVerdict:
+async def debate_pair(pair: Pair, ctx: DebateContext, swap: bool = False, max_concurrency: int | None = None,
+                      thread_id: str | None = None) -> DebateVerdict:
     """One debate; under `swap` a second debate with B shown first, run concurrently."""
     started = time.perf_counter()
     tags = [f"rounds:{ctx.rounds}", *(f"model:{m}" for m in dict.fromkeys(ctx.referee_models or (ctx.model,)))]
-    config = run_config("debate", pair.id, tags, max_concurrency)
+    config = run_config("debate", pair.id, tags, max_concurrency, thread_id)
     flips = (False, True) if swap else (False,)
     outs = await asyncio.gather(*(debate_graph.ainvoke(_inputs(pair, f), context=ctx, config=config) for f in flips))
     first: DebateVerdict = outs[0]["verdict"]
@@ -99,6 +104,10 @@ class EvaluatorConfig:
     seed: int | None = 0
     timeout: float = 120.0
     base_url: str | None = None
+
+    def __post_init__(self) -> None:  # lists from a JSON context become tuples
+        object.__setattr__(self, "members", tuple(self.members))
+        object.__setattr__(self, "referee_models", tuple(self.referee_models))
 
     def _settings(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}

@@ -29,6 +29,10 @@ class DebateContext:
     timeout: float = 120.0
     base_url: str | None = None
 
+    def __post_init__(self) -> None:  # lists from a JSON context become tuples
+        object.__setattr__(self, "referee_models", tuple(self.referee_models))
+        object.__setattr__(self, "referees", tuple(self.referees))
+
     def settings(self) -> ModelSettings:
         return ModelSettings(
             temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed,

@@ -37,6 +37,14 @@ class GenerateContext:
     timeout: float = 120.0
     base_url: str | None = None
 
+    def __post_init__(self) -> None:
+        # A server run passes the context as JSON: rebuild the nested parts.
+        if isinstance(self.evaluator, dict):
+            object.__setattr__(self, "evaluator", EvaluatorConfig(**self.evaluator))
+        object.__setattr__(self, "candidates", tuple(
+            CandidateConfig(c["name"], c["kind"], tuple(c["models"])) if isinstance(c, dict) else c for c in self.candidates
+        ))
+
     def settings(self) -> ModelSettings:
         return ModelSettings(
             temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed, timeout=self.timeout,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
 from fellowship.state.judge import JudgeContext, PairInput, Strategy
@@ -24,6 +24,9 @@ class JuryContext:
     seed: int | None = 0
     timeout: float = 120.0
     base_url: str | None = None
+
+    def __post_init__(self) -> None:  # lists from a JSON context become tuples
+        object.__setattr__(self, "members", tuple(self.members))
 
     def judge_context(self, member: str) -> JudgeContext:
         return JudgeContext(

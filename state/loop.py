@@ -38,6 +38,12 @@ class LoopContext:
     timeout: float = 120.0
     base_url: str | None = None
 
+    def __post_init__(self) -> None:
+        # A server run passes the context as JSON: rebuild the nested parts.
+        if isinstance(self.evaluator, dict):
+            object.__setattr__(self, "evaluator", EvaluatorConfig(**self.evaluator))
+        object.__setattr__(self, "reviewers", tuple(self.reviewers))
+
     def settings(self) -> ModelSettings:
         return ModelSettings(
             temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed,

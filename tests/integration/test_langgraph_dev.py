@@ -1,0 +1,62 @@
+"""`langgraph dev` serves every graph; the SDK runs the debate with an interrupt and a resume."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from langgraph_sdk import get_client
+
+from tests.integration.conftest import free_port, wait_for
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+PAIR = {"question": "What is 2 + 2?", "response_a": "4", "response_b": "5"}
+CONTEXT = {"model": "local:smollm2", "rounds": 1, "max_tokens": 40}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    cli = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or "langgraph"
+    env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
+    log = (tmp_path_factory.mktemp("langgraph-dev") / "server.log").open("w")
+    proc = subprocess.Popen([cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/ok", proc, seconds=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+async def test_every_graph_is_served(server):
+    client = get_client(url=server)
+    assistants = await client.assistants.search(limit=20)
+    assert {a["graph_id"] for a in assistants} >= {"judge", "jury", "debate", "loop", "generate"}
+
+
+async def test_debate_interrupt_resume_and_final_state(server):
+    client = get_client(url=server)
+    thread = await client.threads.create()
+    paused = await client.runs.wait(thread["thread_id"], "debate", input=PAIR, context=CONTEXT,
+                                    interrupt_before=["closing_score"])
+    assert "verdict" not in paused
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["next"] and set(state["next"]) == {"closing_score"}
+    assert [t["referee"] for t in state["values"]["turns"]] == ["General Public", "Psychologist", "Critic"]
+
+    final = await client.runs.wait(thread["thread_id"], "debate", input=None, context=CONTEXT)
+    verdict = final["verdict"]
+    assert verdict["verdict"] in {"A", "B", "tie", "invalid"} and len(verdict["finals"]) == 3
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["next"] == [] and state["values"]["verdict"]["rounds"] == 1
