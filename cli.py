@@ -47,8 +47,15 @@ StrategyName = Enum("StrategyName", {s.replace("-", "_"): s for s in STRATEGIES}
 
 
 @app.callback()
-def _root() -> None:
-    """Build preference datasets with LLM judges, juries, debates and feedback loops."""
+def _root(ctx: typer.Context) -> None:
+    """Build preference datasets with LLM judges, juries, debates and feedback loops.
+
+    Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
+    """
+    from fellowship.tracing.local import enable
+
+    if ctx.invoked_subcommand not in ("traces", "graph"):
+        enable(ctx.invoked_subcommand or "")
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -760,6 +767,46 @@ def graph_draw(
         if index:
             out.print(f"\n{'%% ' if fmt is DrawFormat.mermaid else ''}inside {name}: {current}", highlight=False)
         print(drawing.draw_mermaid() if fmt is DrawFormat.mermaid else _ascii(drawing))
+
+
+traces_app = typer.Typer(help="Local traces of past runs (names, timings, tokens, inputs, outputs, errors).", no_args_is_help=True)
+app.add_typer(traces_app, name="traces")
+
+
+@traces_app.command("list")
+def traces_list(limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
+                as_json: AsJson = False) -> None:
+    """Recent runs: id, command, graph, status, duration, tokens."""
+    from fellowship.tracing.local import recent
+    from fellowship.views.traces import show_runs
+
+    runs = recent(limit=limit)
+    if as_json:
+        print(json.dumps(runs))
+    elif not runs:
+        err.print("no traces yet (they are written to .fellowship/traces.sqlite as graphs run)", highlight=False)
+    else:
+        show_runs(out, runs)
+
+
+@traces_app.command("show")
+def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, or its first characters (see `traces list`); 'last' for the latest.")],
+                full: Annotated[bool, typer.Option("--full", help="Do not truncate inputs and outputs; show them for every run.")] = False,
+                as_json: AsJson = False) -> None:
+    """One run's tree: graph, nodes and model calls, with timings and token usage."""
+    from fellowship.tracing.local import load, recent
+    from fellowship.views.traces import show_tree
+
+    if run_id == "last":
+        latest = recent(limit=1)
+        run_id = latest[0]["id"] if latest else ""
+    tree = load(run_id) if run_id else None
+    if tree is None:
+        _fail(f"no single trace matches {run_id!r}; see `fellowship traces list`", 2)
+    if as_json:
+        print(json.dumps(tree))
+    else:
+        show_tree(out, tree, full)
 
 
 if __name__ == "__main__":  # pragma: no cover

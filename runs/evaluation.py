@@ -15,6 +15,7 @@ from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.nodes.judge import agree, mean_known
 from fellowship.state.debate import DebateContext
+from fellowship.tracing.local import active as local_tracer
 from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
@@ -29,6 +30,8 @@ def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int |
     if thread_id:
         config["metadata"]["thread_id"] = thread_id
         config["configurable"] = {"thread_id": thread_id}
+    if (tracer := local_tracer()) is not None:
+        config["callbacks"] = [tracer]
     return config
 
 

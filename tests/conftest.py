@@ -34,3 +34,13 @@ def fake_models():
     yield registry
     for spec in registry:
         factory.register_model(spec, None)
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory, monkeypatch):
+    """Local traces and other state go to a temporary folder, never the working tree."""
+    from fellowship.tracing import local
+
+    monkeypatch.setenv("FELLOWSHIP_HOME", str(tmp_path_factory.mktemp("fellowship-home")))
+    yield
+    local._active = None

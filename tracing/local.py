@@ -1,0 +1,135 @@
+"""A LangChain tracer that stores every finished root run's tree in a local SQLite file.
+
+Stored per run: names, run types, timings, token usage, inputs, outputs and errors;
+never the models' serialized settings (where API keys would live).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.load import dumpd
+from langchain_core.tracers.base import BaseTracer
+from langchain_core.tracers.schemas import Run
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, command TEXT, name TEXT, status TEXT, started REAL, seconds REAL,
+    input_tokens INTEGER, output_tokens INTEGER, tree TEXT
+)"""
+
+
+def state_dir() -> Path:
+    """The project-local state folder (`FELLOWSHIP_HOME`, default ./.fellowship)."""
+    return Path(os.environ.get("FELLOWSHIP_HOME", ".fellowship"))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    return dumpd(value) if hasattr(value, "to_json") else str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value, default=_plain))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _usage(outputs: Any) -> tuple[int, int]:
+    """Token usage found in a chat model run's outputs."""
+    found = [0, 0]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            usage = node.get("usage_metadata")
+            if isinstance(usage, dict) and "input_tokens" in usage:
+                found[0] += usage.get("input_tokens", 0)
+                found[1] += usage.get("output_tokens", 0)
+                return
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(outputs)
+    return found[0], found[1]
+
+
+def tree_of(run: Run) -> dict[str, Any]:
+    children = [tree_of(child) for child in sorted(run.child_runs, key=lambda r: (r.start_time, r.dotted_order or ""))]
+    tokens = _usage(run.outputs) if run.run_type == "llm" else (
+        sum(c["input_tokens"] for c in children), sum(c["output_tokens"] for c in children))
+    return {
+        "id": str(run.id), "name": run.name, "run_type": run.run_type, "tags": run.tags or [],
+        "start": run.start_time.timestamp(), "seconds": (run.end_time - run.start_time).total_seconds() if run.end_time else None,
+        "error": run.error, "inputs": _jsonable(run.inputs), "outputs": _jsonable(run.outputs),
+        "metadata": _jsonable({k: v for k, v in (run.extra or {}).get("metadata", {}).items() if not k.startswith("ls_")}),
+        "input_tokens": tokens[0], "output_tokens": tokens[1], "children": children,
+    }
+
+
+class LocalTracer(BaseTracer):
+    """Writes each finished root run (with its whole tree) to `<state>/traces.sqlite`."""
+
+    run_inline = True
+
+    def __init__(self, command: str, path: Path | None = None) -> None:
+        super().__init__()
+        self.command = command
+        self.path = path or state_dir() / "traces.sqlite"
+        self._lock = threading.Lock()
+
+    def _persist_run(self, run: Run) -> None:
+        tree = tree_of(run)
+        status = "error" if run.error else "ok"
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(self.path) as db:
+                db.execute(SCHEMA)
+                db.execute(
+                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (tree["id"], self.command, run.name, status, tree["start"], tree["seconds"],
+                     tree["input_tokens"], tree["output_tokens"], json.dumps(tree)),
+                )
+
+
+def recent(path: Path | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    path = path or state_dir() / "traces.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT id, command, name, status, started, seconds, input_tokens, output_tokens FROM runs "
+                          "ORDER BY started DESC LIMIT ?", (limit,)).fetchall()
+    keys = ("id", "command", "graph", "status", "started", "seconds", "input_tokens", "output_tokens")
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def load(run_id: str, path: Path | None = None) -> dict[str, Any] | None:
+    """The tree of the run whose id starts with `run_id` (None when no run or several match)."""
+    path = path or state_dir() / "traces.sqlite"
+    if not path.exists():
+        return None
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT tree FROM runs WHERE id LIKE ? ORDER BY started DESC", (run_id + "%",)).fetchall()
+    return json.loads(rows[0][0]) if len(rows) == 1 else None
+
+
+_active: LocalTracer | None = None
+
+
+def enable(command: str) -> None:
+    """Trace every graph run of this process locally (off with FELLOWSHIP_LOCAL_TRACES=0)."""
+    global _active
+    _active = None if os.environ.get("FELLOWSHIP_LOCAL_TRACES", "1") == "0" else LocalTracer(command)
+
+
+def active() -> LocalTracer | None:
+    return _active
