@@ -12,6 +12,25 @@ def graphs() -> dict[str, CompiledStateGraph]:
     return {"judge": judge.graph, "jury": jury.graph, "debate": debate.graph, "loop": loop.graph, "generate": generate.graph}
 
 
+def builders() -> dict:
+    """The uncompiled graphs, by name (the CLI compiles them with a checkpointer)."""
+    from fellowship.graphs import debate, generate, judge, jury, loop
+
+    return {"judge": judge.build_judge, "jury": jury.build_jury, "debate": debate.build_debate,
+            "loop": loop.build_loop, "generate": generate.build_generate}
+
+
+def context_types() -> dict[str, type]:
+    """Each graph's run-context class, by name."""
+    from fellowship.state.debate import DebateContext
+    from fellowship.state.generate import GenerateContext
+    from fellowship.state.judge import JudgeContext
+    from fellowship.state.jury import JuryContext
+    from fellowship.state.loop import LoopContext
+
+    return {"judge": JudgeContext, "jury": JuryContext, "debate": DebateContext, "loop": LoopContext, "generate": GenerateContext}
+
+
 # node -> the graphs it invokes inside (not structural subgraphs, so drawings list them apart)
 NESTED: dict[str, dict[str, tuple[str, ...]]] = {
     "judge": {},

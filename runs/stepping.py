@@ -1,0 +1,216 @@
+"""Checkpointed graph runs: stepping node by node, a thread's history, and forks from a checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
+
+from fellowship.graphs.registry import builders, context_types
+from fellowship.state import records
+from fellowship.tracing.local import active as local_tracer
+from fellowship.tracing.local import state_dir
+
+
+def serializer() -> JsonPlusSerializer:
+    """Checkpoint serializer that loads this project's records (and only the known safe types besides)."""
+    ours = [(records.__name__, name) for name, value in vars(records).items()
+            if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == records.__name__]
+    return JsonPlusSerializer(allowed_msgpack_modules=ours)
+
+
+@asynccontextmanager
+async def saver() -> AsyncIterator[AsyncSqliteSaver]:
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(folder / "checkpoints.sqlite")) as checkpoints:
+        checkpoints.serde = serializer()
+        yield checkpoints
+
+
+@asynccontextmanager
+async def checkpointed(graph_name: str) -> AsyncIterator[CompiledStateGraph]:
+    """The named graph compiled with the project-local SQLite checkpointer."""
+    async with saver() as checkpoints:
+        yield builders()[graph_name]().compile(checkpointer=checkpoints, name=graph_name)
+
+
+def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: str | None = None) -> dict[str, Any]:
+    """Thread config; the graph name and the context ride along in the checkpoints' metadata."""
+    configurable = {"thread_id": thread_id, "checkpoint_ns": "", **({"checkpoint_id": checkpoint_id} if checkpoint_id else {})}
+    config: dict[str, Any] = {"configurable": configurable, "run_name": graph_name, "tags": [f"graph:{graph_name}"],
+                              "metadata": {"graph": graph_name, "thread_id": thread_id,
+                                           # a string: checkpoint metadata keeps plain values only
+                                           "context_json": json.dumps(dataclasses.asdict(context), default=str)}}
+    if (tracer := local_tracer()) is not None:
+        config["callbacks"] = [tracer]
+    return config
+
+
+async def update_state(graph: CompiledStateGraph, config: dict[str, Any], context: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """`aupdate_state`, with the run context at hand for the routers that the update re-evaluates."""
+    from langgraph._internal._constants import CONFIG_KEY_RUNTIME  # no public way to pass context here
+    from langgraph.runtime import Runtime
+
+    with_runtime = {**config, "configurable": {**config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}}
+    updated = await graph.aupdate_state(with_runtime, values)
+    return {**config, "configurable": {k: v for k, v in updated["configurable"].items() if k != CONFIG_KEY_RUNTIME}}
+
+
+def new_thread() -> str:
+    return str(uuid.uuid4())
+
+
+async def thread_origin(thread_id: str) -> tuple[str, Any] | None:
+    """(graph name, context) a thread was started with, from its first checkpoint's metadata."""
+    if not (state_dir() / "checkpoints.sqlite").exists():
+        return None
+    async with saver() as checkpoints:
+        first = None
+        async for item in checkpoints.alist({"configurable": {"thread_id": thread_id}}):
+            first = item
+    if first is None or "graph" not in first.metadata:
+        return None
+    name = first.metadata["graph"]
+    return name, context_types()[name](**json.loads(first.metadata.get("context_json", "{}")))
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The state fields that a step added or changed."""
+    return {k: v for k, v in after.items() if k not in before or _plain(before[k]) != _plain(v)}
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)))
+
+
+def plain(value: Any) -> Any:
+    """State values as JSON-ready data (pydantic records dumped)."""
+    return _plain(value)
+
+
+def parse_assignment(text: str, fields: Callable[[], list[str]]) -> tuple[str, Any]:
+    """`field=value` with value as JSON when it parses, else as text."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ValueError("expected FIELD=VALUE")
+    if name not in fields():
+        raise ValueError(f"unknown field {name!r} (fields: {', '.join(fields())})")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+HELP = """commands: [c]ontinue to the next stop (Enter) · [r]un to the end · [s]tate [FIELD] · [e]dit FIELD=VALUE · [q]uit (the thread stays resumable) · [h]elp"""
+
+
+def _brief(value: Any, limit: int = 300) -> str:
+    text = json.dumps(plain(value), ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def step_session(graph_name: str, context: Any, inputs: dict[str, Any] | None, thread_id: str,
+                       breaks: list[str] | None, ask: Callable[[str], str | None], say: Callable[[str], None]) -> str:
+    """Run a graph stopping before each node (or the `breaks`), taking commands at each stop.
+
+    Returns how the session ended: "done" or "quit".
+    """
+    async with checkpointed(graph_name) as graph:
+        config = thread_config(graph_name, thread_id, context)
+        nodes = [n for n in graph.get_graph().nodes if not n.startswith("__")]
+        stops = breaks or nodes
+        unknown = [b for b in stops if b not in nodes]
+        if unknown:
+            raise ValueError(f"no node {', '.join(unknown)} in {graph_name} (nodes: {', '.join(nodes)})")
+        before = plain((await graph.aget_state(config)).values)
+        pending: dict[str, Any] | None = inputs
+        interrupt: list[str] | None = stops
+        while True:
+            await graph.ainvoke(pending, config, context=context, interrupt_before=interrupt)
+            pending = None
+            snapshot = await graph.aget_state(config)
+            after = plain(snapshot.values)
+            step = snapshot.metadata.get("step") if snapshot.metadata else None
+            for field, value in changes(before, after).items():
+                say(f"  changed {field}: {_brief(value)}")
+            before = after
+            if not snapshot.next:
+                say(f"finished at step {step}; thread {thread_id}")
+                return "done"
+            say(f"step {step}: next {', '.join(snapshot.next)}")
+            while True:
+                command = ask("step> ")
+                if command is None:
+                    command = "q"
+                verb, _, rest = command.strip().partition(" ")
+                if verb in ("", "c", "continue"):
+                    interrupt = stops
+                    break
+                if verb in ("r", "run"):
+                    interrupt = None
+                    break
+                if verb in ("s", "state"):
+                    values = plain(snapshot.values)
+                    say(json.dumps(values.get(rest.strip(), f"(no field {rest.strip()!r})") if rest.strip() else values,
+                                   ensure_ascii=False, indent=2))
+                elif verb in ("e", "edit"):
+                    try:
+                        field, value = parse_assignment(rest, lambda: list(graph.builder.schemas[graph.builder.state_schema]))
+                        config = await update_state(graph, config, context, {field: value})
+                        snapshot = await graph.aget_state(config)
+                        say(f"  set {field}")
+                    except ValueError as exc:
+                        say(f"  cannot edit: {exc}")
+                elif verb in ("q", "quit"):
+                    say(f"stopped; resume with: fellowship step {graph_name} --thread {thread_id}")
+                    return "quit"
+                else:
+                    say(HELP)
+
+
+async def history(thread_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """The thread's checkpoints, oldest first: step, the node(s) that ran into it, next, time, id."""
+    origin = await thread_origin(thread_id)
+    if origin is None:
+        raise LookupError(f"no checkpoints for thread {thread_id!r} in {state_dir() / 'checkpoints.sqlite'}")
+    name, context = origin
+    async with checkpointed(name) as graph:
+        snapshots = [s async for s in graph.aget_state_history(thread_config(name, thread_id, context))]
+    snapshots.reverse()
+    rows = []
+    for index, snap in enumerate(snapshots):
+        ran = list(snapshots[index - 1].next) if index else ["(input)"]
+        rows.append({"step": snap.metadata.get("step"), "ran": ran, "next": list(snap.next), "created_at": snap.created_at,
+                     "checkpoint_id": snap.config["configurable"]["checkpoint_id"]})
+    return name, rows
+
+
+async def fork(thread_id: str, checkpoint_id: str, assignments: list[str]) -> tuple[str, str, dict[str, Any]]:
+    """Continue a thread from an earlier checkpoint, optionally with changed fields; returns the final values."""
+    origin = await thread_origin(thread_id)
+    if origin is None:
+        raise LookupError(f"no checkpoints for thread {thread_id!r}")
+    name, context = origin
+    async with checkpointed(name) as graph:
+        config = thread_config(name, thread_id, context, checkpoint_id)
+        snapshot = await graph.aget_state(config)
+        if snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
+            raise LookupError(f"no checkpoint {checkpoint_id!r} in thread {thread_id!r}")
+        config = {**config, "configurable": dict(snapshot.config["configurable"])}
+        fields = list(graph.builder.schemas[graph.builder.state_schema])
+        for assignment in assignments:
+            field, value = parse_assignment(assignment, lambda: fields)
+            config = await update_state(graph, config, context, {field: value})
+        await graph.ainvoke(None, config, context=context)
+        final = await graph.aget_state(thread_config(name, thread_id, context))
+        return name, final.config["configurable"]["checkpoint_id"], plain(final.values)

@@ -1,0 +1,102 @@
+"""Stepping through graphs with commands on stdin, a thread's history, and forks (time travel)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+from tests.fakes import ScriptedChatModel
+
+runner = CliRunner()
+FINALS = "Score Assistant 1: 7/10\nScore Assistant 2: 3/10"
+DEBATE = ["step", "debate", "-q", "2+2?", "--a", "4", "--b", "5", "--rounds", "1", "--model", "openai:ref"]
+
+
+def referee(fake_models) -> ScriptedChatModel:  # type: ignore[no-untyped-def]
+    model = ScriptedChatModel(script=lambda m: FINALS if "discussion is over" in m[-1].text else "A is right.")
+    fake_models["openai:ref"] = model
+    return model
+
+
+def thread_of(output: str) -> str:
+    return re.search(r"thread ([0-9a-f-]{36})", output).group(1)
+
+
+def test_step_stops_before_each_node_and_shows_changes(fake_models):
+    model = referee(fake_models)
+    result = runner.invoke(app, DEBATE, input="c\nc\ns round\nq\n")
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "step 0: next open_debate" in text and "step 1: next referee_turn" in text and "step 2: next referee_turn" in text
+    assert 'changed round: 1' in text and "changed turns: [{\"referee\": \"General Public\"" in text
+    assert "\n1\n" in text  # `s round` printed the field
+    assert "resume with: fellowship step debate --thread" in text
+    assert len(model.calls) == 1  # only the first referee spoke before quitting
+
+
+def test_quit_then_resume_with_thread_and_run_to_end(fake_models):
+    model = referee(fake_models)
+    first = runner.invoke(app, DEBATE, input="c\nq\n")
+    thread = thread_of(first.output)
+    second = runner.invoke(app, ["step", "debate", "--thread", thread], input="r\n")
+    assert second.exit_code == 0, second.output
+    assert "finished at step" in second.stdout and '"verdict": "A"' in second.stdout
+    assert len(model.calls) == 6
+
+
+def test_end_of_input_quits_and_break_limits_the_stops(fake_models):
+    referee(fake_models)
+    result = runner.invoke(app, [*DEBATE, "--break", "closing_score"], input="")
+    assert result.exit_code == 0, result.output
+    assert "next closing_score" in result.stdout and "next referee_turn" not in result.stdout
+    assert "resume with" in result.stdout
+
+
+def test_edit_a_field_before_going_on(fake_models):
+    model = referee(fake_models)
+    result = runner.invoke(app, [*DEBATE, "--break", "referee_turn"], input='e response_b="6"\nr\n')
+    assert result.exit_code == 0, result.output
+    assert "set response_b" in result.stdout
+    assert all("<assistant_2>\n6\n" in call[1].text for call in model.calls) and len(model.calls) == 6
+
+
+def test_editing_the_round_counter_reroutes(fake_models):
+    model = referee(fake_models)
+    result = runner.invoke(app, [*DEBATE, "--break", "referee_turn"], input="e round=2\nr\n")
+    assert result.exit_code == 0, result.output
+    assert len(model.calls) == 3  # round 2 is past the 1 round: straight to the closing scores
+    assert all("The discussion is over" in call[1].text for call in model.calls)
+
+
+def test_bad_break_and_bad_edit(fake_models):
+    referee(fake_models)
+    result = runner.invoke(app, [*DEBATE, "--break", "nope"], input="")
+    assert result.exit_code == 2 and "no node nope" in result.stderr
+    result = runner.invoke(app, DEBATE, input="e nosuch=1\nq\n")
+    assert "cannot edit: unknown field 'nosuch'" in result.stdout
+
+
+def test_history_and_fork_with_a_changed_field(fake_models):
+    model = referee(fake_models)
+    thread = thread_of(runner.invoke(app, DEBATE, input="r\n").output)
+    history = json.loads(runner.invoke(app, ["history", "--thread", thread, "--json"]).stdout)
+    assert history["graph"] == "debate"
+    ran = [row["ran"] for row in history["checkpoints"]]
+    assert ["open_debate"] in ran and ["conclude"] in ran
+    before_first_turn = next(r for r in history["checkpoints"] if r["next"] == ["referee_turn"])
+    calls = len(model.calls)
+    forked = runner.invoke(app, ["fork", "--thread", thread, "--checkpoint", before_first_turn["checkpoint_id"],
+                                 "--set", 'response_b="4"', "--json"])
+    assert forked.exit_code == 0, forked.output
+    values = json.loads(forked.stdout)["values"]
+    assert values["response_b"] == "4" and values["verdict"]["verdict"] == "A"
+    assert len(model.calls) == calls + 6  # the debate ran again from that checkpoint
+    assert "<assistant_2>\n4\n" in model.calls[-1][1].text
+
+
+def test_unknown_thread(fake_models):
+    assert runner.invoke(app, ["history", "--thread", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["fork", "--thread", "nope", "--checkpoint", "x"]).exit_code == 2
