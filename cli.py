@@ -84,6 +84,7 @@ Pairs = Annotated[Optional[Path], typer.Option("--pairs", help="JSON Lines of pa
 OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).", rich_help_panel=INPUTS)]
 Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local (llama.cpp decodes one request at a time, and interleaved requests defeat its prompt cache), else 4.")]
+Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.", rich_help_panel=INPUTS)]
 Swap = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
 Strategy = Annotated[StrategyName, typer.Option(help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.", callback=_check_spec, rich_help_panel=MODELS)]
@@ -105,21 +106,45 @@ def _settings(**kw: Any) -> dict[str, Any]:
     return {k: kw[k] for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}
 
 
+async def _checkpointed(make: Callable[[], Awaitable[R]]) -> R:
+    """A single run under a new checkpoint thread, announced so that it can be resumed or inspected."""
+    from fellowship.runs.threads import checkpointing
+
+    async with checkpointing() as thread_id:
+        err.print(f"thread {thread_id}", highlight=False)
+        return await make()
+
+
+def _resume(graph: str, thread: str, show: Callable[[Console, Any], None], as_json: bool) -> None:
+    from fellowship.runs.stepping import resume
+
+    values = _run(resume(thread, graph), usage_errors=(LookupError,))
+    if "verdict" not in values:
+        _fail(f"thread {thread} has no verdict", 1)
+    result = values["verdict"]
+    print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show(out, result)
+
+
 def _evaluate(
     run_one: Callable[[Pair], Awaitable[R]],
     show: Callable[[Console, R], None],
     *,
     question: Optional[str], a: Optional[str], b: Optional[str],
     pairs: Optional[Path], out_path: Optional[Path], as_json: bool, concurrency: int, label: str,
+    graph: str = "", thread: Optional[str] = None,
 ) -> None:
-    """The flow every evaluator command shares: one pair from flags, or a file of pairs."""
+    """The flow every evaluator command shares: one pair from flags (checkpointed), or a file of pairs."""
+    if thread:
+        _resume(graph, thread, show, as_json)
+        return
     if pairs is None:
         if out_path is not None:
             _fail("--out is for --pairs runs", 2)
         missing = [flag for flag, value in (("--question", question), ("--a", a), ("--b", b)) if not (value and value.strip())]
         if missing:
             _fail(f"one pair needs --question, --a and --b (missing or empty: {', '.join(missing)}); or give --pairs FILE", 2)
-        result = _run(run_one(Pair(id="1", question=question, response_a=a, response_b=b)))  # type: ignore[arg-type]
+        pair = Pair(id="1", question=question, response_a=a, response_b=b)  # type: ignore[arg-type]
+        result = _run(_checkpointed(lambda: run_one(pair)))
         if as_json:
             print(json.dumps(result.model_dump(), ensure_ascii=False))
         else:
@@ -198,7 +223,7 @@ def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
     model: Model = "local:smollm2",
     strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
-    swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = None,
+    swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
@@ -208,7 +233,8 @@ def judge(
     ctx = JudgeContext(model=model, strategy=strategy.value, swap=swap, **_settings(**locals()))
     concurrency = _auto_concurrency(concurrency, model)
     _evaluate(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging")
+              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
+              graph="judge", thread=thread)
 
 
 @app.command()
@@ -219,19 +245,20 @@ def jury(
     swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = False,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
-    as_json: AsJson = False, concurrency: Concurrency = None,
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
 
     Each member votes A, B or tie with the judge and its strategy. When two or more labels share the top count the verdict is a tie. Invalid votes are left out of the count and reported; when every vote is invalid the verdict is [bold]invalid[/]. The scores shown are the means of the members' scores.
     """
-    if len(member) < 2:
+    if len(member) < 2 and not thread:
         _fail("a jury needs at least two --member options", 2)
     ctx = JuryContext(members=tuple(member), strategy=strategy.value, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed, **_settings(**locals()))
     concurrency = _auto_concurrency(concurrency, member)
     _evaluate(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury")
+              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury",
+              graph="jury", thread=thread)
 
 
 @app.command()
@@ -241,7 +268,7 @@ def debate(
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help=f"One model spec per referee, in order ({', '.join(PERSONAS)}); default: --model for all.", callback=_check_spec, rich_help_panel=MODELS)] = None,
     rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = 2,
     swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
-    as_json: AsJson = False, concurrency: Concurrency = None,
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM Debate).
@@ -253,7 +280,8 @@ def debate(
     ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **_settings(**locals()))
     concurrency = _auto_concurrency(concurrency, model, referee_model)
     _evaluate(lambda pair: debate_pair(pair, ctx, swap, concurrency), show_debate, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate")
+              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate",
+              graph="debate", thread=thread)
 
 
 class EvaluatorName(str, Enum):
@@ -471,7 +499,7 @@ def refine(
             _fail("give --prompt TEXT or --prompts FILE", 2)
         if out_path is not None:
             _fail("--out is for --prompts runs", 2)
-        result = _run(run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency))
+        result = _run(_checkpointed(lambda: run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency)))
         print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
         return
     if prompt:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,6 +17,7 @@ from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.nodes.judge import agree, mean_known
 from fellowship.state.debate import DebateContext
+from fellowship.runs.threads import current_thread, graph_for
 from fellowship.tracing.local import active as local_tracer
 from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
@@ -22,13 +25,15 @@ from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, V
 
 
 def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None,
-               thread_id: str | None = None) -> RunnableConfig:
-    """Names, tags and metadata every traced run carries (and the checkpoint thread, when there is one)."""
+               thread_id: str | None = None, context: Any = None) -> RunnableConfig:
+    """Names, tags and metadata every traced run carries; with a thread, what resuming it needs."""
     config: RunnableConfig = {"run_name": graph, "tags": [f"graph:{graph}", *tags], "metadata": {"item_id": item_id}}
     if max_concurrency:
         config["max_concurrency"] = max_concurrency
     if thread_id:
-        config["metadata"]["thread_id"] = thread_id
+        config["metadata"].update(thread_id=thread_id, graph=graph)
+        if context is not None:  # a string: checkpoint metadata keeps plain values only
+            config["metadata"]["context_json"] = json.dumps(dataclasses.asdict(context), default=str)
         config["configurable"] = {"thread_id": thread_id}
     if (tracer := local_tracer()) is not None:
         config["callbacks"] = [tracer]
@@ -46,15 +51,16 @@ def _timed(started: float) -> float:
 
 async def judge_pair(pair: Pair, ctx: JudgeContext, max_concurrency: int | None = None) -> Verdict:
     started = time.perf_counter()
-    config = run_config("judge", pair.id, [f"strategy:{ctx.strategy}", f"model:{ctx.model}"], max_concurrency)
-    out = await judge_graph.ainvoke(_inputs(pair), context=ctx, config=config)
+    config = run_config("judge", pair.id, [f"strategy:{ctx.strategy}", f"model:{ctx.model}"], max_concurrency, current_thread(), ctx)
+    out = await graph_for("judge", judge_graph).ainvoke(_inputs(pair), context=ctx, config=config)
     return out["verdict"].model_copy(update={"seconds": _timed(started)})
 
 
 async def jury_pair(pair: Pair, ctx: JuryContext, max_concurrency: int | None = None) -> JuryVerdict:
     started = time.perf_counter()
     tags = [f"strategy:{ctx.strategy}", *(f"model:{m}" for m in dict.fromkeys(ctx.members))]
-    out = await jury_graph.ainvoke(_inputs(pair), context=ctx, config=run_config("jury", pair.id, tags, max_concurrency))
+    config = run_config("jury", pair.id, tags, max_concurrency, current_thread(), ctx)
+    out = await graph_for("jury", jury_graph).ainvoke(_inputs(pair), context=ctx, config=config)
     return out["verdict"].model_copy(update={"seconds": _timed(started)})
 
 
@@ -63,9 +69,14 @@ async def debate_pair(pair: Pair, ctx: DebateContext, swap: bool = False, max_co
     """One debate; under `swap` a second debate with B shown first, run concurrently."""
     started = time.perf_counter()
     tags = [f"rounds:{ctx.rounds}", *(f"model:{m}" for m in dict.fromkeys(ctx.referee_models or (ctx.model,)))]
-    config = run_config("debate", pair.id, tags, max_concurrency, thread_id)
     flips = (False, True) if swap else (False,)
-    outs = await asyncio.gather(*(debate_graph.ainvoke(_inputs(pair, f), context=ctx, config=config) for f in flips))
+    graph = graph_for("debate", debate_graph)
+    outs = await asyncio.gather(*(
+        graph.ainvoke(_inputs(pair, f), context=ctx,
+                      config=run_config("debate", pair.id, tags, max_concurrency,
+                                        thread_id or current_thread("-swapped" if f else ""), ctx))
+        for f in flips
+    ))
     first: DebateVerdict = outs[0]["verdict"]
     if not swap:
         return first.model_copy(update={"seconds": _timed(started)})

@@ -178,6 +178,21 @@ async def step_session(graph_name: str, context: Any, inputs: dict[str, Any] | N
                     say(HELP)
 
 
+async def resume(thread_id: str, graph_name: str) -> dict[str, Any]:
+    """Run an unfinished thread of `graph_name` to its end; returns the final state values."""
+    origin = await thread_origin(thread_id)
+    if origin is None:
+        raise LookupError(f"no checkpoints for thread {thread_id!r}")
+    name, context = origin
+    if name != graph_name:
+        raise LookupError(f"thread {thread_id} ran the {name} graph, not {graph_name}")
+    async with checkpointed(name) as graph:
+        config = thread_config(name, thread_id, context)
+        if (await graph.aget_state(config)).next:
+            await graph.ainvoke(None, config, context=context)
+        return (await graph.aget_state(config)).values
+
+
 async def history(thread_id: str) -> tuple[str, list[dict[str, Any]]]:
     """The thread's checkpoints, oldest first: step, the node(s) that ran into it, next, time, id."""
     origin = await thread_origin(thread_id)

@@ -19,6 +19,7 @@ from fellowship.models import load_chat_model
 from fellowship.nodes.judge import label_of
 from fellowship.parsing.scores import ParseError, parse_pair_scores
 from fellowship.runs.evaluation import EvaluatorConfig, run_config
+from fellowship.runs.threads import current_thread, graph_for
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
 
@@ -27,7 +28,8 @@ async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None
     """Run the feedback loop on one prompt."""
     started = time.perf_counter()
     tags = [f"generator:{ctx.generator}", *(f"reviewer:{r}" for r in ctx.reviewers)]
-    out = await loop_graph.ainvoke({"prompt": item.prompt}, context=ctx, config=run_config("loop", item.id, tags, max_concurrency))
+    config = run_config("loop", item.id, tags, max_concurrency, current_thread(), ctx)
+    out = await graph_for("loop", loop_graph).ainvoke({"prompt": item.prompt}, context=ctx, config=config)
     return out["result"].model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 
 

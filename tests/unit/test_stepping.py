@@ -100,3 +100,28 @@ def test_history_and_fork_with_a_changed_field(fake_models):
 def test_unknown_thread(fake_models):
     assert runner.invoke(app, ["history", "--thread", "nope"]).exit_code == 2
     assert runner.invoke(app, ["fork", "--thread", "nope", "--checkpoint", "x"]).exit_code == 2
+
+
+def test_a_failed_single_run_resumes_with_thread(fake_models):
+    def flaky(messages):
+        if "discussion is over" in messages[-1].text:
+            if not flaky.healed:
+                raise ConnectionError("server went away")
+            return FINALS
+        return "A is right."
+
+    flaky.healed = False
+    model = fake_models["openai:flaky"] = ScriptedChatModel(script=flaky)
+    args = ["debate", "-q", "2+2?", "--a", "4", "--b", "5", "--rounds", "1", "--model", "openai:flaky"]
+    failed = runner.invoke(app, args)
+    assert failed.exit_code == 1 and "server went away" in failed.stderr
+    thread = thread_of(failed.stderr)
+    turns = sum("discussion is over" not in c[-1].text for c in model.calls)
+    assert turns == 3
+    flaky.healed = True
+    resumed = runner.invoke(app, ["debate", "--thread", thread, "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    verdict = json.loads(resumed.stdout)
+    assert verdict["verdict"] == "A" and [t["text"] for t in verdict["turns"]] == ["A is right."] * 3
+    assert sum("discussion is over" not in c[-1].text for c in model.calls) == 3  # the turns were not redone
+    assert runner.invoke(app, ["judge", "--thread", thread]).exit_code == 2  # a debate thread, not a judge one
