@@ -930,7 +930,7 @@ def traces_list(limit: Annotated[int, typer.Option(min=1, help="How many recent 
 
 
 @traces_app.command("show")
-def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, or its first characters (see `traces list`); 'last' for the latest.")],
+def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, its first or last characters (see `traces list`); 'last' for the latest.")],
                 full: Annotated[bool, typer.Option("--full", help="Do not truncate inputs and outputs; show them for every run.")] = False,
                 as_json: AsJson = False) -> None:
     """One run's tree: graph, nodes and model calls, with timings and token usage."""

@@ -113,12 +113,13 @@ def recent(path: Path | None = None, limit: int = 20) -> list[dict[str, Any]]:
 
 
 def load(run_id: str, path: Path | None = None) -> dict[str, Any] | None:
-    """The tree of the run whose id starts with `run_id` (None when no run or several match)."""
+    """The tree of the run whose id starts or ends with `run_id` (None when no run or several match)."""
     path = path or state_dir() / "traces.sqlite"
     if not path.exists():
         return None
     with sqlite3.connect(path) as db:
-        rows = db.execute("SELECT tree FROM runs WHERE id LIKE ? ORDER BY started DESC", (run_id + "%",)).fetchall()
+        rows = db.execute("SELECT tree FROM runs WHERE id LIKE ? OR id LIKE ? ORDER BY started DESC",
+                          (run_id + "%", "%" + run_id)).fetchall()
     return json.loads(rows[0][0]) if len(rows) == 1 else None
 
 

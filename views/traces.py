@@ -12,11 +12,11 @@ from rich.table import Table
 
 def show_runs(console: Console, runs: list[dict[str, Any]]) -> None:
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("id", "when", "command", "graph", "status", "seconds", "tokens in/out"):
-        table.add_column(column)
+    for column in ("id", "when", "command", "graph", "status", "secs", "tokens"):
+        table.add_column(column, no_wrap=True)
     for r in runs:
-        when = dt.datetime.fromtimestamp(r["started"]).strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(r["id"][:8], when, r["command"], r["graph"], r["status"], f"{r['seconds'] or 0:.2f}",
+        when = dt.datetime.fromtimestamp(r["started"]).strftime("%m-%d %H:%M:%S")
+        table.add_row(r["id"][-12:], when, r["command"], r["graph"], r["status"], f"{r['seconds'] or 0:.2f}",
                       f"{r['input_tokens']}/{r['output_tokens']}")
     console.print(table)
 
