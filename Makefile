@@ -27,6 +27,7 @@ demo: $(VENV)/.base
 	$(BIN)/fellowship generate --prompts examples/prompts.jsonl --out out/demo --max-tokens 256 --strategy direct
 
 test: $(VENV)/.dev
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: $(VENV)/.dev

@@ -16,10 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
-from pydantic import BaseModel
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.pairs import Pair, read_pairs
@@ -32,6 +28,9 @@ from fellowship.state.debate import DebateContext
 from fellowship.state.judge import STRATEGIES, JudgeContext
 from fellowship.state.jury import JuryContext
 from fellowship.views.verdicts import show_debate, show_jury, show_verdict
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(
     help="Build preference datasets with LLM judges, juries, debates and feedback loops.",

@@ -13,6 +13,16 @@ from typing import IO, Any
 from fellowship.fileio.errors import InputError
 
 
+def read_json(path: Path) -> Any:
+    """A whole JSON file; a missing file or bad JSON is an InputError naming the file and line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; any other line is an InputError."""
     try:

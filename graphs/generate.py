@@ -10,12 +10,17 @@ The rows of the DPO and KTO datasets are built from the result (see `preference/
 
 from __future__ import annotations
 
-from langgraph.graph import END, START, StateGraph
-
 from fellowship.nodes.generate import (
-    collect_candidates, compare, knockout_candidates, make_candidate, next_candidate, plan_candidates, plan_comparisons,
+    collect_candidates,
+    compare,
+    knockout_candidates,
+    make_candidate,
+    next_candidate,
+    plan_candidates,
+    plan_comparisons,
 )
 from fellowship.state.generate import GenerateContext, GenerateInput, GenerateOutput, GenerateState
+from langgraph.graph import END, START, StateGraph
 
 
 def build_generate() -> StateGraph:

@@ -1,7 +1,7 @@
 """Chat-model backends behind one spec string (`local:smollm2`, `openai:gpt-4o`, ...)."""
 
-from fellowship.models.settings import ModelSettings
-from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.models.factory import load_chat_model, register_model
+from fellowship.models.settings import ModelOptions, ModelSettings
+from fellowship.models.spec import ModelSpec, SpecError
 
-__all__ = ["ModelSettings", "ModelSpec", "SpecError", "load_chat_model", "register_model"]
+__all__ = ["ModelOptions", "ModelSettings", "ModelSpec", "SpecError", "load_chat_model", "register_model"]

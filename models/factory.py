@@ -7,10 +7,9 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from langchain_core.language_models import BaseChatModel
-
 from fellowship.models.settings import ModelSettings
 from fellowship.models.spec import ModelSpec, SpecError
+from langchain_core.language_models import BaseChatModel
 
 
 class BackendUnavailable(RuntimeError):
@@ -129,7 +128,7 @@ def _rate_limiter(spec: ModelSpec):  # type: ignore[no-untyped-def]
 
 def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     try:
-        from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+        from langchain_huggingface import HuggingFacePipeline
         from transformers import pipeline
     except ImportError as exc:
         raise BackendUnavailable(

@@ -37,9 +37,8 @@ async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext])
         candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text,
                               input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0))
     else:
-        settings = ctx.settings().model_dump(exclude={"max_retries"})
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
-                               evaluator=ctx.evaluator, **settings)
+                               evaluator=ctx.evaluator, **ctx.options())
         result = (await loop_graph.ainvoke({"prompt": task["prompt"]}, context=loop_ctx))["result"]
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
                               loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
 from typing import Any, Literal
 
 from fellowship.fileio.errors import InputError
-from fellowship.metrics.agreement import accuracy, bootstrap_ci, cohen_kappa, confusion, longer_preference, rate
+from fellowship.fileio.jsonl import read_json
+from fellowship.metrics.agreement import (
+    accuracy,
+    bootstrap_ci,
+    cohen_kappa,
+    confusion,
+    longer_preference,
+    rate,
+)
 from fellowship.nodes.judge import label_of
 from fellowship.nodes.jury import plurality
 from fellowship.parsing.scores import ParseError, parse_pair_scores
@@ -20,12 +27,7 @@ Kind = Literal["judge", "debate"]
 
 
 def _load_records(path: Path, expected: int) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError("expected a JSON list with one record per dataset item", path)
     if len(data) != expected:

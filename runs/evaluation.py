@@ -9,19 +9,19 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_core.runnables import RunnableConfig
-
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
+from fellowship.models import ModelOptions
 from fellowship.nodes.judge import agree, mean_known
-from fellowship.state.debate import DebateContext
 from fellowship.runs.threads import current_thread, graph_for
-from fellowship.tracing.local import active as local_tracer
+from fellowship.state.debate import DebateContext
 from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
+from fellowship.tracing.local import active as local_tracer
+from langchain_core.runnables import RunnableConfig
 
 
 def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None,
@@ -103,7 +103,7 @@ EvaluatorKind = Literal["judge", "jury", "debate"]
 
 
 @dataclass(frozen=True)
-class EvaluatorConfig:
+class EvaluatorConfig(ModelOptions):
     """Which evaluator decides between two responses, for workflows that need one (loop, win rate)."""
 
     kind: EvaluatorKind = "judge"
@@ -113,18 +113,10 @@ class EvaluatorConfig:
     strategy: Strategy = "combined-10"
     swap: bool = False
     rounds: int = 2
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
     def __post_init__(self) -> None:  # lists from a JSON context become tuples
         object.__setattr__(self, "members", tuple(self.members))
         object.__setattr__(self, "referee_models", tuple(self.referee_models))
-
-    def _settings(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}
 
     def describe(self) -> str:
         if self.kind == "jury":
@@ -135,10 +127,10 @@ class EvaluatorConfig:
 
     async def evaluate(self, pair: Pair, max_concurrency: int | None = None) -> Verdict | JuryVerdict | DebateVerdict:
         if self.kind == "jury":
-            ctx = JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, **self._settings())
+            ctx = JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, **self.options())
             return await jury_pair(pair, ctx, max_concurrency)
         if self.kind == "debate":
-            ctx2 = DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self._settings())
+            ctx2 = DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self.options())
             return await debate_pair(pair, ctx2, self.swap, max_concurrency)
-        ctx3 = JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, **self._settings())
+        ctx3 = JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, **self.options())
         return await judge_pair(pair, ctx3, max_concurrency)

@@ -9,15 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from langgraph.graph.state import CompiledStateGraph
-from pydantic import BaseModel
-
 from fellowship.graphs.registry import builders, context_types
 from fellowship.state import records
 from fellowship.tracing.local import active as local_tracer
 from fellowship.tracing.local import state_dir
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
 
 
 def serializer() -> JsonPlusSerializer:
@@ -57,7 +56,9 @@ def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: 
 
 async def update_state(graph: CompiledStateGraph, config: dict[str, Any], context: Any, values: dict[str, Any]) -> dict[str, Any]:
     """`aupdate_state`, with the run context at hand for the routers that the update re-evaluates."""
-    from langgraph._internal._constants import CONFIG_KEY_RUNTIME  # no public way to pass context here
+    from langgraph._internal._constants import (
+        CONFIG_KEY_RUNTIME,  # no public way to pass context here
+    )
     from langgraph.runtime import Runtime
 
     with_runtime = {**config, "configurable": {**config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}}

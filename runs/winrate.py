@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-
 from fellowship.fileio.errors import InputError
+from fellowship.fileio.jsonl import read_json
 from fellowship.fileio.pairs import Pair
 from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.loop import graph as loop_graph
@@ -22,6 +20,7 @@ from fellowship.runs.evaluation import EvaluatorConfig, run_config
 from fellowship.runs.threads import current_thread, graph_for
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
+from langchain_core.messages import HumanMessage
 
 
 async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None = None) -> LoopResult:
@@ -52,12 +51,7 @@ def recorded_winrate(path: Path) -> dict[str, Any]:
 
     A record without a text, or whose scores cannot be read, is invalid: not a win.
     """
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
+    records = read_json(path)
     if not isinstance(records, list) or not records:
         raise InputError("expected a non-empty JSON list of records with 'response'", path)
     labels = []

@@ -6,14 +6,14 @@ import operator
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
-from fellowship.models import ModelSettings
+from fellowship.models import ModelOptions
 from fellowship.prompts.debate import PERSONAS
 from fellowship.state.judge import PairInput
 from fellowship.state.records import DebateVerdict, Final, Turn
 
 
 @dataclass(frozen=True)
-class DebateContext:
+class DebateContext(ModelOptions):
     """Run-scoped settings of a debate.
 
     `referee_models` gives one model spec per referee; empty means every referee uses `model`.
@@ -23,21 +23,11 @@ class DebateContext:
     referee_models: tuple[str, ...] = ()
     referees: tuple[str, ...] = tuple(PERSONAS)
     rounds: int = 2
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
     def __post_init__(self) -> None:  # lists from a JSON context become tuples
         object.__setattr__(self, "referee_models", tuple(self.referee_models))
         object.__setattr__(self, "referees", tuple(self.referees))
 
-    def settings(self) -> ModelSettings:
-        return ModelSettings(
-            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed,
-            timeout=self.timeout, base_url=self.base_url,
-        )
 
     def model_of(self, seat: int) -> str:
         return self.referee_models[seat] if self.referee_models else self.model

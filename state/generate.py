@@ -6,7 +6,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, TypedDict
 
-from fellowship.models import ModelSettings
+from fellowship.models import ModelOptions
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.records import Candidate, Comparison
 
@@ -23,7 +23,7 @@ class CandidateConfig:
 
 
 @dataclass(frozen=True)
-class GenerateContext:
+class GenerateContext(ModelOptions):
     candidates: tuple[CandidateConfig, ...] = (
         CandidateConfig("single", "single", ("local:smollm2",)),
         CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2")),
@@ -31,11 +31,6 @@ class GenerateContext:
     pairing: Pairing = "all"
     iterations: int = 3
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
     def __post_init__(self) -> None:
         # A server run passes the context as JSON: rebuild the nested parts.
@@ -45,11 +40,6 @@ class GenerateContext:
             CandidateConfig(c["name"], c["kind"], tuple(c["models"])) if isinstance(c, dict) else c for c in self.candidates
         ))
 
-    def settings(self) -> ModelSettings:
-        return ModelSettings(
-            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed, timeout=self.timeout,
-            base_url=self.base_url,
-        )
 
 
 class GenerateInput(TypedDict):

@@ -6,7 +6,7 @@ import operator
 from dataclasses import dataclass
 from typing import Annotated, Literal, TypedDict
 
-from fellowship.models import ModelSettings
+from fellowship.models import ModelOptions
 from fellowship.state.records import Order, Reading, Verdict
 
 Strategy = Literal["direct", "independent", "combined-5", "combined-10", "combined-100"]
@@ -14,26 +14,13 @@ STRATEGIES: tuple[Strategy, ...] = ("direct", "independent", "combined-5", "comb
 
 
 @dataclass(frozen=True)
-class JudgeContext:
+class JudgeContext(ModelOptions):
     """Run-scoped settings of a judge (passed as `context=`; never checkpointed)."""
 
     model: str = "local:smollm2"
     strategy: Strategy = "combined-10"
     swap: bool = False
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
-    def settings(self) -> ModelSettings:
-        return ModelSettings(
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            seed=self.seed,
-            timeout=self.timeout,
-            base_url=self.base_url,
-        )
 
 
 class PairInput(TypedDict):

@@ -6,12 +6,13 @@ import operator
 from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
+from fellowship.models import ModelOptions
 from fellowship.state.judge import JudgeContext, PairInput, Strategy
 from fellowship.state.records import JuryVerdict, Vote
 
 
 @dataclass(frozen=True)
-class JuryContext:
+class JuryContext(ModelOptions):
     """Run-scoped settings of a jury: its members (model specs, repeats allowed) and how they judge."""
 
     members: tuple[str, ...] = ("local:smollm2", "local:smollm2", "local:smollm2")
@@ -19,20 +20,12 @@ class JuryContext:
     swap: bool = False
     shuffle: bool = False
     shuffle_seed: int = 0
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
     def __post_init__(self) -> None:  # lists from a JSON context become tuples
         object.__setattr__(self, "members", tuple(self.members))
 
     def judge_context(self, member: str) -> JudgeContext:
-        return JudgeContext(
-            model=member, strategy=self.strategy, swap=self.swap, temperature=self.temperature,
-            max_tokens=self.max_tokens, seed=self.seed, timeout=self.timeout, base_url=self.base_url,
-        )
+        return JudgeContext(model=member, strategy=self.strategy, swap=self.swap, **self.options())
 
 
 class JuryState(PairInput, total=False):

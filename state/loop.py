@@ -6,11 +6,10 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, TypedDict
 
-from langchain_core.messages import AnyMessage
-
-from fellowship.models import ModelSettings
+from fellowship.models import ModelOptions
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.records import Bout, LoopResult, Review
+from langchain_core.messages import AnyMessage
 
 
 def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[AnyMessage]]) -> dict[str, list[AnyMessage]]:
@@ -24,7 +23,7 @@ def add_usage(old: list[int], new: list[int]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class LoopContext:
+class LoopContext(ModelOptions):
     """Run-scoped settings of the loop: the models, the iterations and the evaluator of the knockout."""
 
     generator: str = "local:smollm2"
@@ -32,11 +31,6 @@ class LoopContext:
     iterations: int = 3
     stop_at: float | None = None
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
 
     def __post_init__(self) -> None:
         # A server run passes the context as JSON: rebuild the nested parts.
@@ -44,11 +38,6 @@ class LoopContext:
             object.__setattr__(self, "evaluator", EvaluatorConfig(**self.evaluator))
         object.__setattr__(self, "reviewers", tuple(self.reviewers))
 
-    def settings(self) -> ModelSettings:
-        return ModelSettings(
-            temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed,
-            timeout=self.timeout, base_url=self.base_url,
-        )
 
 
 class LoopInput(TypedDict):

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fellowship.models import factory
 
 ROOT = Path(__file__).resolve().parents[1]

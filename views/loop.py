@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
-
 from fellowship.state.records import LoopResult
+from rich.console import Console
 
 
 def show_loop(console: Console, r: LoopResult) -> None:

@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from fellowship.models.llamacpp import smollm2_path
 
 
