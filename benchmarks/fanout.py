@@ -19,6 +19,8 @@ import urllib.request
 from functools import partial
 
 import _common  # noqa: F401
+from langchain_core.messages import HumanMessage
+
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.jury import graph as jury_graph
@@ -32,8 +34,6 @@ from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as debate_prompts
 from fellowship.state.debate import DebateContext
 from fellowship.state.jury import JuryContext
-from langchain_core.messages import HumanMessage
-
 from tests.fakes import ScriptedChatModel
 
 LATENCY = 0.5

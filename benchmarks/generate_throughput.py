@@ -15,6 +15,7 @@ from pathlib import Path
 
 import _common  # noqa: F401
 from fanout import start_server
+
 from fellowship.fileio.prompts import PromptItem
 from fellowship.models import register_model
 from fellowship.models.factory import load_chat_model
@@ -24,7 +25,6 @@ from fellowship.preference.rows import RowRules
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.runs.generate import Generation
 from fellowship.state.generate import CandidateConfig, GenerateContext
-
 from tests.fakes import ScriptedChatModel
 
 LATENCY = 0.2

@@ -15,13 +15,13 @@ from typing import TypedDict
 
 import _common  # noqa: F401
 import uvloop
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.graphs.judge import graph
 from fellowship.models import register_model
 from fellowship.nodes.asking import ask
 from fellowship.nodes.judge import judge_messages
 from fellowship.state.judge import JudgeContext
-from langgraph.graph import END, START, StateGraph
-
 from tests.fakes import ScriptedChatModel
 
 REPLY = "Both fine.\n### Score Assistant A: 7/10\n### Score Assistant B: 6/10"

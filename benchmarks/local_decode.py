@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 
 import _common  # noqa: F401
+from langchain_core.messages import HumanMessage
+
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
-from langchain_core.messages import HumanMessage
 
 PROMPTS = [
     "Explain why the sky is blue in a short paragraph.",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_records, text_field
-from pydantic import BaseModel
 
 
 class PromptItem(BaseModel):

@@ -11,10 +11,11 @@ out the closing scores. `conclude` averages the scores of the finals that parsed
 
 from __future__ import annotations
 
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.nodes.debate import closing_score, conclude, next_speaker, open_debate, referee_turn
 from fellowship.state.debate import DebateContext, DebateOutput, DebateState
 from fellowship.state.judge import PairInput
-from langgraph.graph import END, START, StateGraph
 
 
 def build_debate() -> StateGraph:

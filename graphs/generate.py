@@ -10,6 +10,8 @@ The rows of the DPO and KTO datasets are built from the result (see `preference/
 
 from __future__ import annotations
 
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.nodes.generate import (
     collect_candidates,
     compare,
@@ -20,7 +22,6 @@ from fellowship.nodes.generate import (
     plan_comparisons,
 )
 from fellowship.state.generate import GenerateContext, GenerateInput, GenerateOutput, GenerateState
-from langgraph.graph import END, START, StateGraph
 
 
 def build_generate() -> StateGraph:

@@ -9,9 +9,10 @@ conversation per response). The calls run concurrently; `decide` combines them.
 
 from __future__ import annotations
 
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.nodes.judge import decide, judge_call, plan_calls
 from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
-from langgraph.graph import END, START, StateGraph
 
 
 def build_judge() -> StateGraph:

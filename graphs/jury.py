@@ -9,10 +9,11 @@ line up across the panel; their votes are mapped back before counting.
 
 from __future__ import annotations
 
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.nodes.jury import member_vote, summon_members, tally
 from fellowship.state.judge import PairInput
 from fellowship.state.jury import JuryContext, JuryOutput, JuryState
-from langgraph.graph import END, START, StateGraph
 
 
 def build_jury() -> StateGraph:

@@ -12,9 +12,10 @@ evaluator in a knockout: 1 vs 2, the winner vs 3, ...; a tie carries the later o
 
 from __future__ import annotations
 
+from langgraph.graph import END, START, StateGraph
+
 from fellowship.nodes.loop import after_response, after_reviews, collect_reviews, finish, generate, knockout, next_bout, review
 from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
-from langgraph.graph import END, START, StateGraph
 
 
 def build_loop() -> StateGraph:

@@ -7,9 +7,10 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from langchain_core.language_models import BaseChatModel
+
 from fellowship.models.settings import ModelSettings
 from fellowship.models.spec import ModelSpec, SpecError
-from langchain_core.language_models import BaseChatModel
 
 
 class BackendUnavailable(RuntimeError):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from fellowship.parsing.scores import ParseError
-from fellowship.state.records import Answer, Usage
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from fellowship.parsing.scores import ParseError
+from fellowship.state.records import Answer, Usage
 
 
 def _usage(message: AIMessage) -> Usage:

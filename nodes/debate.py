@@ -6,6 +6,10 @@ from functools import partial
 from statistics import mean
 from typing import Literal
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
@@ -15,9 +19,6 @@ from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as p
 from fellowship.state.debate import DebateContext, DebateState, FinalTask
 from fellowship.state.records import DebateVerdict, Final, Turn
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 
 def transcript(turns: list[Turn]) -> str:

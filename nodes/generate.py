@@ -5,6 +5,10 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Literal
 
+from langchain_core.messages import HumanMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.loop import graph as loop_graph
 from fellowship.models import load_chat_model
@@ -17,9 +21,6 @@ from fellowship.state.generate import (
 )
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import Candidate, Comparison
-from langchain_core.messages import HumanMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 
 def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:

@@ -6,6 +6,10 @@ from collections.abc import Callable
 from functools import partial
 from statistics import mean
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
@@ -23,9 +27,6 @@ from fellowship.parsing.scores import (
 from fellowship.prompts import judge as p
 from fellowship.state.judge import CallTask, JudgeContext, JudgeState
 from fellowship.state.records import Label, Order, OrderVerdict, Reading, Usage, Verdict
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 
 def scale_of(strategy: str) -> int:

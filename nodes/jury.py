@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fellowship.graphs.judge import graph as judge_graph
 from fellowship.nodes import context_of
 from fellowship.nodes.judge import mean_known
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
 from fellowship.state.records import JuryVerdict, Label, Vote
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 _FLIP: dict[str, Label] = {"A": "B", "B": "A", "tie": "tie", "invalid": "invalid"}
 

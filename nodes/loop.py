@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
 from fellowship.fileio.pairs import Pair
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
@@ -14,9 +18,6 @@ from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
 from fellowship.state.records import Bout, LoopResult, Review
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 
 def _tokens(message: AIMessage) -> list[int]:

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_records
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Human = Literal["A", "B", "tie"]
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langchain_core.runnables import RunnableConfig
+
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.judge import graph as judge_graph
@@ -21,7 +23,6 @@ from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 from fellowship.tracing.local import active as local_tracer
-from langchain_core.runnables import RunnableConfig
 
 
 def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None,

@@ -9,14 +9,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fellowship.graphs.registry import builders, context_types
-from fellowship.state import records
-from fellowship.tracing.local import active as local_tracer
-from fellowship.tracing.local import state_dir
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
+
+from fellowship.graphs.registry import builders, context_types
+from fellowship.state import records
+from fellowship.tracing.local import active as local_tracer
+from fellowship.tracing.local import state_dir
 
 
 def serializer() -> JsonPlusSerializer:

@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from langchain_core.messages import HumanMessage
+
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_json
 from fellowship.fileio.pairs import Pair
@@ -20,7 +22,6 @@ from fellowship.runs.evaluation import EvaluatorConfig, run_config
 from fellowship.runs.threads import current_thread, graph_for
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
-from langchain_core.messages import HumanMessage
 
 
 async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None = None) -> LoopResult:

@@ -6,10 +6,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Annotated, TypedDict
 
+from langchain_core.messages import AnyMessage
+
 from fellowship.models import ModelOptions
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.records import Bout, LoopResult, Review
-from langchain_core.messages import AnyMessage
 
 
 def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[AnyMessage]]) -> dict[str, list[AnyMessage]]:

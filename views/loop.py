@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fellowship.state.records import LoopResult
 from rich.console import Console
+
+from fellowship.state.records import LoopResult
 
 
 def show_loop(console: Console, r: LoopResult) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 from rich.console import Console
 from rich.table import Table
+
+from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 
 
 def _scores(a: float | None, b: float | None) -> str:

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from fellowship.models.llamacpp import smollm2_path
 
 

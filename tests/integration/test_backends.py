@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.runs.evaluation import judge_pair

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat

@@ -8,11 +8,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from fellowship.fileio.pairs import Pair
 from fellowship.models import register_model
 from fellowship.runs.evaluation import debate_pair
 from fellowship.state.debate import DebateContext
-
 from tests.fakes import ScriptedChatModel
 from tests.integration.conftest import free_port
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
+
 from fellowship.cli import app
 from fellowship.fileio.prompts import PromptItem
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.runs.winrate import refine
 from fellowship.state.loop import LoopContext
-from typer.testing import CliRunner
 
 pytestmark = pytest.mark.integration
 

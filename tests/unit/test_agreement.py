@@ -6,11 +6,12 @@ import json
 import math
 
 import pytest
+from typer.testing import CliRunner
+
 from fellowship.cli import app
 from fellowship.metrics.agreement import bootstrap_ci, cohen_kappa, confusion, longer_preference
 from fellowship.readers import read_labelled
 from fellowship.runs.agreement import all_juries, recorded_labels, report
-from typer.testing import CliRunner
 
 MODELS = ["gpt-4o", "gpt-4o-mini", "Meta-Llama-3.1-70B-Instruct-Turbo", "Meta-Llama-3.1-8B-Instruct-Turbo", "gemma-2-27b-it", "gemma-2-9b-it"]
 runner = CliRunner()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fellowship.cli import app
 from typer.testing import CliRunner
 
+from fellowship.cli import app
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from fellowship.graphs.debate import graph
 from fellowship.state.debate import DebateContext
-
 from tests.fakes import ScriptedChatModel
 
 PAIR = {"question": "Why is the sky blue?", "response_a": "Rayleigh scattering.", "response_b": "Because it reflects the sea."}

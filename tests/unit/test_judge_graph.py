@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from fellowship.graphs.judge import graph
 from fellowship.state.judge import JudgeContext
-
 from tests.fakes import GrammarScriptedChatModel, ScriptedChatModel
 
 PAIR = {"question": "What is 2+2?", "response_a": "4", "response_b": "5"}

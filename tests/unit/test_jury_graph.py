@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from fellowship.graphs.jury import graph
 from fellowship.nodes.jury import plurality, seat_flips
 from fellowship.state.jury import JuryContext
-
 from tests.fakes import ScriptedChatModel
 
 PAIR = {"question": "Name a prime.", "response_a": "7", "response_b": "8"}

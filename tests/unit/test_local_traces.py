@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from fellowship.cli import app
 from typer.testing import CliRunner
 
+from fellowship.cli import app
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()

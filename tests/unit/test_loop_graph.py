@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from fellowship.graphs.loop import graph
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.loop import LoopContext
-
 from tests.fakes import ScriptedChatModel
 
 PROMPT = {"prompt": "Write a haiku about autumn."}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from fellowship.parsing.scores import ParseError, explanation_of, parse_choice, parse_overall_score, parse_pair_scores
 
 
@@ -104,8 +105,9 @@ def test_recorded_debate_finals_parse(shared_data):
 
 
 def test_grammars_compile_in_llama_cpp_and_admit_what_the_parsers_read():
-    from fellowship.parsing.grammars import CHOICE_GRAMMAR, overall_score_grammar, pair_scores_grammar
     from llama_cpp import LlamaGrammar
+
+    from fellowship.parsing.grammars import CHOICE_GRAMMAR, overall_score_grammar, pair_scores_grammar
 
     for scale in (5, 10, 100):
         LlamaGrammar.from_string(pair_scores_grammar(scale), verbose=False)

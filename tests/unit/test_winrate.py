@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from typer.testing import CliRunner
+
 from fellowship.cli import app
 from fellowship.metrics.winrate import wilson, win_report
 from fellowship.runs.winrate import recorded_winrate
-from typer.testing import CliRunner
-
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()

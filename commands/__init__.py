@@ -1,0 +1,1 @@
+"""The CLI commands, one module per area; `cli.py` assembles them into the `fellowship` app."""

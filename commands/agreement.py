@@ -1,0 +1,172 @@
+"""`agreement`: evaluator-human agreement, recorded or live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fellowship.commands.common import (
+    INPUTS,
+    AsJson,
+    BaseUrl,
+    Concurrency,
+    EvaluatorName,
+    MaxTokens,
+    Model,
+    RecordedKind,
+    Seed,
+    Strategy,
+    StrategyName,
+    Swap,
+    Temperature,
+    Timeout,
+    auto_concurrency,
+    check_spec,
+    err,
+    fail,
+    model_options,
+    out,
+    run_sync,
+)
+from fellowship.fileio.errors import InputError
+from fellowship.prompts.debate import PERSONAS
+from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.evaluation import debate_pair, judge_pair, jury_pair
+from fellowship.state.debate import DebateContext
+from fellowship.state.judge import JudgeContext
+from fellowship.state.jury import JuryContext
+
+LIVE, RECORDED = "Live run", "Recorded outputs"
+
+
+def agreement(
+    dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a local file (PandaLM, FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl) or a Hub dataset id with conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
+    fmt: Annotated[Optional[str], typer.Option("--format", help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, autoj, llmeval2, items, arena.", rich_help_panel=INPUTS)] = None,
+    split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "test",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N items.", rich_help_panel=INPUTS)] = None,
+    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="A file of recorded evaluator replies (paper-outputs format, one record per item, dataset order). Several judge files form a jury.", rich_help_panel=RECORDED)] = None,
+    kind: Annotated[RecordedKind, typer.Option(help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').", rich_help_panel=RECORDED)] = RecordedKind.judge,
+    every_jury: Annotated[bool, typer.Option("--all-juries", help="Rank every jury of two or more of the recorded judges.", rich_help_panel=RECORDED)] = False,
+    as_authors: Annotated[bool, typer.Option("--as-authors", help="Score recorded texts as the paper's authors did: where their parser failed (score -1) their recorded scores are compared as they are, a judge text ours cannot read is a tie, an unreadable debate final counts 0/0. Default: unreadable texts are invalid.", rich_help_panel=RECORDED)] = False,
+    evaluator: Annotated[EvaluatorName, typer.Option(help="Live: which evaluator graph to run.", rich_help_panel=LIVE)] = EvaluatorName.judge,
+    model: Model = "local:smollm2",
+    member: Annotated[Optional[list[str]], typer.Option("--member", help="Live jury: a member's model spec (repeat).", callback=check_spec, rich_help_panel=LIVE)] = None,
+    referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="Live debate: one model spec per referee.", callback=check_spec, rich_help_panel=LIVE)] = None,
+    strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
+    rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = 2,
+    swap: Swap = False,
+    results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
+    concurrency: Concurrency = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
+    as_json: AsJson = False,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95% interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
+
+    [bold]Recorded[/]: parse evaluator replies recorded elsewhere (--recorded) with this project's parsers. [bold]Live[/]: run the judge, jury or debate over the dataset, concurrently and resumably.
+
+    Invalid verdicts (replies that could not be read) stay in the count as a class of their own, which never agrees with a human label; the report counts them. --as-authors reproduces the paper's own treatment instead.
+    """
+    from fellowship.readers.labelled import read_labelled
+    from fellowship.runs import agreement as ag
+    from fellowship.views.agreement import show_juries, show_report
+
+    try:
+        pairs = read_labelled(dataset, fmt, split)
+    except InputError as exc:
+        fail(str(exc), 2)
+    pairs = pairs[:limit] if limit else pairs
+    if recorded:
+        try:
+            members = ag.recorded_labels(pairs, recorded, kind.value, as_authors)
+        except InputError as exc:
+            fail(str(exc), 2)
+        if len(members) != len(recorded):
+            fail("two --recorded files share a file name; the name identifies the member", 2)
+        name = next(iter(members)) if len(members) == 1 else "jury of " + " + ".join(members)
+        labels = next(iter(members.values())) if len(members) == 1 else ag.jury_labels(members, list(members))
+        result = ag.report(f"{kind.value} {name}" if len(members) == 1 else name, pairs, labels, ci_rounds=bootstrap)
+        if every_jury:
+            if len(members) < 2:
+                fail("--all-juries needs at least two --recorded judge files", 2)
+            result["juries"] = ag.all_juries(pairs, members)
+        if as_json:
+            print(json.dumps(result))
+        else:
+            show_report(out, result)
+            if every_jury:
+                show_juries(out, result["juries"])
+        return
+    concurrency = auto_concurrency(concurrency, model, member, referee_model)
+    result = _live_agreement(pairs, evaluator.value, locals(), results, concurrency, bootstrap)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        show_report(out, result)
+
+
+def _live_agreement(pairs: list[Any], evaluator: str, opts: dict[str, Any], results: Path, concurrency: int, bootstrap: int) -> dict[str, Any]:
+    from fellowship.runs import agreement as ag
+    from fellowship.runs.journal import Journal
+
+    settings = model_options(**opts)
+    if evaluator == "judge":
+        ctx: Any = JudgeContext(model=opts["model"], strategy=opts["strategy"].value, swap=opts["swap"], **settings)
+        run_one: Any = lambda pair: judge_pair(pair, ctx, concurrency)  # noqa: E731
+    elif evaluator == "jury":
+        if not opts["member"] or len(opts["member"]) < 2:
+            fail("a live jury needs at least two --member options", 2)
+        ctx = JuryContext(members=tuple(opts["member"]), strategy=opts["strategy"].value, swap=opts["swap"], **settings)
+        run_one = lambda pair: jury_pair(pair, ctx, concurrency)  # noqa: E731
+    else:
+        if opts["referee_model"] and len(opts["referee_model"]) != len(PERSONAS):
+            fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
+        ctx = DebateContext(model=opts["model"], referee_models=tuple(opts["referee_model"] or ()), rounds=opts["rounds"], **settings)
+        run_one = lambda pair: debate_pair(pair, ctx, opts["swap"], concurrency)  # noqa: E731
+    config = {"evaluator": evaluator, "context": {k: v for k, v in vars(ctx).items()}, "swap": opts["swap"], "dataset": opts["dataset"]}
+    try:
+        journal = Journal(results, json.loads(json.dumps(config)))
+    except InputError as exc:
+        fail(str(exc), 2)
+    todo = [p for p in pairs if p.id not in journal.done]
+    if len(todo) < len(pairs):
+        err.print(f"resuming: {len(pairs) - len(todo)} of {len(pairs)} items already in {results}", highlight=False)
+
+    def record(pair: Any, result: Any) -> None:
+        row = {"id": pair.id, "human": pair.human}
+        row.update({"verdict": None, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure) else result.model_dump())
+        journal.append(row)
+
+    failures = 0
+    progress = Progress(TextColumn(evaluator), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err)
+    with progress:
+        task = progress.add_task(evaluator, total=len(todo), note="")
+
+        def done(index: int, result: Any) -> None:
+            nonlocal failures
+            failures += isinstance(result, ItemFailure)
+            record(todo[index], result)
+            progress.update(task, advance=1, note=f"failed {failures}" if failures else "")
+
+        from fellowship.fileio.pairs import Pair as PlainPair
+
+        plain = [PlainPair(id=p.id, question=p.question, response_a=p.response_a, response_b=p.response_b) for p in todo]
+        try:
+            run_sync(run_all(plain, run_one, concurrency=concurrency, on_done=done))
+        finally:
+            journal.close()
+    finished = [p for p in pairs if p.id in journal.done]
+    if not finished:
+        fail(f"no item finished ({failures} failed); see {results}", 1)
+    rows = [journal.done[p.id] for p in finished]
+    name = f"{evaluator} " + (", ".join(opts["member"]) if evaluator == "jury" else opts["model"])
+    result = ag.report(name, finished, [r["verdict"] for r in rows], consistency=ag.consistency_of(rows), ci_rounds=bootstrap)
+    result["results"] = str(results)
+    result["failed"] = len(pairs) - len(finished)
+    if result["failed"]:
+        err.print(f"{result['failed']} items failed and are left out of the report; rerun the command to retry them", highlight=False)
+    return result

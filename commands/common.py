@@ -1,0 +1,244 @@
+"""Options, helpers and the shared input/output flow of the CLI commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fellowship.fileio.errors import InputError
+from fellowship.fileio.jsonl import write_jsonl
+from fellowship.fileio.pairs import Pair, read_pairs
+from fellowship.models.factory import BackendUnavailable
+from fellowship.models.spec import ModelSpec, SpecError
+from fellowship.prompts.debate import PERSONAS
+from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.state.judge import STRATEGIES
+
+R = TypeVar("R", bound=BaseModel)
+StrategyName = Enum("StrategyName", {s.replace("-", "_"): s for s in STRATEGIES}, type=str)  # type: ignore[misc]
+
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def check_spec(value: Any) -> Any:
+    for spec in value if isinstance(value, list) else [value]:
+        if spec is None:
+            continue
+        try:
+            ModelSpec.parse(spec)
+        except SpecError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+# Options shared by every evaluator command.
+MODELS = "Model"
+INPUTS = "Input and output"
+Question = Annotated[Optional[str], typer.Option("--question", "-q", help="The user prompt both responses answer.", rich_help_panel=INPUTS)]
+RespA = Annotated[Optional[str], typer.Option("--a", help="Response A.", rich_help_panel=INPUTS)]
+RespB = Annotated[Optional[str], typer.Option("--b", help="Response B.", rich_help_panel=INPUTS)]
+Pairs = Annotated[Optional[Path], typer.Option("--pairs", help="JSON Lines of pairs: question, response_a, response_b, optional id.", rich_help_panel=INPUTS)]
+OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).", rich_help_panel=INPUTS)]
+Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local (llama.cpp decodes one request at a time, and interleaved requests defeat its prompt cache), else 4.")]
+Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.", rich_help_panel=INPUTS)]
+Swap = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
+Strategy = Annotated[StrategyName, typer.Option(help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.", callback=check_spec, rich_help_panel=MODELS)]
+Temperature = Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature (0 = greedy).", rich_help_panel=MODELS)]
+MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)]
+Seed = Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)]
+Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)]
+BaseUrl = Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)]
+
+
+def auto_concurrency(value: Optional[int], *specs: Any) -> int:
+    if value is not None:
+        return value
+    flat = [s for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
+    return 1 if all(str(s).startswith(("local:", "hf-local:")) for s in flat) else 4
+
+
+def model_options(**kw: Any) -> dict[str, Any]:
+    return {k: kw[k] for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}
+
+
+async def checkpointed_run(make: Callable[[], Awaitable[R]]) -> R:
+    """A single run under a new checkpoint thread, announced so that it can be resumed or inspected."""
+    from fellowship.runs.threads import checkpointing
+
+    async with checkpointing() as thread_id:
+        err.print(f"thread {thread_id}", highlight=False)
+        return await make()
+
+
+def resume_run(graph: str, thread: str, show: Callable[[Console, Any], None], as_json: bool) -> None:
+    from fellowship.runs.stepping import resume
+
+    values = run_sync(resume(thread, graph), usage_errors=(LookupError,))
+    if "verdict" not in values:
+        fail(f"thread {thread} has no verdict", 1)
+    result = values["verdict"]
+    print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show(out, result)
+
+
+def evaluate_pairs(
+    run_one: Callable[[Pair], Awaitable[R]],
+    show: Callable[[Console, R], None],
+    *,
+    question: Optional[str], a: Optional[str], b: Optional[str],
+    pairs: Optional[Path], out_path: Optional[Path], as_json: bool, concurrency: int, label: str,
+    graph: str = "", thread: Optional[str] = None,
+) -> None:
+    """The flow every evaluator command shares: one pair from flags (checkpointed), or a file of pairs."""
+    if thread:
+        resume_run(graph, thread, show, as_json)
+        return
+    if pairs is None:
+        if out_path is not None:
+            fail("--out is for --pairs runs", 2)
+        missing = [flag for flag, value in (("--question", question), ("--a", a), ("--b", b)) if not (value and value.strip())]
+        if missing:
+            fail(f"one pair needs --question, --a and --b (missing or empty: {', '.join(missing)}); or give --pairs FILE", 2)
+        pair = Pair(id="1", question=question, response_a=a, response_b=b)  # type: ignore[arg-type]
+        result = run_sync(checkpointed_run(lambda: run_one(pair)))
+        if as_json:
+            print(json.dumps(result.model_dump(), ensure_ascii=False))
+        else:
+            show(out, result)
+        return
+    if question or a or b:
+        fail("give either --pairs or --question/--a/--b, not both", 2)
+    try:
+        items = read_pairs(pairs)
+    except InputError as exc:
+        fail(str(exc), 2)
+    evaluate_file(items, run_one, out_path, as_json, concurrency, label)
+
+
+def run_sync(coro: Awaitable[R], usage_errors: tuple[type[Exception], ...] = ()) -> R:
+    """Run a coroutine (on uvloop where installed); configuration errors exit 2, model failures exit 1."""
+    try:
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - Windows
+            return asyncio.run(coro)  # type: ignore[arg-type]
+        return uvloop.run(coro)  # type: ignore[arg-type]
+    except (SpecError, BackendUnavailable, *usage_errors) as exc:
+        fail(str(exc), 2)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
+
+
+def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
+    counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0, "failed": 0}
+    tokens = [0, 0]
+    progress = Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
+        console=err,
+    )
+    with progress:
+        task = progress.add_task(label, total=len(items), note="")
+
+        def done(index: int, result: Any) -> None:
+            if isinstance(result, ItemFailure):
+                counts["failed"] += 1
+            else:
+                counts[result.verdict] += 1
+                tokens[0] += result.input_tokens
+                tokens[1] += result.output_tokens
+            progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in counts.items() if v))
+
+        results = run_sync(run_all(items, run_one, concurrency=concurrency, on_done=done))
+    rows = [
+        {"id": pair.id, "verdict": None, "error": f"model call failed: {result}"}
+        if isinstance(result, ItemFailure) else {"id": pair.id, **result.model_dump()}
+        for pair, result in zip(items, results)
+    ]
+    if out_path is None:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        write_jsonl(out_path, rows)
+    summary = {"pairs": len(items), **counts, "input_tokens": tokens[0], "output_tokens": tokens[1], "out": str(out_path) if out_path else None}
+    if as_json:
+        err.print(json.dumps(summary), highlight=False, soft_wrap=True)
+    else:
+        where = f" → {out_path}" if out_path else ""
+        err.print(
+            f"{len(items)} pairs{where}: A {counts['A']} · B {counts['B']} · tie {counts['tie']} · invalid {counts['invalid']}"
+            f" · failed {counts['failed']} · {tokens[0]} in / {tokens[1]} out tokens", highlight=False,
+        )
+    if counts["failed"]:
+        fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
+
+
+class EvaluatorName(str, Enum):
+    judge = "judge"
+    jury = "jury"
+    debate = "debate"
+
+
+class RecordedKind(str, Enum):
+    judge = "judge"
+    debate = "debate"
+
+
+EVALUATOR = "Evaluator (knockout and win rate)"
+LOOP = "Loop"
+Generator = Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP)]
+Reviewers = Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP)]
+Iterations = Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP)]
+StopAt = Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP)]
+EvalKind = Annotated[EvaluatorName, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)]
+JudgeModel = Annotated[str, typer.Option("--judge-model", help="The judge's (or all referees') model spec.", callback=check_spec, rich_help_panel=EVALUATOR)]
+Members = Annotated[Optional[list[str]], typer.Option("--member", help="With --evaluator jury: a member's spec (repeat).", callback=check_spec, rich_help_panel=EVALUATOR)]
+RefModels = Annotated[Optional[list[str]], typer.Option("--referee-model", help="With --evaluator debate: one spec per referee.", callback=check_spec, rich_help_panel=EVALUATOR)]
+EvalStrategy = Annotated[StrategyName, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)]
+EvalSwap = Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)]
+EvalRounds = Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)]
+
+
+def evaluator_config(kind: EvaluatorName, judge_model: str, member: Optional[list[str]], referee_model: Optional[list[str]],
+                      strategy: Any, swap: bool, rounds: int, settings: dict[str, Any]) -> Any:
+    from fellowship.runs.evaluation import EvaluatorConfig
+
+    if kind is EvaluatorName.jury and (not member or len(member) < 2):
+        fail("--evaluator jury needs at least two --member options", 2)
+    if referee_model and len(referee_model) != len(PERSONAS):
+        fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
+    return EvaluatorConfig(kind=kind.value, model=judge_model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
+                           strategy=strategy.value, swap=swap, rounds=rounds, **settings)
+
+
+def loop_context(generator: str, reviewer: Optional[list[str]], iterations: int, stop_at: Optional[float], evaluator: Any, settings: dict[str, Any]) -> Any:
+    from fellowship.state.loop import LoopContext
+
+    return LoopContext(generator=generator, reviewers=tuple(reviewer or ("local:smollm2",)), iterations=iterations,
+                       stop_at=stop_at, evaluator=evaluator, **settings)
+
+
+def read_prompt_file(path: Path) -> list[Any]:
+    from fellowship.fileio.prompts import read_prompts
+
+    try:
+        return read_prompts(path)
+    except InputError as exc:
+        fail(str(exc), 2)

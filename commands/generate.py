@@ -1,0 +1,185 @@
+"""`generate`: prompts to DPO and KTO datasets."""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fellowship.commands.common import (
+    EVALUATOR,
+    INPUTS,
+    LOOP,
+    MODELS,
+    BaseUrl,
+    Concurrency,
+    EvalKind,
+    EvalRounds,
+    EvalStrategy,
+    EvalSwap,
+    EvaluatorName,
+    Iterations,
+    JudgeModel,
+    MaxTokens,
+    Members,
+    RefModels,
+    Seed,
+    StrategyName,
+    Temperature,
+    Timeout,
+    auto_concurrency,
+    err,
+    evaluator_config,
+    fail,
+    model_options,
+    out,
+    read_prompt_file,
+    run_sync,
+)
+from fellowship.fileio.errors import InputError
+from fellowship.models.factory import set_rate_limit
+from fellowship.models.spec import ModelSpec, SpecError
+
+
+class PairingName(str, Enum):
+    all = "all"
+    knockout = "knockout"
+
+
+class OutputFormat(str, Enum):
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+DATASET = "Dataset"
+
+
+def _named(values: list[str], flag: str) -> list[tuple[str, list[str]]]:
+    """NAME=SPEC[,SPEC...] options; every spec is checked."""
+    named = []
+    for value in values:
+        name, sep, specs = value.partition("=")
+        if not sep or not name.strip() or not specs.strip():
+            fail(f"{flag} {value!r}: expected NAME=SPEC" + ("[,REVIEWER-SPEC...]" if flag == "--loop" else ""), 2)
+        parts = [p.strip() for p in specs.split(",")]
+        for spec in parts:
+            try:
+                ModelSpec.parse(spec)
+            except SpecError as exc:
+                fail(f"{flag} {value!r}: {exc}", 2)
+        named.append((name.strip(), parts))
+    return named
+
+
+def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
+    """A local prompts file, or a Hugging Face dataset id (online) with a `field` column."""
+    from fellowship.fileio.prompts import PromptItem
+
+    path = Path(source)
+    if path.exists() or "/" not in source or source.startswith((".", "/")):
+        return read_prompt_file(path)
+    try:
+        import datasets  # type: ignore[import-not-found]
+
+        rows = datasets.load_dataset(source, split=split)
+    except ImportError:
+        fail(f"{source!r} is not a local file, and Hub datasets need: pip install datasets", 2)
+    except Exception as exc:  # noqa: BLE001 - offline or unknown: say which
+        fail(f"{source!r} is not a local file and the Hugging Face Hub cannot provide it ({type(exc).__name__}: {exc})", 2)
+    if field not in rows.column_names:
+        fail(f"{source}: no column {field!r} (columns: {', '.join(rows.column_names)}); name it with --prompt-field", 2)
+    return [PromptItem(id=str(i), prompt=str(r[field])) for i, r in enumerate(rows) if str(r[field]).strip()]
+
+
+def generate(
+    prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
+    prompt_field: Annotated[str, typer.Option(help="Column of the prompts in a Hub dataset.", rich_help_panel=INPUTS)] = "prompt",
+    split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
+    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP)] = None,
+    loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP)] = None,
+    iterations: Iterations = 3,
+    pairing: Annotated[PairingName, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = PairingName.all,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2,
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None,
+    min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = 0.0,
+    conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = OutputFormat.jsonl,
+    concurrency: Concurrency = None,
+    requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
+
+    For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
+    """
+    from fellowship.preference.rows import KINDS, RowRules
+    from fellowship.runs.generate import Generation
+    from fellowship.state.generate import CandidateConfig, GenerateContext
+
+    kinds = tuple(kind or KINDS)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+    sources = [CandidateConfig(name, "single", (specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
+    for name, specs in _named(loop or [], "--loop"):
+        if len(specs) < 2:
+            fail(f"--loop {name}: give a generator and at least one reviewer: NAME=GEN,REVIEWER", 2)
+        sources.append(CandidateConfig(name, "loop", tuple(specs)))
+    if not sources:
+        sources = [CandidateConfig("single", "single", ("local:smollm2",)), CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2"))]
+    names = [s.name for s in sources]
+    if len(set(names)) != len(names):
+        fail(f"source names must differ: {', '.join(names)}", 2)
+    if len(sources) < 2 and "single" in kinds:
+        fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
+    if fmt is OutputFormat.parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+    settings = model_options(**locals())
+    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
+    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg, **settings)
+    set_rate_limit(requests_per_second)
+    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model)
+    rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
+    items = _load_prompt_source(prompts, prompt_field, split)
+    try:
+        run = Generation(out_dir, ctx, rules, prompts, fmt.value)
+    except InputError as exc:
+        fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
+              "or choose another --out (or delete that folder) to start anew", 2)
+    todo = run.pending(items)
+    if len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
+    started = time.perf_counter()
+    counts = {"rows": 0, "failed": 0}
+    progress = Progress(TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                        TimeElapsedColumn(), console=err)
+    with progress:
+        task = progress.add_task("generate", total=len(todo), note="")
+
+        def done(row: Any, rows: int) -> None:
+            counts["rows"] += rows
+            counts["failed"] += row is None
+            progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
+
+        run_sync(run.run(items, concurrency, done))
+    summary = run.write(items, time.perf_counter() - started)
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        from fellowship.views.generate import show_summary
+
+        show_summary(out, summary)
+    if summary["failed"]:
+        fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)

@@ -1,0 +1,178 @@
+"""`refine` and `winrate`: the feedback loop and its win rate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fellowship.commands.common import (
+    INPUTS,
+    LOOP,
+    AsJson,
+    BaseUrl,
+    Concurrency,
+    EvalKind,
+    EvalRounds,
+    EvalStrategy,
+    EvalSwap,
+    EvaluatorName,
+    Generator,
+    Iterations,
+    JudgeModel,
+    MaxTokens,
+    Members,
+    RefModels,
+    Reviewers,
+    Seed,
+    StopAt,
+    StrategyName,
+    Temperature,
+    Timeout,
+    auto_concurrency,
+    check_spec,
+    checkpointed_run,
+    err,
+    evaluator_config,
+    fail,
+    loop_context,
+    model_options,
+    out,
+    read_prompt_file,
+    run_sync,
+)
+from fellowship.fileio.errors import InputError
+from fellowship.fileio.jsonl import write_jsonl
+from fellowship.runs.batch import ItemFailure, run_all
+
+
+def refine(
+    prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.", rich_help_panel=INPUTS)] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
+    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
+
+    Each role keeps its own conversation. Reviewers answer with an evaluation, [bold]Overall Score: X/10[/] and feedback (one repair turn when the score cannot be read; a failing reviewer is left out). After the last response the evaluator picks the best in a knockout: 1 vs 2, the winner vs 3; a tie or an invalid verdict carries the later response forward.
+    """
+    from fellowship.fileio.prompts import PromptItem
+    from fellowship.runs.winrate import refine as run_refine
+    from fellowship.views.loop import show_loop
+
+    settings = model_options(**locals())
+    ctx = loop_context(generator, reviewer, iterations, stop_at,
+                        evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings), settings)
+    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model)
+    if prompts is None:
+        if not prompt or not prompt.strip():
+            fail("give --prompt TEXT or --prompts FILE", 2)
+        if out_path is not None:
+            fail("--out is for --prompts runs", 2)
+        result = run_sync(checkpointed_run(lambda: run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency)))
+        print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
+        return
+    if prompt:
+        fail("give either --prompt or --prompts, not both", 2)
+    items = read_prompt_file(prompts)
+    failed = 0
+    with Progress(TextColumn("refine"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("refine", total=len(items))
+        results = run_sync(run_all(items, lambda item: run_refine(item, ctx, concurrency), concurrency=concurrency,
+                               on_done=lambda i, r: progress.update(task, advance=1)))
+    rows = []
+    for item, result in zip(items, results):
+        if isinstance(result, ItemFailure):
+            failed += 1
+            rows.append({"id": item.id, "prompt": item.prompt, "error": f"model call failed: {result}"})
+        else:
+            rows.append({"id": item.id, **result.model_dump()})
+    if out_path:
+        write_jsonl(out_path, rows)
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    err.print(f"{len(items)} prompts{' → ' + str(out_path) if out_path else ''}: {len(items) - failed} refined, {failed} failed", highlight=False)
+    if failed:
+        fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
+
+
+def winrate(
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
+    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
+    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP)] = "local:smollm2",
+    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
+    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
+    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
+    rounds: EvalRounds = 2,
+    results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
+    as_json: AsJson = False, concurrency: Concurrency = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+) -> None:
+    """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
+
+    A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
+    """
+    from fellowship.metrics.winrate import win_report
+    from fellowship.runs.journal import Journal
+    from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
+    from fellowship.views.loop import show_winrates
+
+    if recorded:
+        if prompts:
+            fail("give either --prompts (live) or --recorded, not both", 2)
+        try:
+            reports = [recorded_winrate(path) for path in recorded]
+        except InputError as exc:
+            fail(str(exc), 2)
+        print(json.dumps(reports if len(reports) > 1 else reports[0])) if as_json else show_winrates(out, reports)
+        return
+    if prompts is None:
+        fail("give --prompts FILE for a live run, or --recorded FILE", 2)
+    items = read_prompt_file(prompts)
+    settings = model_options(**locals())
+    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
+    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings)
+    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline)
+    config = json.loads(json.dumps({"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
+                                    "evaluator": vars(judge_cfg)}))
+    try:
+        journal = Journal(results, config)
+    except InputError as exc:
+        fail(str(exc), 2)
+    todo = [item for item in items if item.id not in journal.done]
+    if len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {results}", highlight=False)
+    with Progress(TextColumn("winrate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
+        task = progress.add_task("winrate", total=len(todo))
+
+        def done(index: int, result: Any) -> None:
+            item = todo[index]
+            row = {"id": item.id, "prompt": item.prompt}
+            row.update({"verdict": None, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure) else result)
+            journal.append(row)
+            progress.update(task, advance=1)
+
+        try:
+            run_sync(run_all(todo, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), concurrency=concurrency, on_done=done))
+        finally:
+            journal.close()
+    finished = [journal.done[item.id] for item in items if item.id in journal.done]
+    if not finished:
+        fail(f"no prompt finished; see {results}", 1)
+    report = {"name": f"loop {generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
+              **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
+    if as_json:
+        print(json.dumps(report))
+    else:
+        show_winrates(out, [report])
+        err.print(f"evaluator: {report['evaluator']} · results in {results}", highlight=False)
+    if report["failed"]:
+        fail(f"{report['failed']} prompts failed and are left out; rerun the command to retry them", 1)
