@@ -1,0 +1,37 @@
+"""`graph list` and `graph draw`, offline."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+
+runner = CliRunner()
+
+
+def test_list_names_every_graph_and_what_runs_inside():
+    text = runner.invoke(app, ["graph", "list"]).stdout
+    for name in ("judge", "jury", "debate", "loop", "generate"):
+        assert f"{name}  " in text
+    assert "member_vote runs: judge" in text and "make_candidate runs: loop" in text
+
+
+def test_mermaid_with_the_graphs_run_inside_nodes():
+    result = runner.invoke(app, ["graph", "draw", "jury"])
+    assert result.exit_code == 0
+    assert "member_vote(member_vote)" in result.stdout and "tally(tally)" in result.stdout
+    assert "inside jury: judge" in result.stdout and "judge_call(judge_call)" in result.stdout
+    only = runner.invoke(app, ["graph", "draw", "jury", "--no-nested"]).stdout
+    assert "judge_call" not in only
+
+
+def test_ascii_boxes_or_edges_for_self_loops():
+    boxes = runner.invoke(app, ["graph", "draw", "judge", "--format", "ascii"]).stdout
+    assert "| judge_call |" in boxes
+    edges = runner.invoke(app, ["graph", "draw", "debate", "--format", "ascii", "--no-nested"]).stdout
+    assert "referee_turn -.-> referee_turn" in edges and "closing_score --> conclude" in edges
+
+
+def test_unknown_graph():
+    result = runner.invoke(app, ["graph", "draw", "nope"])
+    assert result.exit_code == 2 and "unknown graph" in result.stderr
