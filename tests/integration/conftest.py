@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +36,22 @@ def wait_for(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
     raise TimeoutError(f"no answer from {url} within {seconds} s")
 
 
+@contextmanager
+def serving(command: list[str], ready_path: str, port: int, log_path: Path, seconds: float = 90, **popen: Any) -> Iterator[str]:
+    """Start a server on 127.0.0.1:`port`, wait until `ready_path` answers, yield its base URL, stop it."""
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
+        try:
+            wait_for(f"http://127.0.0.1:{port}{ready_path}", proc, seconds)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="session")
 def gguf() -> Path:
     return smollm2_path()
@@ -42,19 +61,7 @@ def gguf() -> Path:
 def llama_server(gguf, tmp_path_factory):
     """llama.cpp's OpenAI-compatible server with the SmolLM2 file; yields its base URL."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/v1/models", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
+               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--n_threads", "2"]
+    with serving(command, "/v1/models", port, tmp_path_factory.mktemp("llama-server") / "server.log") as url:
+        yield url

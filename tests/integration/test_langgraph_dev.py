@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from langgraph_sdk import get_client
 
-from tests.integration.conftest import free_port, wait_for
+from tests.integration.conftest import free_port, serving
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,19 +23,10 @@ def server(tmp_path_factory):
     port = free_port()
     cli = shutil.which("langgraph", path=str(Path(sys.executable).parent)) or "langgraph"
     env = {**os.environ, "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false", "LANGGRAPH_CLI_NO_ANALYTICS": "1"}
-    log = (tmp_path_factory.mktemp("langgraph-dev") / "server.log").open("w")
-    proc = subprocess.Popen([cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/ok", proc, seconds=120)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    command = [cli, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser", "--no-reload"]
+    log = tmp_path_factory.mktemp("langgraph-dev") / "server.log"
+    with serving(command, "/ok", port, log, seconds=120, cwd=ROOT, env=env, start_new_session=True) as url:
+        yield url
 
 
 async def test_every_graph_is_served(server):
