@@ -15,14 +15,24 @@ from pydantic import PrivateAttr
 Script = Sequence[str] | Callable[[list[BaseMessage]], str]
 
 
+class InFlight:
+    """Counts the calls in flight across the fakes that share it, and the most at once."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.peak = 0
+
+
 class ScriptedChatModel(BaseChatModel):
     """A fake model that answers from a script: a list of replies in call order, or a
     function of the conversation. It records every conversation it was sent, and can
-    wait `latency` seconds per call (asynchronously) to stand in for a remote model.
+    wait `latency` seconds per call (asynchronously) to stand in for a remote model, and
+    report to a shared `InFlight` gauge how many calls overlap.
     """
 
     script: Any
     latency: float = 0.0
+    in_flight: Any = None
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
     _kwargs: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
@@ -58,9 +68,17 @@ class ScriptedChatModel(BaseChatModel):
         return self._reply(messages, kwargs)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        return self._reply(messages, kwargs)
+        gauge = self.in_flight
+        if gauge is not None:
+            gauge.active += 1
+            gauge.peak = max(gauge.peak, gauge.active)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            return self._reply(messages, kwargs)
+        finally:
+            if gauge is not None:
+                gauge.active -= 1
 
 
 class GrammarScriptedChatModel(ScriptedChatModel):
