@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
 from pathlib import Path
@@ -20,7 +21,8 @@ from fellowship.fileio.pairs import Pair, read_pairs
 from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.prompts.debate import PERSONAS
-from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.batch import ItemFailure
+from fellowship.runs.threads import checkpointed_items
 from fellowship.state.judge import STRATEGIES
 
 R = TypeVar("R", bound=BaseModel)
@@ -166,7 +168,9 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], ou
                 tokens[1] += result.output_tokens
             progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in counts.items() if v))
 
-        results = run_sync(run_all(items, run_one, concurrency=concurrency, on_done=done))
+        batch = str(uuid.uuid4())
+        err.print(f"threads {batch}-<id> (one per pair; resume one with --thread)", highlight=False)
+        results = run_sync(checkpointed_items(items, run_one, lambda pair: pair.id, batch, concurrency=concurrency, on_done=done))
     rows = [
         {"id": pair.id, "verdict": None, "error": f"model call failed: {result}"}
         if isinstance(result, ItemFailure) else {"id": pair.id, **result.model_dump()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -31,6 +32,7 @@ from fellowship.commands.common import (
     StopAt,
     StrategyName,
     Temperature,
+    Thread,
     Timeout,
     auto_concurrency,
     check_spec,
@@ -47,6 +49,7 @@ from fellowship.commands.common import (
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.threads import checkpointed_items
 
 
 def refine(
@@ -56,7 +59,7 @@ def refine(
     generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
     evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = None,
+    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
@@ -67,6 +70,13 @@ def refine(
     from fellowship.runs.winrate import refine as run_refine
     from fellowship.views.loop import show_loop
 
+    if thread:
+        from fellowship.runs.stepping import resume
+
+        values = run_sync(resume(thread, "loop"), usage_errors=(LookupError,))
+        result = values["result"]
+        print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
+        return
     settings = model_options(**locals())
     ctx = loop_context(generator, reviewer, iterations, stop_at,
                         evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings), settings)
@@ -85,7 +95,10 @@ def refine(
     failed = 0
     with Progress(TextColumn("refine"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
         task = progress.add_task("refine", total=len(items))
-        results = run_sync(run_all(items, lambda item: run_refine(item, ctx, concurrency), concurrency=concurrency,
+        batch = str(uuid.uuid4())
+        err.print(f"threads {batch}-<id> (one per prompt; resume one with --thread)", highlight=False)
+        results = run_sync(checkpointed_items(items, lambda item: run_refine(item, ctx, concurrency), lambda item: item.id, batch,
+                                              concurrency=concurrency,
                                on_done=lambda i, r: progress.update(task, advance=1)))
     rows = []
     for item, result in zip(items, results):

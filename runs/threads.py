@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.graph.state import CompiledStateGraph
+
+from fellowship.runs.batch import ItemFailure, run_all
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _saver: ContextVar[Any] = ContextVar("fellowship_saver", default=None)
 _thread: ContextVar[str | None] = ContextVar("fellowship_thread", default=None)
@@ -27,6 +32,18 @@ async def checkpointing(thread_id: str | None = None) -> AsyncIterator[str]:
         finally:
             _saver.reset(saver_token)
             _thread.reset(thread_token)
+
+
+async def checkpointed_items(items: Sequence[T], job: Callable[[T], Awaitable[R]], item_id: Callable[[T], str],
+                             batch_id: str, **run_all_options: Any) -> list[R | ItemFailure]:
+    """`run_all` with each item's graph runs checkpointed under its own thread `<batch_id>-<item id>`."""
+    async with checkpointing(batch_id):
+
+        async def one(item: T) -> R:
+            _thread.set(f"{batch_id}-{item_id(item)}")  # task-local: each item runs in its own task
+            return await job(item)
+
+        return await run_all(items, one, **run_all_options)
 
 
 def graph_for(name: str, default: CompiledStateGraph) -> CompiledStateGraph:

@@ -125,3 +125,37 @@ def test_a_failed_single_run_resumes_with_thread(fake_models):
     assert verdict["verdict"] == "A" and [t["text"] for t in verdict["turns"]] == ["A is right."] * 3
     assert sum("discussion is over" not in c[-1].text for c in model.calls) == 3  # the turns were not redone
     assert runner.invoke(app, ["judge", "--thread", thread]).exit_code == 2  # a debate thread, not a judge one
+
+
+def test_each_pair_of_a_file_has_its_own_resumable_thread(fake_models, tmp_path):
+    def flaky(messages):
+        if "<assistant_b>\n6\n" in messages[-1].text and not flaky.healed:
+            raise ConnectionError("timeout")
+        return "### Score Assistant A: 8/10\n### Score Assistant B: 2/10"
+
+    flaky.healed = False
+    fake_models["openai:flaky"] = ScriptedChatModel(script=flaky)
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text('{"id": "p1", "question": "2+2?", "response_a": "4", "response_b": "5"}\n'
+                     '{"id": "p2", "question": "3+3?", "response_a": "7", "response_b": "6"}\n')
+    result = runner.invoke(app, ["judge", "--pairs", str(pairs), "--model", "openai:flaky"])
+    assert result.exit_code == 1
+    batch = re.search(r"threads ([0-9a-f-]{36})-<id>", result.stderr).group(1)
+    flaky.healed = True
+    resumed = runner.invoke(app, ["judge", "--thread", f"{batch}-p2", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["verdict"] == "A"
+    history = json.loads(runner.invoke(app, ["history", "--thread", f"{batch}-p1", "--json"]).stdout)
+    assert history["graph"] == "judge" and history["checkpoints"][-1]["next"] == []
+
+
+def test_refine_resumes_with_thread(fake_models):
+    counter = iter(range(1, 100))
+    fake_models["openai:gen"] = ScriptedChatModel(script=lambda m: f"draft {next(counter)}")
+    fake_models["openai:rev"] = ScriptedChatModel(script=lambda m: "Evaluation: ok\nOverall Score: 6/10\nFeedback: more")
+    fake_models["openai:judge"] = ScriptedChatModel(script=lambda m: "### Score Assistant A: 3/10\n### Score Assistant B: 8/10")
+    first = runner.invoke(app, ["refine", "-p", "Hi", "--generator", "openai:gen", "--reviewer", "openai:rev",
+                                "--judge-model", "openai:judge", "--iterations", "2", "--json"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["refine", "--thread", thread_of(first.stderr), "--json"])
+    assert again.exit_code == 0 and json.loads(again.stdout)["responses"] == json.loads(first.stdout)["responses"]
