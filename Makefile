@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,12 @@ $(BIN)/python:
 # build for AVX2 instead, which every x86-64 server of the last decade runs.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-$(VENV)/.base: pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --editable .
+$(VENV)/.base: pyproject.toml constraints.txt | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --constraint constraints.txt --editable .
 	touch $@
 
 $(VENV)/.dev: pyproject.toml $(VENV)/.base
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --editable '.[dev,hf-local]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --constraint constraints.txt --editable '.[dev,hf-local]'
 	touch $@
 
 demo: $(VENV)/.base
@@ -35,6 +35,13 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/graph_overhead.py
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/generate_throughput.py
+
+# Re-resolve the newest versions the project allows, run the suite, and record them.
+lock: | $(BIN)/python
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --upgrade --editable '.[dev,hf-local]'
+	$(BIN)/pytest
+	(head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^fellowship') > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
