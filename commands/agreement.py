@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fellowship.commands.common import (
     INPUTS,
@@ -27,18 +26,13 @@ from fellowship.commands.common import (
     auto_concurrency,
     check_spec,
     err,
+    evaluator_config,
     fail,
     model_options,
     out,
-    run_sync,
+    run_journalled,
 )
 from fellowship.fileio.errors import InputError
-from fellowship.prompts.debate import PERSONAS
-from fellowship.runs.batch import ItemFailure, run_all
-from fellowship.runs.evaluation import debate_pair, judge_pair, jury_pair
-from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext
-from fellowship.state.jury import JuryContext
 
 LIVE, RECORDED = "Live run", "Recorded outputs"
 
@@ -102,69 +96,31 @@ def agreement(
                 show_juries(out, result["juries"])
         return
     concurrency = auto_concurrency(concurrency, model, member, referee_model)
-    result = _live_agreement(pairs, evaluator.value, locals(), results, concurrency, bootstrap)
+    result = _live_agreement(pairs, evaluator, locals(), results, concurrency, bootstrap)
     if as_json:
         print(json.dumps(result))
     else:
         show_report(out, result)
 
 
-def _live_agreement(pairs: list[Any], evaluator: str, opts: dict[str, Any], results: Path, concurrency: int, bootstrap: int) -> dict[str, Any]:
+def _live_agreement(pairs: list[Any], evaluator: EvaluatorName, opts: dict[str, Any], results: Path, concurrency: int,
+                    bootstrap: int) -> dict[str, Any]:
+    from fellowship.fileio.pairs import Pair
     from fellowship.runs import agreement as ag
-    from fellowship.runs.journal import Journal
 
-    settings = model_options(**opts)
-    if evaluator == "judge":
-        ctx: Any = JudgeContext(model=opts["model"], strategy=opts["strategy"].value, swap=opts["swap"], **settings)
-        run_one: Any = lambda pair: judge_pair(pair, ctx, concurrency)  # noqa: E731
-    elif evaluator == "jury":
-        if not opts["member"] or len(opts["member"]) < 2:
-            fail("a live jury needs at least two --member options", 2)
-        ctx = JuryContext(members=tuple(opts["member"]), strategy=opts["strategy"].value, swap=opts["swap"], **settings)
-        run_one = lambda pair: jury_pair(pair, ctx, concurrency)  # noqa: E731
-    else:
-        if opts["referee_model"] and len(opts["referee_model"]) != len(PERSONAS):
-            fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
-        ctx = DebateContext(model=opts["model"], referee_models=tuple(opts["referee_model"] or ()), rounds=opts["rounds"], **settings)
-        run_one = lambda pair: debate_pair(pair, ctx, opts["swap"], concurrency)  # noqa: E731
-    config = {"evaluator": evaluator, "context": {k: v for k, v in vars(ctx).items()}, "swap": opts["swap"], "dataset": opts["dataset"]}
-    try:
-        journal = Journal(results, json.loads(json.dumps(config)))
-    except InputError as exc:
-        fail(str(exc), 2)
-    todo = [p for p in pairs if p.id not in journal.done]
-    if len(todo) < len(pairs):
-        err.print(f"resuming: {len(pairs) - len(todo)} of {len(pairs)} items already in {results}", highlight=False)
-
-    def record(pair: Any, result: Any) -> None:
-        row = {"id": pair.id, "human": pair.human}
-        row.update({"verdict": None, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure) else result.model_dump())
-        journal.append(row)
-
-    failures = 0
-    progress = Progress(TextColumn(evaluator), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=err)
-    with progress:
-        task = progress.add_task(evaluator, total=len(todo), note="")
-
-        def done(index: int, result: Any) -> None:
-            nonlocal failures
-            failures += isinstance(result, ItemFailure)
-            record(todo[index], result)
-            progress.update(task, advance=1, note=f"failed {failures}" if failures else "")
-
-        from fellowship.fileio.pairs import Pair as PlainPair
-
-        plain = [PlainPair(id=p.id, question=p.question, response_a=p.response_a, response_b=p.response_b) for p in todo]
-        try:
-            run_sync(run_all(plain, run_one, concurrency=concurrency, on_done=done))
-        finally:
-            journal.close()
-    finished = [p for p in pairs if p.id in journal.done]
-    if not finished:
-        fail(f"no item finished ({failures} failed); see {results}", 1)
-    rows = [journal.done[p.id] for p in finished]
-    name = f"{evaluator} " + (", ".join(opts["member"]) if evaluator == "jury" else opts["model"])
-    result = ag.report(name, finished, [r["verdict"] for r in rows], consistency=ag.consistency_of(rows), ci_rounds=bootstrap)
+    cfg = evaluator_config(evaluator, opts["model"], opts["member"], opts["referee_model"], opts["strategy"], opts["swap"],
+                           opts["rounds"], model_options(**opts))
+    rows = run_journalled(
+        pairs,
+        lambda p: cfg.evaluate(Pair(id=p.id, question=p.question, response_a=p.response_a, response_b=p.response_b), concurrency),
+        results, {"evaluator": vars(cfg), "dataset": opts["dataset"]}, evaluator.value,
+        lambda p: {"id": p.id, "human": p.human}, concurrency,
+    )
+    by_id = {row["id"]: row for row in rows}
+    finished = [p for p in pairs if p.id in by_id]
+    name = f"{evaluator.value} " + (", ".join(opts["member"]) if evaluator is EvaluatorName.jury else opts["model"])
+    labels = [by_id[p.id]["verdict"] for p in finished]
+    result = ag.report(name, finished, labels, consistency=ag.consistency_of(rows), ci_rounds=bootstrap)
     result["results"] = str(results)
     result["failed"] = len(pairs) - len(finished)
     if result["failed"]:

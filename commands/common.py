@@ -21,7 +21,7 @@ from fellowship.fileio.pairs import Pair, read_pairs
 from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.prompts.debate import PERSONAS
-from fellowship.runs.batch import ItemFailure
+from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.threads import checkpointed_items
 from fellowship.state.judge import STRATEGIES
 
@@ -149,14 +149,57 @@ def run_sync(coro: Awaitable[R], usage_errors: tuple[type[Exception], ...] = ())
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
 
 
+def progress_bar(label: str) -> Progress:
+    """The progress bar every long command shows on stderr (a `note` field for running counts)."""
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+                    TimeElapsedColumn(), console=err)
+
+
+def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], results: Path, config: dict[str, Any],
+                   label: str, base_row: Callable[[Any], dict[str, Any]], concurrency: int) -> list[dict[str, Any]]:
+    """Run the items that the results journal lacks, appending each row as it finishes.
+
+    Returns the finished rows, in item order. A journal from another configuration exits 2;
+    no finished item at all exits 1.
+    """
+    from fellowship.runs.journal import Journal
+
+    try:
+        journal = Journal(results, json.loads(json.dumps(config)))
+    except InputError as exc:
+        fail(str(exc), 2)
+    todo = [item for item in items if item.id not in journal.done]
+    if len(todo) < len(items):
+        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} items already in {results}", highlight=False)
+    failures = 0
+    with progress_bar(label) as progress:
+        task = progress.add_task(label, total=len(todo), note="")
+
+        def done(index: int, result: Any) -> None:
+            nonlocal failures
+            row = base_row(todo[index])
+            if isinstance(result, ItemFailure):
+                failures += 1
+                row.update(verdict=None, error=f"model call failed: {result}")
+            else:
+                row.update(result.model_dump() if isinstance(result, BaseModel) else result)
+            journal.append(row)
+            progress.update(task, advance=1, note=f"failed {failures}" if failures else "")
+
+        try:
+            run_sync(run_all(todo, job, concurrency=concurrency, on_done=done))
+        finally:
+            journal.close()
+    finished = [journal.done[item.id] for item in items if item.id in journal.done]
+    if not finished:
+        fail(f"no item finished ({failures} failed); see {results}", 1)
+    return finished
+
+
 def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
     counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0, "failed": 0}
     tokens = [0, 0]
-    progress = Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn(),
-        console=err,
-    )
-    with progress:
+    with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(items), note="")
 
         def done(index: int, result: Any) -> None:

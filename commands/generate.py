@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fellowship.commands.common import (
     EVALUATOR,
@@ -38,6 +37,7 @@ from fellowship.commands.common import (
     fail,
     model_options,
     out,
+    progress_bar,
     read_prompt_file,
     run_sync,
 )
@@ -163,9 +163,7 @@ def generate(
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
     started = time.perf_counter()
     counts = {"rows": 0, "failed": 0}
-    progress = Progress(TextColumn("generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
-                        TimeElapsedColumn(), console=err)
-    with progress:
+    with progress_bar("generate") as progress:
         task = progress.add_task("generate", total=len(todo), note="")
 
         def done(row: Any, rows: int) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fellowship.commands.common import (
     INPUTS,
@@ -43,12 +42,14 @@ from fellowship.commands.common import (
     loop_context,
     model_options,
     out,
+    progress_bar,
     read_prompt_file,
+    run_journalled,
     run_sync,
 )
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
-from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.batch import ItemFailure
 from fellowship.runs.threads import checkpointed_items
 
 
@@ -93,8 +94,8 @@ def refine(
         fail("give either --prompt or --prompts, not both", 2)
     items = read_prompt_file(prompts)
     failed = 0
-    with Progress(TextColumn("refine"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
-        task = progress.add_task("refine", total=len(items))
+    with progress_bar("refine") as progress:
+        task = progress.add_task("refine", total=len(items), note="")
         batch = str(uuid.uuid4())
         err.print(f"threads {batch}-<id> (one per prompt; resume one with --thread)", highlight=False)
         results = run_sync(checkpointed_items(items, lambda item: run_refine(item, ctx, concurrency), lambda item: item.id, batch,
@@ -134,7 +135,6 @@ def winrate(
     A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
     """
     from fellowship.metrics.winrate import win_report
-    from fellowship.runs.journal import Journal
     from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
     from fellowship.views.loop import show_winrates
 
@@ -154,32 +154,10 @@ def winrate(
     judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
     ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings)
     concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline)
-    config = json.loads(json.dumps({"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
-                                    "evaluator": vars(judge_cfg)}))
-    try:
-        journal = Journal(results, config)
-    except InputError as exc:
-        fail(str(exc), 2)
-    todo = [item for item in items if item.id not in journal.done]
-    if len(todo) < len(items):
-        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already in {results}", highlight=False)
-    with Progress(TextColumn("winrate"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err) as progress:
-        task = progress.add_task("winrate", total=len(todo))
-
-        def done(index: int, result: Any) -> None:
-            item = todo[index]
-            row = {"id": item.id, "prompt": item.prompt}
-            row.update({"verdict": None, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure) else result)
-            journal.append(row)
-            progress.update(task, advance=1)
-
-        try:
-            run_sync(run_all(todo, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), concurrency=concurrency, on_done=done))
-        finally:
-            journal.close()
-    finished = [journal.done[item.id] for item in items if item.id in journal.done]
-    if not finished:
-        fail(f"no prompt finished; see {results}", 1)
+    config = {"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
+              "evaluator": vars(judge_cfg)}
+    finished = run_journalled(items, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), results,
+                              config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt}, concurrency)
     report = {"name": f"loop {generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:

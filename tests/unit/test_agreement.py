@@ -179,3 +179,29 @@ def test_report_counts_invalid(shared_data):
     pairs = read_labelled(shared_data / "paper-outputs/fair-eval/items.jsonl")[:4]
     result = report("x", pairs, ["invalid", "A", "B", "tie"], ci_rounds=0)
     assert result["invalid"] == 1 and result["n"] == 4
+
+
+def test_live_agreement_with_a_scripted_judge_resumes_and_reports(fake_models, shared_data, tmp_path):
+    from tests.fakes import ScriptedChatModel
+
+    judge = fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: "### Score Assistant A: 8/10\n### Score Assistant B: 3/10")
+    items = shared_data / "paper-outputs/fair-eval/items.jsonl"
+    results = tmp_path / "results.jsonl"
+    args = ["agreement", "--dataset", str(items), "--limit", "4", "--model", "openai:fake", "--swap",
+            "--results", str(results), "--bootstrap", "50", "--json"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["n"] == 4 and report["invalid"] == 0 and report["failed"] == 0
+    assert report["position_consistency"] == 0.0  # the script prefers whatever is shown first
+    assert report["tie_rate_evaluator"] == 1.0  # inconsistent under swap: every verdict is a tie
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    assert "config" in rows[0] and [r["human"] for r in rows[1:]] and all(len(r["raw"]) == 2 for r in rows[1:])
+    calls = len(judge.calls)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "resuming: 4 of 4" in again.stderr and len(judge.calls) == calls
+    assert json.loads(again.stdout)["kappa"] == report["kappa"]
+    other = runner.invoke(app, [*args[:-1], "--strategy", "direct", "--json"])
+    assert other.exit_code == 2 and "another configuration" in " ".join(other.stderr.split())
+    jury = runner.invoke(app, ["agreement", "--dataset", str(items), "--evaluator", "jury", "--member", "openai:fake"])
+    assert jury.exit_code == 2 and "at least two --member" in jury.stderr
