@@ -8,10 +8,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.commands.common import (
     INPUTS,
     AsJson,
     BaseUrl,
+    Constrain,
+    ConstrainName,
+    Constrained,
     Concurrency,
     EvaluatorName,
     MaxTokens,
@@ -57,7 +61,8 @@ def agreement(
     concurrency: Concurrency = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95% interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
 

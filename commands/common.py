@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.pairs import Pair, read_pairs
+from fellowship.models.constraints import CONSTRAINT_CHOICES
 from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.prompts.debate import PERSONAS
@@ -50,6 +51,8 @@ def check_spec(value: Any) -> Any:
 
 # Options shared by every evaluator command.
 MODELS = "Model"
+EVALUATOR = "Evaluator (knockout and win rate)"
+LOOP = "Loop"
 INPUTS = "Input and output"
 Question = Annotated[Optional[str], typer.Option("--question", "-q", help="The user prompt both responses answer.", rich_help_panel=INPUTS)]
 RespA = Annotated[Optional[str], typer.Option("--a", help="Response A.", rich_help_panel=INPUTS)]
@@ -67,6 +70,12 @@ MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens a model may wri
 Seed = Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)]
 Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)]
 BaseUrl = Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)]
+ConstrainName = Enum("ConstrainName", {c.replace("-", "_"): c for c in CONSTRAINT_CHOICES}, type=str)  # type: ignore[misc]
+Constrain = Annotated[ConstrainName, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)]
+Constrained = Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)]
+JudgeMaxTokens = Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Most tokens the evaluator (judge, jurors, referees) may write per reply: room for a full judgement, apart from --max-tokens.", rich_help_panel=EVALUATOR)]
+JudgeTemperature = Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="The evaluator's sampling temperature (the paper judged at 0), apart from --temperature.", rich_help_panel=EVALUATOR)]
+ReviewMaxTokens = Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP)]
 
 
 def auto_concurrency(value: Optional[int], *specs: Any) -> int:
@@ -77,7 +86,8 @@ def auto_concurrency(value: Optional[int], *specs: Any) -> int:
 
 
 def model_options(**kw: Any) -> dict[str, Any]:
-    return {k: kw[k] for k in ("temperature", "max_tokens", "seed", "timeout", "base_url")}
+    options = {k: kw[k] for k in ("temperature", "max_tokens", "seed", "timeout", "base_url", "constrained")}
+    return {**options, "constrain": kw["constrain"].value}
 
 
 async def checkpointed_run(make: Callable[[], Awaitable[R]]) -> R:
@@ -248,8 +258,6 @@ class RecordedKind(str, Enum):
     debate = "debate"
 
 
-EVALUATOR = "Evaluator (knockout and win rate)"
-LOOP = "Loop"
 Generator = Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP)]
 Reviewers = Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP)]
 Iterations = Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP)]
@@ -264,7 +272,8 @@ EvalRounds = Annotated[int, typer.Option("--rounds", min=0, help="With --evaluat
 
 
 def evaluator_config(kind: EvaluatorName, judge_model: str, member: Optional[list[str]], referee_model: Optional[list[str]],
-                      strategy: Any, swap: bool, rounds: int, settings: dict[str, Any]) -> Any:
+                      strategy: Any, swap: bool, rounds: int, settings: dict[str, Any], **own: Any) -> Any:
+    """The evaluator of a workflow; `own` overrides the shared model options (its budget and temperature)."""
     from fellowship.runs.evaluation import EvaluatorConfig
 
     if kind is EvaluatorName.jury and (not member or len(member) < 2):
@@ -272,14 +281,15 @@ def evaluator_config(kind: EvaluatorName, judge_model: str, member: Optional[lis
     if referee_model and len(referee_model) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
     return EvaluatorConfig(kind=kind.value, model=judge_model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
-                           strategy=strategy.value, swap=swap, rounds=rounds, **settings)
+                           strategy=strategy.value, swap=swap, rounds=rounds, **{**settings, **own})
 
 
-def loop_context(generator: str, reviewer: Optional[list[str]], iterations: int, stop_at: Optional[float], evaluator: Any, settings: dict[str, Any]) -> Any:
+def loop_context(generator: str, reviewer: Optional[list[str]], iterations: int, stop_at: Optional[float], evaluator: Any,
+                 settings: dict[str, Any], review_max_tokens: int) -> Any:
     from fellowship.state.loop import LoopContext
 
     return LoopContext(generator=generator, reviewers=tuple(reviewer or ("local:smollm2",)), iterations=iterations,
-                       stop_at=stop_at, evaluator=evaluator, **settings)
+                       stop_at=stop_at, evaluator=evaluator, review_max_tokens=review_max_tokens, **settings)
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -14,6 +14,9 @@ from fellowship.commands.common import (
     MODELS,
     AsJson,
     BaseUrl,
+    Constrain,
+    ConstrainName,
+    Constrained,
     MaxTokens,
     Model,
     Question,
@@ -124,6 +127,7 @@ def step(
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = 2,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = 3,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.
 

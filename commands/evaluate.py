@@ -6,10 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.commands.common import (
     MODELS,
     AsJson,
     BaseUrl,
+    Constrain,
+    ConstrainName,
+    Constrained,
     Concurrency,
     MaxTokens,
     Model,
@@ -44,7 +48,8 @@ def judge(
     model: Model = "local:smollm2",
     strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
     swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
 
@@ -65,7 +70,8 @@ def jury(
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
 
@@ -87,7 +93,8 @@ def debate(
     rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = 2,
     swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM Debate).
 

@@ -16,6 +16,9 @@ from fellowship.commands.common import (
     LOOP,
     MODELS,
     BaseUrl,
+    Constrain,
+    ConstrainName,
+    Constrained,
     Concurrency,
     EvalKind,
     EvalRounds,
@@ -23,10 +26,13 @@ from fellowship.commands.common import (
     EvalSwap,
     EvaluatorName,
     Iterations,
+    JudgeMaxTokens,
     JudgeModel,
+    JudgeTemperature,
     MaxTokens,
     Members,
     RefModels,
+    ReviewMaxTokens,
     Seed,
     StrategyName,
     Temperature,
@@ -42,6 +48,7 @@ from fellowship.commands.common import (
     run_sync,
 )
 from fellowship.fileio.errors import InputError
+from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 
@@ -107,7 +114,8 @@ def generate(
     pairing: Annotated[PairingName, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = PairingName.all,
     evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2,
+    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
+    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None,
     min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = 0.0,
     conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = False,
@@ -116,6 +124,7 @@ def generate(
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
@@ -147,8 +156,10 @@ def generate(
         except ImportError:
             fail("--format parquet needs pyarrow: pip install pyarrow", 2)
     settings = model_options(**locals())
-    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
-    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg, **settings)
+    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
+                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
+    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg,
+                          review_max_tokens=review_max_tokens, **settings)
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model)
     rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)

@@ -14,6 +14,9 @@ from fellowship.commands.common import (
     LOOP,
     AsJson,
     BaseUrl,
+    Constrain,
+    ConstrainName,
+    Constrained,
     Concurrency,
     EvalKind,
     EvalRounds,
@@ -22,10 +25,13 @@ from fellowship.commands.common import (
     EvaluatorName,
     Generator,
     Iterations,
+    JudgeMaxTokens,
     JudgeModel,
+    JudgeTemperature,
     MaxTokens,
     Members,
     RefModels,
+    ReviewMaxTokens,
     Reviewers,
     Seed,
     StopAt,
@@ -48,6 +54,7 @@ from fellowship.commands.common import (
     run_sync,
 )
 from fellowship.fileio.errors import InputError
+from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.runs.batch import ItemFailure
 from fellowship.runs.threads import checkpointed_items
@@ -60,8 +67,11 @@ def refine(
     generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
     evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
+    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
+    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
 
@@ -79,8 +89,9 @@ def refine(
         print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
         return
     settings = model_options(**locals())
-    ctx = loop_context(generator, reviewer, iterations, stop_at,
-                        evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings), settings)
+    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
+                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
+    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
     concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model)
     if prompts is None:
         if not prompt or not prompt.strip():
@@ -125,10 +136,12 @@ def winrate(
     generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
     evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2,
+    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
+    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
+    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
@@ -151,8 +164,9 @@ def winrate(
         fail("give --prompts FILE for a live run, or --recorded FILE", 2)
     items = read_prompt_file(prompts)
     settings = model_options(**locals())
-    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings)
-    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings)
+    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
+                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
+    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
     concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline)
     config = {"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
               "evaluator": vars(judge_cfg)}

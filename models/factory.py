@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from fellowship.models.constraints import Constraint, detect, warn_once
 from fellowship.models.settings import ModelSettings
 from fellowship.models.spec import ModelSpec, SpecError
 
@@ -18,14 +20,17 @@ class BackendUnavailable(RuntimeError):
 
 
 _lock = threading.Lock()
-_registered: dict[str, BaseChatModel] = {}
+ModelMaker = Callable[[ModelSettings], BaseChatModel]
+_registered: dict[str, BaseChatModel | ModelMaker] = {}
 
 
-def register_model(spec: str, model: BaseChatModel | None) -> None:
-    """Serve `spec` with a chat model instance you built yourself (None removes it).
+def register_model(spec: str, model: BaseChatModel | ModelMaker | None) -> None:
+    """Serve `spec` with a chat model you built yourself (None removes it).
 
-    For Python users with a LangChain model of their own, and for tests and benchmarks
-    that put scripted models behind a spec. Registered specs take any name.
+    `model` is an instance, used whatever the settings, or a function of the settings
+    (temperature, budget, seed, ...) that makes one. For Python users with a LangChain
+    model of their own, and for tests and benchmarks that put scripted models behind a
+    spec. Registered specs take any name.
     """
     with _lock:
         if model is None:
@@ -36,9 +41,9 @@ def register_model(spec: str, model: BaseChatModel | None) -> None:
 
 def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseChatModel:
     """The chat model for `spec`; one instance per (spec, settings) and process."""
-    if spec in _registered:
-        return _registered[spec]
     settings = settings or ModelSettings()
+    if (entry := _registered.get(spec)) is not None:
+        return entry if isinstance(entry, BaseChatModel) else entry(settings)
     parsed = ModelSpec.parse(spec)
     with _lock:
         return _cached(parsed, settings)
@@ -59,12 +64,11 @@ def _local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
         seed=settings.seed,
+        answer_constraint="off" if settings.constrain == "off" else "gbnf",
     )
 
 
 def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
-    from langchain_openai import ChatOpenAI
-
     base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
     api_key = os.environ.get("OPENAI_API_KEY")
     if not api_key:
@@ -73,17 +77,44 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
                 f"{spec}: OPENAI_API_KEY is not set (or give --base-url for an OpenAI-compatible server)"
             )
         api_key = "not-needed"  # local OpenAI-compatible servers usually ignore the key
-    return ChatOpenAI(
+    constraint = detect(base_url, api_key) if settings.constrain == "auto" else settings.constrain
+    return _server_chat_class()(
         model=spec.target,
         rate_limiter=_rate_limiter(spec),
         base_url=base_url,
         api_key=api_key,
         temperature=settings.temperature,
         max_completion_tokens=settings.max_tokens,
+        # langchain-openai sends the limit as `max_completion_tokens` only, which OpenAI reads
+        # but llama.cpp's and other servers ignore; they read the older `max_tokens`.
+        # OpenAI itself refuses the two together, so only other servers get both.
+        extra_body={"max_tokens": settings.max_tokens} if base_url else None,
         seed=settings.seed,
         timeout=settings.timeout,
         max_retries=settings.max_retries,
+        answer_constraint=constraint,
     )
+
+
+@lru_cache(maxsize=1)
+def _server_chat_class() -> type[BaseChatModel]:
+    """ChatOpenAI that knows how its server constrains answers, and says once when the server overruns the token limit."""
+    from langchain_openai import ChatOpenAI
+
+    class ServerChatOpenAI(ChatOpenAI):
+        answer_constraint: Constraint = "json-schema"
+
+        def _create_chat_result(self, response, generation_info=None):  # type: ignore[no-untyped-def]
+            result = super()._create_chat_result(response, generation_info)
+            usage = result.llm_output.get("token_usage") if result.llm_output else None
+            written = (usage or {}).get("completion_tokens") or 0
+            if self.max_tokens and written > self.max_tokens:
+                warn_once(f"overrun:{self.openai_api_base}",
+                          f"the server at {self.openai_api_base or 'OpenAI'} wrote {written} tokens in one reply "
+                          f"under a limit of {self.max_tokens}: it ignores the token limit")
+            return result
+
+    return ServerChatOpenAI
 
 
 def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
@@ -145,15 +176,32 @@ def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         return_full_text=False,
         **sampling,
     )
-    return _threaded_chat_class()(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target)
+    return _threaded_chat_class()(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target,
+                                  sampling_seed=settings.seed if settings.temperature > 0 else None)
+
+
+_sampling_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
 def _threaded_chat_class() -> type[BaseChatModel]:
-    """ChatHuggingFace over a local pipeline refuses async calls; run them in a worker thread."""
+    """ChatHuggingFace over a local pipeline: async calls in a worker thread, sampling seeded per call."""
     from langchain_huggingface import ChatHuggingFace
 
     class ThreadedChatHuggingFace(ChatHuggingFace):
+        sampling_seed: int | None = None
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
+            if self.sampling_seed is None:
+                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            from transformers import set_seed
+
+            # torch has one global generator: seed and sample under a lock, so each call's
+            # sample depends on its own seed only.
+            with _sampling_lock:
+                set_seed(self.sampling_seed)
+                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
         async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
             return await BaseChatModel._agenerate(self, messages, stop=stop, run_manager=run_manager, **kwargs)
 

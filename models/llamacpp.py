@@ -12,7 +12,7 @@ import threading
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -71,7 +71,8 @@ class LlamaCppChat(BaseChatModel):
     Accepts `grammar=` (a GBNF string) per call, e.g. through `.bind(grammar=...)`.
     """
 
-    supports_grammar: ClassVar[bool] = True
+    answer_constraint: Literal["gbnf", "off"] = "gbnf"  # see models.constraints
+    grammar_kwarg: ClassVar[bool] = True
 
     model_path: str
     temperature: float = 0.0

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from fellowship.models.constraints import constrained, rejected
+from fellowship.parsing.formats import AnswerFormat
 from fellowship.parsing.scores import ParseError
 from fellowship.state.records import Answer, Usage
 
@@ -17,30 +19,48 @@ def _usage(message: AIMessage) -> Usage:
     return Usage(input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
 
 
+async def _reply(model: BaseChatModel, conversation: list[BaseMessage], fmt: AnswerFormat | None,
+                 explained: bool) -> tuple[AIMessage, str, bool]:
+    """One reply, held to `fmt` where the backend can be; (message, text to parse, was it held)."""
+    held = constrained(model, fmt, explained) if fmt is not None else None
+    if held is not None:
+        caller, read = held
+        try:
+            reply = await caller.ainvoke(conversation)
+            return reply, read(reply.text), True  # type: ignore[return-value]
+        except Exception as exc:
+            if not rejected(model, exc):
+                raise
+    reply = await model.ainvoke(conversation)
+    return reply, reply.text, False  # type: ignore[return-value]
+
+
 async def ask(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
     parse: Callable[[str], object],
     repair: str,
-    grammar: str | None = None,
+    fmt: AnswerFormat | None = None,
+    constrain_first: bool = False,
 ) -> Answer:
     """Send `messages`, parse the reply; if that fails, ask once more in the same conversation.
 
-    On backends that decode under a grammar (llama.cpp) the repair turn is held to
-    `grammar`, the exact answer format; the model still chooses the values. A reply
-    that still cannot be parsed gives an Answer with `error` set and every raw text
-    kept. Model errors (after the backend's own retries) propagate.
+    Where the backend can hold decoding to `fmt` (a grammar, a regex or a JSON schema,
+    see `models.constraints`), the repair turn is held to the bare format, and with
+    `constrain_first` the first reply too (a free explanation, then the format). The
+    model still chooses the values. A reply that still cannot be parsed gives an Answer
+    with `error` set and every raw text kept. Model errors (after the backend's own
+    retries) propagate.
     """
-    constrained = bool(grammar) and getattr(model, "supports_grammar", False)
     started = time.perf_counter()
     conversation = list(messages)
     texts: list[str] = []
     usage = Usage()
     error = None
+    held = False
     for attempt in range(2):
-        caller = model.bind(grammar=grammar) if attempt and constrained else model
-        reply = await caller.ainvoke(conversation)
-        text = reply.text if isinstance(reply, AIMessage) else str(reply.content)
+        use = fmt if attempt or constrain_first else None
+        reply, text, held = await _reply(model, conversation, use, explained=attempt == 0)
         texts.append(text)
         usage = usage + _usage(reply)
         try:
@@ -49,15 +69,13 @@ async def ask(
             error = str(exc)
             conversation += [AIMessage(content=text), HumanMessage(content=repair)]
             continue
-        return Answer(
-            value=value, texts=texts, repaired=attempt > 0, constrained=attempt > 0 and constrained,
-            usage=usage, seconds=time.perf_counter() - started,
-        )
+        return Answer(value=value, texts=texts, repaired=attempt > 0, constrained=held,
+                      usage=usage, seconds=time.perf_counter() - started)
     return Answer(
         texts=texts,
         error=f"unparseable after a repair turn: {error}",
         repaired=True,
-        constrained=constrained,
+        constrained=held,
         usage=usage,
         seconds=time.perf_counter() - started,
     )

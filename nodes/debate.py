@@ -14,7 +14,7 @@ from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.nodes.judge import label_of
-from fellowship.parsing.grammars import pair_scores_grammar
+from fellowship.parsing.formats import pair_scores_format
 from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as p
 from fellowship.state.debate import DebateContext, DebateState, FinalTask
@@ -78,8 +78,8 @@ async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dic
     model_spec = ctx.model_of(task["seat"])
     messages = referee_messages(ctx, task["seat"], task, task["turns"], p.FINAL)
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
-    grammar = pair_scores_grammar(10, labels=("1", "2"))
-    answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, grammar)
+    fmt = pair_scores_format(10, labels=("1", "2"))
+    answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained)
     scores = answer.value if answer.ok else (None, None)
     final = Final(
         referee=ctx.referees[task["seat"]], model=model_spec, score_a=scores[0], score_b=scores[1],  # type: ignore[index]

@@ -12,6 +12,7 @@ from langgraph.types import Send
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.loop import graph as loop_graph
 from fellowship.models import load_chat_model
+from fellowship.models.settings import derive_seed
 from fellowship.nodes import context_of
 from fellowship.state.generate import (
     CandidateTask,
@@ -32,17 +33,20 @@ async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext])
     """One configured source answers the prompt: a single model call, or a whole feedback loop."""
     ctx = context_of(runtime, GenerateContext)
     config = ctx.candidates[task["seat"]]
+    # Each source samples with a seed of its own for this prompt: two sources of one model
+    # differ at temperature > 0, and a rerun gives the same answers.
+    seed = derive_seed(ctx.seed, config.name, task["prompt"])
     if config.kind == "single":
-        reply = await load_chat_model(config.models[0], ctx.settings()).ainvoke([HumanMessage(task["prompt"])])
+        reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(task["prompt"])])
         usage = reply.usage_metadata or {}
-        candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text,
+        candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text, seed=seed,
                               input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0))
     else:
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
-                               evaluator=ctx.evaluator, **ctx.options())
+                               review_max_tokens=ctx.review_max_tokens, evaluator=ctx.evaluator, **{**ctx.options(), "seed": seed})
         result = (await loop_graph.ainvoke({"prompt": task["prompt"]}, context=loop_ctx))["result"]
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
-                              loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+                              seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
     return {"candidates": [candidate]}
 
 

@@ -13,11 +13,7 @@ from langgraph.types import Send
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
-from fellowship.parsing.grammars import (
-    CHOICE_GRAMMAR,
-    overall_score_grammar,
-    pair_scores_grammar,
-)
+from fellowship.parsing.formats import CHOICE_FORMAT, AnswerFormat, overall_score_format, pair_scores_format
 from fellowship.parsing.scores import (
     explanation_of,
     parse_choice,
@@ -48,29 +44,29 @@ def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send]:
     return [Send("judge_call", CallTask(question=q, order=o, part="pair", first=x, second=y)) for o, x, y in orders]
 
 
-def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Callable[[str], object], str, str]:
-    """The conversation, parser, repair text and answer grammar of one judge call."""
+def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Callable[[str], object], str, AnswerFormat]:
+    """The conversation, parser, repair text and answer format of one judge call."""
     if task["part"] != "pair":
         user = p.SINGLE_BLOCK.format(question=task["question"], answer=task["first"])
         messages = [SystemMessage(p.SINGLE_SYSTEM), HumanMessage(user)]
-        return messages, parse_overall_score, p.SINGLE_REPAIR, overall_score_grammar()
+        return messages, parse_overall_score, p.SINGLE_REPAIR, overall_score_format()
     pair = p.PAIR_BLOCK.format(question=task["question"], first=task["first"], second=task["second"])
     if strategy == "direct":
-        user, parser, repair, grammar = pair + "\n\n" + p.DIRECT_TASK, parse_choice, p.DIRECT_REPAIR, CHOICE_GRAMMAR
+        user, parser, repair, fmt = pair + "\n\n" + p.DIRECT_TASK, parse_choice, p.DIRECT_REPAIR, CHOICE_FORMAT
     else:
         scale = scale_of(strategy)
         user = pair + "\n\n" + p.COMBINED_TASK.format(scale=scale)
         parser, repair = partial(parse_pair_scores, scale=scale), p.COMBINED_REPAIR.format(scale=scale)
-        grammar = pair_scores_grammar(scale)
-    return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair, grammar
+        fmt = pair_scores_format(scale)
+    return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair, fmt
 
 
 async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict:
     """One model conversation (with its repair turn) for one order or one response."""
     ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings())
-    messages, parser, repair, grammar = judge_messages(ctx.strategy, task)
-    answer = await ask(model, messages, parser, repair, grammar)
+    messages, parser, repair, fmt = judge_messages(ctx.strategy, task)
+    answer = await ask(model, messages, parser, repair, fmt, ctx.constrained)
     return {"readings": [Reading(order=task["order"], part=task["part"], answer=answer)]}
 
 

@@ -11,9 +11,10 @@ from langgraph.types import Send
 
 from fellowship.fileio.pairs import Pair
 from fellowship.models import load_chat_model
+from fellowship.models.settings import derive_seed
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
-from fellowship.parsing.grammars import overall_score_grammar
+from fellowship.parsing.formats import REVIEW_FORMAT
 from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
@@ -80,9 +81,11 @@ async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
                else p.FIRST_REVIEW.format(prompt=task["prompt"], response=task["response"]))
     conversation = list(task["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
     base = {"iteration": task["iteration"], "reviewer": spec, "seat": task["seat"]}
+    # Reviewers write under their own budget, each with a seed of its own.
+    settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=derive_seed(ctx.seed, "reviewer", str(task["seat"])))
     try:
-        answer = await ask(load_chat_model(spec, ctx.settings()), conversation, parse_overall_score, p.REVIEW_REPAIR,
-                           overall_score_grammar())
+        answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
+                           REVIEW_FORMAT, ctx.constrained)
     except Exception as exc:  # noqa: BLE001 - a failing reviewer is left out, not fatal
         return {"reviews": [Review(**base, error=f"model call failed: {type(exc).__name__}: {exc}")]}
     conversation.append(AIMessage(answer.texts[0]))

@@ -63,6 +63,10 @@ def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
     return {"orders": evaluation.get("orders", [])}
 
 
+def _source(candidate: Candidate) -> dict[str, Any]:
+    return {"name": candidate.name, "kind": candidate.kind, "models": candidate.models, "seed": candidate.seed}
+
+
 def _as_messages(role: str, text: str) -> list[dict[str, str]]:
     return [{"role": role, "content": text}]
 
@@ -113,8 +117,7 @@ class RowBuilder:
                 continue
             (win, win_score), (lose, lose_score) = ((a, c.score_a), (b, c.score_b)) if c.verdict == "A" else ((b, c.score_b), (a, c.score_a))
             rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response, {
-                "kind": "single", "chosen_source": {"name": win.name, "kind": win.kind, "models": win.models},
-                "rejected_source": {"name": lose.name, "kind": lose.kind, "models": lose.models},
+                "kind": "single", "chosen_source": _source(win), "rejected_source": _source(lose),
                 "chosen_score": win_score, "rejected_score": lose_score,
                 "margin": None if win_score is None or lose_score is None else win_score - lose_score,
                 "verdict": c.verdict, "consistent": c.consistent, "evaluation": _evaluation_summary(c.evaluation),
@@ -134,7 +137,7 @@ class RowBuilder:
 
     def _workflow(self, rows: Rows, prompt: str, candidate: Candidate, record: dict[str, Any]) -> None:
         loop: LoopResult = candidate.loop  # type: ignore[assignment]
-        source = {"name": candidate.name, "models": candidate.models}
+        source = {"name": candidate.name, "models": candidate.models, "seed": candidate.seed}
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
             consistent = bout.evaluation.get("consistent")

@@ -16,6 +16,7 @@ from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.models import ModelOptions
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.nodes.judge import agree, mean_known
 from fellowship.runs.threads import current_thread, graph_for
 from fellowship.state.debate import DebateContext
@@ -105,8 +106,13 @@ EvaluatorKind = Literal["judge", "jury", "debate"]
 
 @dataclass(frozen=True)
 class EvaluatorConfig(ModelOptions):
-    """Which evaluator decides between two responses, for workflows that need one (loop, win rate)."""
+    """Which evaluator decides between two responses, for workflows that need one (loop, win rate).
 
+    Its model options are its own: a full judgement needs more tokens than a candidate may
+    write, and evaluators judge greedily (temperature 0, as in the paper) by default.
+    """
+
+    max_tokens: int = JUDGE_MAX_TOKENS
     kind: EvaluatorKind = "judge"
     model: str = "local:smollm2"
     members: tuple[str, ...] = ()

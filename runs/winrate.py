@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.loop import graph as loop_graph
 from fellowship.metrics.winrate import win_report
 from fellowship.models import load_chat_model
+from fellowship.models.settings import derive_seed
 from fellowship.nodes.judge import label_of
 from fellowship.parsing.scores import ParseError, parse_pair_scores
 from fellowship.runs.evaluation import EvaluatorConfig, run_config
@@ -35,10 +37,15 @@ async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None
 
 async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: str, evaluator: EvaluatorConfig,
                                 max_concurrency: int | None = None) -> dict[str, Any]:
-    """The loop's output (A) against the baseline model's single answer (B), judged by the evaluator."""
+    """The loop's output (A) against the baseline model's single answer (B), judged by the evaluator.
+
+    The loop and the baseline sample with seeds of their own (see `derive_seed`), so one model
+    on both sides does not write the same first answer twice at temperature > 0.
+    """
+    loop_ctx = dataclasses.replace(ctx, seed=derive_seed(ctx.seed, "loop", item.prompt))
     loop, single = await asyncio.gather(
-        refine(item, ctx, max_concurrency),
-        load_chat_model(baseline, ctx.settings()).ainvoke([HumanMessage(item.prompt)]),
+        refine(item, loop_ctx, max_concurrency),
+        load_chat_model(baseline, ctx.settings(seed=derive_seed(ctx.seed, "baseline", item.prompt))).ainvoke([HumanMessage(item.prompt)]),
     )
     verdict = await evaluator.evaluate(Pair(id=item.id, question=item.prompt, response_a=loop.best_response,
                                             response_b=single.text), max_concurrency)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Literal, TypedDict
 
 from fellowship.models import ModelOptions
+from fellowship.models.settings import REVIEW_MAX_TOKENS
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.records import Candidate, Comparison
 
@@ -30,6 +31,7 @@ class GenerateContext(ModelOptions):
     )
     pairing: Pairing = "all"
     iterations: int = 3
+    review_max_tokens: int = REVIEW_MAX_TOKENS
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
 
     def __post_init__(self) -> None:

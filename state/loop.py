@@ -9,6 +9,7 @@ from typing import Annotated, TypedDict
 from langchain_core.messages import AnyMessage
 
 from fellowship.models import ModelOptions
+from fellowship.models.settings import REVIEW_MAX_TOKENS
 from fellowship.runs.evaluation import EvaluatorConfig
 from fellowship.state.records import Bout, LoopResult, Review
 
@@ -31,6 +32,7 @@ class LoopContext(ModelOptions):
     reviewers: tuple[str, ...] = ("local:smollm2",)
     iterations: int = 3
     stop_at: float | None = None
+    review_max_tokens: int = REVIEW_MAX_TOKENS
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
 
     def __post_init__(self) -> None:

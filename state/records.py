@@ -32,7 +32,7 @@ class Answer(BaseModel):
     texts: list[str] = Field(default_factory=list)
     error: str | None = None
     repaired: bool = False
-    constrained: bool = Field(False, description="the repair turn was decoded under the format's grammar")
+    constrained: bool = Field(False, description="the last reply was decoded under the answer format (grammar, regex or JSON schema)")
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
 
@@ -209,6 +209,7 @@ class Candidate(BaseModel):
     kind: Literal["single", "loop"]
     models: list[str] = Field(description="the single model, or the loop's generator then its reviewers")
     response: str
+    seed: int | None = Field(None, description="the sampling seed of this source for this prompt (the loop's generator's)")
     loop: LoopResult | None = None
     input_tokens: int = 0
     output_tokens: int = 0

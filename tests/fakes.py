@@ -82,6 +82,7 @@ class ScriptedChatModel(BaseChatModel):
 
 
 class GrammarScriptedChatModel(ScriptedChatModel):
-    """A scripted model that claims grammar-constrained decoding, like the llama.cpp backend."""
+    """A scripted model that takes a `grammar=` per call, like the embedded llama.cpp backend (it records, not enforces, it)."""
 
-    supports_grammar: ClassVar[bool] = True
+    answer_constraint: str = "gbnf"
+    grammar_kwarg: ClassVar[bool] = True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
+from fellowship.models.settings import derive_seed
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()
@@ -71,7 +73,8 @@ def test_single_and_workflow_rows_with_provenance(models, tmp_path):
     first = dpo[0]
     assert (first["prompt"], first["chosen"], first["rejected"]) == ("Tell me a fact.", "ddd", "s")
     p = first["provenance"]
-    assert p["chosen_source"] == {"name": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"]}
+    assert p["chosen_source"] == {"name": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"],
+                                  "seed": derive_seed(0, "loop", "Tell me a fact.")}
     assert p["rejected_source"]["name"] == "short" and (p["chosen_score"], p["rejected_score"], p["margin"]) == (3, 1, 2)
     assert p["evaluator"] == "judge openai:judge (combined-10)" and p["verdict"] == "B"
     assert set(p["templates"]) == {"judge", "debate", "loop"} and p["models"]["loop"] == ["openai:gen", "openai:rev"]
@@ -192,3 +195,50 @@ def test_bad_options(models, tmp_path):
     assert result.exit_code == 2 and "invalid model spec 'gpt4'" in result.stderr
     result, _ = run(tmp_path, *SOURCES, "--kind", "both")
     assert result.exit_code == 2 and "unknown --kind" in result.stderr
+
+
+def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_their_own_budget(fake_models, tmp_path):
+    """Two sources of one model differ (per-source seeds); a rerun repeats them; judge and reviewers get their own settings."""
+    made: dict[str, list] = {"writer": [], "judge": [], "reviewer": []}
+
+    def maker(role, script):  # type: ignore[no-untyped-def]
+        def make(settings):  # type: ignore[no-untyped-def]
+            made[role].append(settings)
+            return ScriptedChatModel(script=lambda m: script(m, settings))
+        return make
+
+    fake_models["openai:writer"] = maker("writer", lambda m, s: f"an answer sampled with seed {s.seed}")
+    def higher_seed_wins(messages, settings):  # type: ignore[no-untyped-def]
+        a, b = (int(n) for n in re.findall(r"seed (\d+)", messages[1].text)[:2])
+        return scores(9 if a > b else 1, 9 if b > a else 1)
+
+    fake_models["openai:judge"] = maker("judge", higher_seed_wins)
+    fake_models["openai:rev"] = maker("reviewer", lambda m, s: "Evaluation: fine\nOverall Score: 5/10\nFeedback: more")
+    args = ["--candidate", "a=openai:writer", "--candidate", "b=openai:writer", "--loop", "l=openai:writer,openai:rev",
+            "--temperature", "0.7", "--max-tokens", "64", "--judge-max-tokens", "900", "--review-max-tokens", "300",
+            "--iterations", "2", "--seed", "7"]
+    result, out = run(tmp_path / "one", *args)
+    assert result.exit_code == 0, result.output
+    journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
+    for row in journal:
+        by_name = {c["name"]: c for c in row["candidates"]}
+        for name in ("a", "b", "l"):
+            assert by_name[name]["seed"] == derive_seed(7, name, row["prompt"])
+        assert by_name["a"]["response"] == f"an answer sampled with seed {derive_seed(7, 'a', row['prompt'])}"
+        assert by_name["a"]["response"] != by_name["b"]["response"]
+    assert {(s.max_tokens, s.temperature) for s in made["writer"]} == {(64, 0.7)}
+    assert {(s.max_tokens, s.temperature) for s in made["judge"]} == {(900, 0.0)}
+    assert {(s.max_tokens, s.temperature) for s in made["reviewer"]} == {(300, 0.7)}
+    loop_seeds = {derive_seed(7, "l", r["prompt"]) for r in journal}
+    assert {s.seed for s in made["reviewer"]} == {derive_seed(seed, "reviewer", "0") for seed in loop_seeds}
+    provenance = rows(out, "single_dpo.jsonl")[0]["provenance"]
+    assert provenance["chosen_source"]["seed"] == derive_seed(7, provenance["chosen_source"]["name"], "Tell me a fact.")
+
+    again, out2 = run(tmp_path / "two", *args)
+
+    def stable(name):  # type: ignore[no-untyped-def]
+        return [{**r, "provenance": {k: v for k, v in r["provenance"].items() if k not in ("trace_id", "created_at")}}
+                for r in rows(name[0], name[1])]
+
+    for name in ("single_dpo.jsonl", "single_kto.jsonl", "workflow_dpo.jsonl", "workflow_kto.jsonl"):
+        assert stable((out, name)) == stable((out2, name)), name

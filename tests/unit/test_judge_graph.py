@@ -132,7 +132,7 @@ async def test_repair_turn_is_grammar_constrained_where_the_backend_can(fake_mod
     verdict = (await graph.ainvoke(PAIR, context=JudgeContext(model="fake:gbnf")))["verdict"]
     assert verdict.verdict == "tie"
     assert "grammar" not in model.call_kwargs[0]
-    assert '"### Score Assistant A: " score "/10' in model.call_kwargs[1]["grammar"]
+    assert model.call_kwargs[1]["grammar"].startswith('root ::= "### Score Assistant A: " v0 "/10" "\\n" "### Score Assistant B: " v1 "/10"')
 
 
 async def test_plain_backends_get_no_grammar(fake_models):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from fellowship.parsing.formats import CHOICE_FORMAT, REVIEW_FORMAT, overall_score_format, pair_scores_format
 from fellowship.parsing.scores import ParseError, explanation_of, parse_choice, parse_overall_score, parse_pair_scores
 
 
@@ -104,16 +106,35 @@ def test_recorded_debate_finals_parse(shared_data):
     assert len(parsed) == 80
 
 
-def test_grammars_compile_in_llama_cpp_and_admit_what_the_parsers_read():
+FORMATS = [
+    (pair_scores_format(5), lambda t: parse_pair_scores(t, 5), (5.0, 0.0), {"score_a": "5", "score_b": "0"}),
+    (pair_scores_format(10), lambda t: parse_pair_scores(t, 10), (10.0, 3.0), {"score_a": "10", "score_b": "3"}),
+    (pair_scores_format(100), lambda t: parse_pair_scores(t, 100), (100.0, 42.0), {"score_a": "100", "score_b": "42"}),
+    (pair_scores_format(10, ("1", "2")), lambda t: parse_pair_scores(t, 10, labels=("1", "2")), (7.0, 8.0), {"score_a": "7", "score_b": "8"}),
+    (overall_score_format(), parse_overall_score, 6.0, {"score": "6"}),
+    (REVIEW_FORMAT, parse_overall_score, 9.0, {"score": "9"}),
+    (CHOICE_FORMAT, parse_choice, "tie", {"verdict": "C"}),
+]
+
+
+@pytest.mark.parametrize("fmt, parse, value, values", FORMATS, ids=[f[0].name for f in FORMATS])
+def test_answer_formats_in_every_language_admit_what_the_parser_reads(fmt, parse, value, values):
+    """The grammar compiles in llama.cpp; the regex and the JSON schema accept exactly the format; each reads back to the value."""
     from llama_cpp import LlamaGrammar
 
-    from fellowship.parsing.grammars import CHOICE_GRAMMAR, overall_score_grammar, pair_scores_grammar
-
-    for scale in (5, 10, 100):
-        LlamaGrammar.from_string(pair_scores_grammar(scale), verbose=False)
-        assert parse_pair_scores(f"### Score Assistant A: {scale}/{scale}\n### Score Assistant B: 0/{scale}", scale) == (scale, 0)
-    LlamaGrammar.from_string(pair_scores_grammar(10, ("1", "2")), verbose=False)
-    LlamaGrammar.from_string(overall_score_grammar(), verbose=False)
-    LlamaGrammar.from_string(CHOICE_GRAMMAR, verbose=False)
-    with pytest.raises(ValueError):
-        pair_scores_grammar(7 * 11)
+    for explained in (False, True):
+        LlamaGrammar.from_string(fmt.gbnf(explained), verbose=False)
+    bare = fmt.text(values)
+    explained_text = fmt.text(values, explanation="Both answers are fine.\nA is shorter.", tail="Add an example.")
+    assert parse(bare) == value and parse(explained_text) == value
+    assert re.fullmatch(fmt.regex(False), bare) and re.fullmatch(fmt.regex(True), explained_text)
+    assert not re.fullmatch(fmt.regex(False), explained_text)
+    wrong = bare.replace(next(iter(values.values())), "101", 1) if fmt is not CHOICE_FORMAT else bare.replace("C", "D")
+    assert not re.fullmatch(fmt.regex(False), wrong)
+    schema = fmt.json_schema(True)
+    assert schema["required"] == list(schema["properties"]) and schema["additionalProperties"] is False
+    reply = {"explanation": "Because.", **{k: int(v) if v.isdigit() else v for k, v in values.items()}}
+    if "tail" in schema["properties"]:
+        reply["tail"] = "Add an example."
+    assert parse(fmt.from_json(json.dumps(reply))) == value
+    assert fmt.from_json("not json") == "not json"

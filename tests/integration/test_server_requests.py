@@ -1,0 +1,175 @@
+"""What the `openai:` backend sends to OpenAI-compatible servers: token limits, seeds, constraints.
+
+A scripted server on loopback (a test double, `ScriptedOpenAIServer`) records every request
+body and answers from a script, posing as vLLM, a generic server or one that refuses a
+constraint. Real servers are in `test_backends.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from fellowship.fileio.pairs import Pair
+from fellowship.models import ModelSettings, load_chat_model
+from fellowship.models import constraints as constraints_module
+from fellowship.parsing.formats import pair_scores_format
+from fellowship.runs.evaluation import judge_pair
+from fellowship.state.judge import JudgeContext
+
+pytestmark = pytest.mark.integration
+
+PAIR = Pair(id="1", question="What is 3 times 4?", response_a="12", response_b="7")
+Reply = Callable[[dict[str, Any]], str]
+
+
+class ScriptedOpenAIServer:
+    """A test double of an OpenAI-compatible server: records request bodies, answers from `reply(body)`.
+
+    `owned_by` is what its model listing says; `refuse` names a request field it answers
+    with HTTP 400, as a server does with a constraint it does not take.
+    """
+
+    def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None) -> None:
+        self.reply, self.owned_by, self.refuse = reply, owned_by, refuse
+        self.bodies: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": server.owned_by}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.bodies.append(body)
+                if server.refuse and server.refuse in body:
+                    self._send(400, {"error": {"message": f"{server.refuse} is not supported", "type": "invalid_request_error"}})
+                    return
+                text = server.reply(body)
+                self._send(200, {
+                    "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                })
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+@contextmanager
+def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServer]:
+    server = ScriptedOpenAIServer(reply, **kwargs)
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_constraint_state(monkeypatch):
+    """Each test sees servers anew: detection, refusals and notes are per process otherwise."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    constraints_module.detect.cache_clear()
+    constraints_module._rejected.clear()
+    constraints_module._said.clear()
+    yield
+    constraints_module.detect.cache_clear()
+
+
+def rambling_then(answer: Callable[[dict[str, Any]], str]) -> Reply:
+    """A first reply without scores; the repair turn (a third message from the user) gets `answer(body)`."""
+    return lambda body: answer(body) if len(body["messages"]) > 2 else "Both answers are about arithmetic."
+
+
+async def test_vllm_gets_structured_outputs_regex_and_both_token_fields():
+    with scripted_server(rambling_then(lambda b: "### Score Assistant A: 9/10\n### Score Assistant B: 1/10"), owned_by="vllm") as server:
+        verdict = await judge_pair(PAIR, JudgeContext(model="openai:m", base_url=server.url, max_tokens=77, seed=5))
+    first, repair = server.bodies
+    assert (verdict.verdict, verdict.score_a, verdict.score_b, verdict.repairs) == ("A", 9, 1, 1)
+    for body in (first, repair):
+        assert body["max_tokens"] == 77 and body["max_completion_tokens"] == 77 and body["seed"] == 5
+    assert "structured_outputs" not in first
+    assert repair["structured_outputs"] == {"regex": pair_scores_format(10).regex(False)}
+    assert "grammar" not in repair and "response_format" not in repair
+
+
+async def test_other_servers_get_a_strict_json_schema_and_the_json_is_read_back():
+    def reply(body: dict[str, Any]) -> str:
+        if "response_format" in body:
+            return json.dumps({"score_a": 3, "score_b": 8})
+        return "Both answers are about arithmetic."
+
+    with scripted_server(reply) as server:
+        verdict = await judge_pair(PAIR, JudgeContext(model="openai:m", base_url=server.url, max_tokens=64))
+    schema = server.bodies[1]["response_format"]["json_schema"]
+    assert schema["strict"] is True and schema["schema"]["properties"]["score_a"] == {"enum": list(range(10, -1, -1))}
+    assert (verdict.verdict, verdict.score_a, verdict.score_b) == ("B", 3, 8)
+    assert verdict.raw[1] == "### Score Assistant A: 3/10\n### Score Assistant B: 8/10"
+
+
+async def test_constrained_first_turn_keeps_the_explanation():
+    def reply(body: dict[str, Any]) -> str:
+        assert "response_format" in body, "the first turn is constrained too"
+        return json.dumps({"explanation": "A is right: 3 x 4 = 12.", "score_a": 10, "score_b": 0})
+
+    with scripted_server(reply) as server:
+        verdict = await judge_pair(PAIR, JudgeContext(model="openai:m", base_url=server.url, constrained=True))
+    assert len(server.bodies) == 1 and set(server.bodies[0]["response_format"]["json_schema"]["schema"]["required"]) == {
+        "explanation", "score_a", "score_b"}
+    assert (verdict.verdict, verdict.repairs, verdict.explanation) == ("A", 0, "A is right: 3 x 4 = 12.")
+
+
+async def test_a_server_that_refuses_the_constraint_is_asked_again_without_it_and_we_say_so_once(capsys):
+    answer = rambling_then(lambda b: "### Score Assistant A: 6/10\n### Score Assistant B: 2/10")
+    with scripted_server(answer, refuse="response_format") as server:
+        ctx = JudgeContext(model="openai:m", base_url=server.url)
+        first = await judge_pair(PAIR, ctx)
+        second = await judge_pair(PAIR, ctx)
+    assert (first.verdict, second.verdict) == ("A", "A")
+    # first pair: ask, constrained repair (refused), plain repair; second pair: ask, plain repair.
+    assert ["response_format" in b for b in server.bodies] == [False, True, False, False, False]
+    assert capsys.readouterr().err.count("rejected the json-schema constraint (HTTP 400)") == 1
+
+
+def test_openai_itself_gets_max_completion_tokens_only(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    model = load_chat_model("openai:gpt-4o-mini", ModelSettings(max_tokens=33))
+    payload = model._get_request_payload([("user", "hi")])  # the request body; nothing is sent
+    assert payload["max_completion_tokens"] == 33 and "max_tokens" not in payload and "extra_body" not in payload
+    assert model.answer_constraint == "json-schema"
+
+
+async def test_constrain_override_and_off():
+    with scripted_server(rambling_then(lambda b: "Verdict: B"), owned_by="vllm") as server:
+        ctx = JudgeContext(model="openai:m", base_url=server.url, strategy="direct", constrain="gbnf")
+        assert (await judge_pair(PAIR, ctx)).verdict == "B"
+        assert server.bodies[1]["grammar"] == 'root ::= "Verdict: " v0\nv0 ::= "A" | "B" | "C"\n'
+        server.bodies.clear()
+        off = JudgeContext(model="openai:m", base_url=server.url, strategy="direct", constrain="off")
+        assert (await judge_pair(PAIR, off)).verdict == "B"
+    assert len(server.bodies) == 2
+    assert not any(key in body for body in server.bodies for key in ("grammar", "structured_outputs", "response_format"))
