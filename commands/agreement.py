@@ -8,15 +8,14 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.commands.common import (
     INPUTS,
     AsJson,
     BaseUrl,
-    Constrain,
-    ConstrainName,
-    Constrained,
     Concurrency,
+    Constrain,
+    Constrained,
+    ConstrainName,
     EvaluatorName,
     MaxTokens,
     Model,
@@ -37,6 +36,7 @@ from fellowship.commands.common import (
     run_journalled,
 )
 from fellowship.fileio.errors import InputError
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 
 LIVE, RECORDED = "Live run", "Recorded outputs"
 

@@ -6,15 +6,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.commands.common import (
     MODELS,
     AsJson,
     BaseUrl,
-    Constrain,
-    ConstrainName,
-    Constrained,
     Concurrency,
+    Constrain,
+    Constrained,
+    ConstrainName,
     MaxTokens,
     Model,
     OutPath,
@@ -35,6 +34,7 @@ from fellowship.commands.common import (
     fail,
     model_options,
 )
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.prompts.debate import PERSONAS
 from fellowship.runs.evaluation import debate_pair, judge_pair, jury_pair
 from fellowship.state.debate import DebateContext

@@ -16,10 +16,10 @@ from fellowship.commands.common import (
     LOOP,
     MODELS,
     BaseUrl,
-    Constrain,
-    ConstrainName,
-    Constrained,
     Concurrency,
+    Constrain,
+    Constrained,
+    ConstrainName,
     EvalKind,
     EvalRounds,
     EvalStrategy,
@@ -48,8 +48,8 @@ from fellowship.commands.common import (
     run_sync,
 )
 from fellowship.fileio.errors import InputError
-from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.models.factory import set_rate_limit
+from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.models.spec import ModelSpec, SpecError
 
 

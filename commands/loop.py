@@ -14,10 +14,10 @@ from fellowship.commands.common import (
     LOOP,
     AsJson,
     BaseUrl,
-    Constrain,
-    ConstrainName,
-    Constrained,
     Concurrency,
+    Constrain,
+    Constrained,
+    ConstrainName,
     EvalKind,
     EvalRounds,
     EvalStrategy,
@@ -31,8 +31,8 @@ from fellowship.commands.common import (
     MaxTokens,
     Members,
     RefModels,
-    ReviewMaxTokens,
     Reviewers,
+    ReviewMaxTokens,
     Seed,
     StopAt,
     StrategyName,
@@ -54,8 +54,8 @@ from fellowship.commands.common import (
     run_sync,
 )
 from fellowship.fileio.errors import InputError
-from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.fileio.jsonl import write_jsonl
+from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.runs.batch import ItemFailure
 from fellowship.runs.threads import checkpointed_items
 
