@@ -29,7 +29,7 @@ from fellowship.models.llamacpp import smollm2_path
 from fellowship.nodes.asking import ask
 from fellowship.nodes.debate import referee_messages
 from fellowship.nodes.judge import judge_messages
-from fellowship.parsing.grammars import pair_scores_grammar
+from fellowship.parsing.formats import pair_scores_format
 from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as debate_prompts
 from fellowship.state.debate import DebateContext
@@ -47,9 +47,9 @@ FINAL_REPLY = "A is right.\nScore Assistant 1: 9/10\nScore Assistant 2: 2/10"
 async def sequential_jury(specs: tuple[str, ...], settings: ModelSettings) -> None:
     """The members' judge conversations (repair turns included), one after another."""
     task = {"question": PAIR.question, "order": "AB", "part": "pair", "first": PAIR.response_a, "second": PAIR.response_b}
-    messages, parser, repair, grammar = judge_messages("combined-10", task)  # type: ignore[arg-type]
+    messages, parser, repair, fmt = judge_messages("combined-10", task)  # type: ignore[arg-type]
     for spec in specs:
-        await ask(load_chat_model(spec, settings), messages, parser, repair, grammar)
+        await ask(load_chat_model(spec, settings), messages, parser, repair, fmt)
 
 
 async def sequential_finals(ctx: DebateContext) -> None:
@@ -58,7 +58,7 @@ async def sequential_finals(ctx: DebateContext) -> None:
     for seat in range(len(ctx.referees)):
         messages = referee_messages(ctx, seat, INPUTS, [], debate_prompts.FINAL)  # type: ignore[arg-type]
         await ask(load_chat_model(ctx.model_of(seat), ctx.settings()), messages, parser, debate_prompts.FINAL_REPAIR,
-                  pair_scores_grammar(10, ("1", "2")))
+                  pair_scores_format(10, ("1", "2")))
 
 
 async def timed(coro) -> float:  # type: ignore[no-untyped-def]

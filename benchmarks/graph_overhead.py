@@ -57,9 +57,9 @@ async def measure(loop_name: str) -> None:
     model = ScriptedChatModel(script=lambda messages: REPLY)
     register_model("bench:zero", model)
     task = {"question": "q", "order": "AB", "part": "pair", "first": "a", "second": "b"}
-    messages, parser, repair, grammar = judge_messages("combined-10", task)  # type: ignore[arg-type]
+    messages, parser, repair, fmt = judge_messages("combined-10", task)  # type: ignore[arg-type]
 
-    direct = await best(lambda: ask(model, messages, parser, repair, grammar))
+    direct = await best(lambda: ask(model, messages, parser, repair, fmt))
     one = await best(lambda: graph.ainvoke(PAIR, context=JudgeContext(model="bench:zero")))
     two = await best(lambda: graph.ainvoke(PAIR, context=JudgeContext(model="bench:zero", swap=True)))
     floor = await best(lambda: FLOOR.ainvoke({"x": 0}))

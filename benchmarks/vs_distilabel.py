@@ -35,6 +35,7 @@ import _common  # noqa: F401
 from fanout import start_server
 
 from fellowship.fileio.prompts import read_prompts
+from fellowship.models.servers import decodes_one_at_a_time
 
 
 class CountingProxy:
@@ -116,7 +117,8 @@ def run_distilabel(prompts: list[str], url: str, model: str, temperature: float,
     rows = list(distiset["default"]["train"])
     usable = sum(1 for r in rows if len(r.get("ratings") or []) == 2 and None not in r["ratings"] and r["ratings"][0] != r["ratings"][1])
     rated = sum(1 for r in rows if r.get("ratings") and None not in r["ratings"])
-    return {"rows": len(rows), "rated": rated, "usable": usable}
+    sample = next((str(v) for r in rows for k, v in (r.get("distilabel_metadata") or {}).items() if k.startswith("raw_output_ultra")), "")
+    return {"rows": len(rows), "rated": rated, "usable": usable, "sample_rating_text": sample[:300]}
 
 
 def run_fellowship(prompts_file: Path, url: str, model: str, temperature: float, budget: int | None,
@@ -147,6 +149,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
     prompts = [item.prompt for item in read_prompts(args.prompts)][: args.limit]
     proc, url = (None, args.server) if args.server else start_server()
     results: list[dict[str, Any]] = []
@@ -158,8 +161,9 @@ def main() -> None:
             urllib.request.urlopen(urllib.request.Request(url + "/chat/completions", method="POST", headers={"Content-Type": "application/json"},
                                                           data=json.dumps({"model": args.model, "max_tokens": 8, "messages": [
                                                               {"role": "user", "content": "Hi"}]}).encode()), timeout=120).read()  # warm up
+            default = f"{1 if decodes_one_at_a_time(url) else 4} (the default here)"
             for setting, budget in (("same-budget", args.budget), ("defaults", None)):
-                runs: list[tuple[str, Any]] = [("distilabel", None), ("fellowship", 1), ("fellowship", None)]
+                runs: list[tuple[str, Any]] = [("distilabel", None), ("fellowship", None), ("fellowship", 4)]
                 for tool, concurrency in runs:
                     proxy = CountingProxy(url)
                     started = time.perf_counter()
@@ -170,7 +174,7 @@ def main() -> None:
                         outcome = run_fellowship(prompts_file, proxy.url, args.model, args.temperature, budget, concurrency, out)
                     seconds = time.perf_counter() - started
                     proxy.close()
-                    label = tool if tool == "distilabel" else f"fellowship --max-concurrency {concurrency or 'default (4)'}"
+                    label = tool if tool == "distilabel" else f"fellowship --max-concurrency {concurrency or default}"
                     results.append({"setting": setting, "tool": label, "seconds": round(seconds, 1), **proxy.counts(), **outcome})
                     print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     finally:
@@ -182,6 +186,9 @@ def main() -> None:
     for r in results:
         print(f"| {r['setting']} | {r['tool']} | {r['seconds']} | {r['calls']} | {r['input_tokens']} / {r['output_tokens']} "
               f"| {r['over_budget']} | {r['rated']} of {r['rows']} | {r['usable']} |")
+    sample = next((r["sample_rating_text"] for r in results if r.get("sample_rating_text")), "")
+    if sample:
+        print(f"\nA rating text distilabel could not read: {sample!r}")
     print()
     for setting in ("same-budget", "defaults"):
         base = next(r for r in results if r["setting"] == setting and r["tool"] == "distilabel")

@@ -100,7 +100,7 @@ def agreement(
             if every_jury:
                 show_juries(out, result["juries"])
         return
-    concurrency = auto_concurrency(concurrency, model, member, referee_model)
+    concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=base_url)
     result = _live_agreement(pairs, evaluator, locals(), results, concurrency, bootstrap)
     if as_json:
         print(json.dumps(result))

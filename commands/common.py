@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from enum import Enum
@@ -60,7 +61,7 @@ RespB = Annotated[Optional[str], typer.Option("--b", help="Response B.", rich_he
 Pairs = Annotated[Optional[Path], typer.Option("--pairs", help="JSON Lines of pairs: question, response_a, response_b, optional id.", rich_help_panel=INPUTS)]
 OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).", rich_help_panel=INPUTS)]
-Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local (llama.cpp decodes one request at a time, and interleaved requests defeat its prompt cache), else 4.")]
+Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local or served by llama-cpp-python's server (they decode one request at a time, and interleaved requests defeat the prompt cache), else 4.")]
 Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.", rich_help_panel=INPUTS)]
 Swap = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
 Strategy = Annotated[StrategyName, typer.Option(help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
@@ -78,11 +79,18 @@ JudgeTemperature = Annotated[float, typer.Option("--judge-temperature", min=0.0,
 ReviewMaxTokens = Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP)]
 
 
-def auto_concurrency(value: Optional[int], *specs: Any) -> int:
+def auto_concurrency(value: Optional[int], *specs: Any, base_url: Optional[str] = None) -> int:
+    """--max-concurrency, or its default: 1 when every model decodes one request at a time (the
+    embedded model, a local transformers model, llama-cpp-python's server), else 4."""
     if value is not None:
         return value
-    flat = [s for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
-    return 1 if all(str(s).startswith(("local:", "hf-local:")) for s in flat) else 4
+    flat = [str(s) for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
+    if all(s.startswith(("local:", "hf-local:")) for s in flat):
+        return 1
+    from fellowship.models.servers import decodes_one_at_a_time
+
+    serial = all(s.startswith(("local:", "hf-local:", "openai:")) for s in flat)
+    return 1 if serial and decodes_one_at_a_time(base_url or os.environ.get("OPENAI_BASE_URL")) else 4
 
 
 def model_options(**kw: Any) -> dict[str, Any]:

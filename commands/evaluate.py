@@ -56,7 +56,7 @@ def judge(
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
     ctx = JudgeContext(model=model, strategy=strategy.value, swap=swap, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, model)
+    concurrency = auto_concurrency(concurrency, model, base_url=base_url)
     evaluate_pairs(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
               graph="judge", thread=thread)
@@ -80,7 +80,7 @@ def jury(
     if len(member) < 2 and not thread:
         fail("a jury needs at least two --member options", 2)
     ctx = JuryContext(members=tuple(member), strategy=strategy.value, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, member)
+    concurrency = auto_concurrency(concurrency, member, base_url=base_url)
     evaluate_pairs(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury",
               graph="jury", thread=thread)
@@ -103,7 +103,7 @@ def debate(
     if referee_model and len(referee_model) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
     ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, model, referee_model)
+    concurrency = auto_concurrency(concurrency, model, referee_model, base_url=base_url)
     evaluate_pairs(lambda pair: debate_pair(pair, ctx, swap, concurrency), show_debate, question=question, a=a, b=b,
               pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate",
               graph="debate", thread=thread)

@@ -161,7 +161,7 @@ def generate(
     ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg,
                           review_max_tokens=review_max_tokens, **settings)
     set_rate_limit(requests_per_second)
-    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model)
+    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model, base_url=base_url)
     rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
     items = _load_prompt_source(prompts, prompt_field, split)
     try:

@@ -92,7 +92,7 @@ def refine(
     judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
                                  max_tokens=judge_max_tokens, temperature=judge_temperature)
     ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
-    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model)
+    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, base_url=base_url)
     if prompts is None:
         if not prompt or not prompt.strip():
             fail("give --prompt TEXT or --prompts FILE", 2)
@@ -167,7 +167,7 @@ def winrate(
     judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
                                  max_tokens=judge_max_tokens, temperature=judge_temperature)
     ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
-    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline)
+    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline, base_url=base_url)
     config = {"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
               "evaluator": vars(judge_cfg)}
     finished = run_journalled(items, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), results,

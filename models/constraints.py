@@ -15,42 +15,29 @@ constraint is asked again without it, and a note says so once per server.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
-import urllib.request
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
+from fellowship.models.servers import engine_of
 from fellowship.parsing.formats import AnswerFormat
 
 Constraint = Literal["gbnf", "vllm", "json-schema", "off"]
 ConstraintChoice = Literal["auto", "gbnf", "vllm", "json-schema", "off"]
 CONSTRAINT_CHOICES: tuple[ConstraintChoice, ...] = ("auto", "gbnf", "vllm", "json-schema", "off")
 
-# What a server's `GET /models` says in `owned_by`, and the constraint that engine takes
-# ("llamacpp": llama.cpp's own server; "me": llama-cpp-python's server).
-_ENGINES: dict[str, Constraint] = {"llamacpp": "gbnf", "me": "gbnf", "vllm": "vllm"}
+_BY_ENGINE: dict[str, Constraint] = {"llama.cpp": "gbnf", "llama-cpp-python": "gbnf", "vllm": "vllm"}
 
 
-@lru_cache(maxsize=32)
 def detect(base_url: str | None, api_key: str | None = None) -> Constraint:
-    """The constraint an OpenAI-compatible server takes, from its model listing."""
+    """The constraint an OpenAI-compatible server takes, from the engine its model listing names."""
     if not base_url:
         return "json-schema"
-    request = urllib.request.Request(base_url.rstrip("/") + "/models",
-                                     headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            listing = json.load(response)
-        owners = {str(m.get("owned_by", "")).lower() for m in listing.get("data", [])}
-    except (OSError, ValueError, AttributeError):
-        return "json-schema"
-    return next((_ENGINES[o] for o in owners if o in _ENGINES), "json-schema")
+    return _BY_ENGINE.get(engine_of(base_url, api_key), "json-schema")
 
 
 def constraint_of(model: BaseChatModel) -> Constraint:

@@ -13,6 +13,7 @@ import pytest
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
+from fellowship.models import servers as servers_module
 from fellowship.nodes.judge import label_of
 from fellowship.parsing.formats import pair_scores_format
 from fellowship.runs.evaluation import judge_pair
@@ -40,7 +41,7 @@ async def test_the_server_stops_at_the_token_limit(llama_server, spec):
 
 
 async def test_a_judgement_cut_by_its_budget_is_repaired_under_the_servers_grammar(llama_server):
-    constraints_module.detect.cache_clear()
+    servers_module.engine_of.cache_clear()
     ctx = JudgeContext(model="openai:smollm2", base_url=f"{llama_server}/v1", max_tokens=32)  # the bare format needs ~22
     assert load_chat_model(ctx.model, ctx.settings()).answer_constraint == "gbnf"  # detected from GET /models
     verdict = await judge_pair(PAIR, ctx)

@@ -19,6 +19,7 @@ import pytest
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
+from fellowship.models import servers as servers_module
 from fellowship.parsing.formats import pair_scores_format
 from fellowship.runs.evaluation import judge_pair
 from fellowship.state.judge import JudgeContext
@@ -92,11 +93,11 @@ def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServe
 def fresh_constraint_state(monkeypatch):
     """Each test sees servers anew: detection, refusals and notes are per process otherwise."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    constraints_module.detect.cache_clear()
+    servers_module.engine_of.cache_clear()
     constraints_module._rejected.clear()
     constraints_module._said.clear()
     yield
-    constraints_module.detect.cache_clear()
+    servers_module.engine_of.cache_clear()
 
 
 def rambling_then(answer: Callable[[dict[str, Any]], str]) -> Reply:
@@ -173,3 +174,14 @@ async def test_constrain_override_and_off():
         assert (await judge_pair(PAIR, off)).verdict == "B"
     assert len(server.bodies) == 2
     assert not any(key in body for body in server.bodies for key in ("grammar", "structured_outputs", "response_format"))
+
+
+@pytest.mark.parametrize("owned_by, expected", [("me", 1), ("vllm", 4), ("someone", 4)])
+def test_default_concurrency_is_one_on_a_server_that_decodes_one_request_at_a_time(owned_by, expected):
+    from fellowship.commands.common import auto_concurrency
+
+    with scripted_server(lambda body: "", owned_by=owned_by) as server:
+        assert auto_concurrency(None, "openai:m", base_url=server.url) == expected
+        assert auto_concurrency(None, "openai:m", "hf:some/repo", base_url=server.url) == 4
+        assert auto_concurrency(3, "openai:m", base_url=server.url) == 3
+    assert auto_concurrency(None, "local:smollm2", "hf-local:x") == 1
