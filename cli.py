@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from fellowship.commands import agreement, develop, evaluate, generate, loop
+from fellowship.commands import agreement, data, develop, evaluate, generate, loop
 
 app = typer.Typer(
     help="Build preference datasets with LLM judges, juries, debates and feedback loops.",
@@ -27,13 +27,14 @@ def _root(ctx: typer.Context) -> None:
     """
     from fellowship.tracing.local import enable
 
-    if ctx.invoked_subcommand not in ("traces", "graph"):
+    if ctx.invoked_subcommand not in ("traces", "graph", "data", "reproduce"):
         enable(ctx.invoked_subcommand or "")
 
 
 for command in (generate.generate, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement,
-                loop.refine, loop.winrate, develop.step, develop.history, develop.fork):
+                loop.refine, loop.winrate, data.reproduce, develop.step, develop.history, develop.fork):
     app.command()(command)
+app.add_typer(data.data_app, name="data")
 app.add_typer(develop.graph_app, name="graph")
 app.add_typer(develop.traces_app, name="traces")
 

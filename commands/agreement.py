@@ -42,7 +42,7 @@ LIVE, RECORDED = "Live run", "Recorded outputs"
 
 
 def agreement(
-    dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a local file (PandaLM, FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl) or a Hub dataset id with conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
+    dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, paper-outputs/fair-eval, ...; see `fellowship data list`), a local file (PandaLM, FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl), or a Hub dataset id with conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
     fmt: Annotated[Optional[str], typer.Option("--format", help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, autoj, llmeval2, items, arena.", rich_help_panel=INPUTS)] = None,
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "test",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N items.", rich_help_panel=INPUTS)] = None,
@@ -70,13 +70,15 @@ def agreement(
 
     Invalid verdicts (replies that could not be read) stay in the count as a class of their own, which never agrees with a human label; the report counts them. --as-authors reproduces the paper's own treatment instead.
     """
-    from fellowship.readers.labelled import read_labelled
+    from fellowship.data.store import DataMissing
+    from fellowship.readers.named import read_dataset, recorded_path
     from fellowship.runs import agreement as ag
     from fellowship.views.agreement import show_juries, show_report
 
     try:
-        pairs = read_labelled(dataset, fmt, split)
-    except InputError as exc:
+        pairs = read_dataset(dataset, fmt, split)
+        recorded = [recorded_path(path) for path in recorded or []]
+    except (InputError, DataMissing) as exc:
         fail(str(exc), 2)
     pairs = pairs[:limit] if limit else pairs
     if recorded:

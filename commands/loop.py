@@ -148,6 +148,8 @@ def winrate(
     A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
     """
     from fellowship.metrics.winrate import win_report
+    from fellowship.data.store import DataMissing
+    from fellowship.readers.named import recorded_path
     from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
     from fellowship.views.loop import show_winrates
 
@@ -155,8 +157,8 @@ def winrate(
         if prompts:
             fail("give either --prompts (live) or --recorded, not both", 2)
         try:
-            reports = [recorded_winrate(path) for path in recorded]
-        except InputError as exc:
+            reports = [recorded_winrate(recorded_path(path)) for path in recorded]
+        except (InputError, DataMissing) as exc:
             fail(str(exc), 2)
         print(json.dumps(reports if len(reports) > 1 else reports[0])) if as_json else show_winrates(out, reports)
         return

@@ -13,26 +13,62 @@ from typing import IO, Any
 from fellowship.fileio.errors import InputError
 
 
-def read_json(path: Path) -> Any:
-    """A whole JSON file; a missing file or bad JSON is an InputError naming the file and line."""
+def not_text(path: Path, exc: UnicodeDecodeError, line: int | None = None) -> InputError:
+    """The error for a file that is not UTF-8 text (binary, or another encoding)."""
+    return InputError(f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+                      f"{' of the line' if line else ''}); save it as UTF-8", path, line)
+
+
+def check_text(path: Path) -> None:
+    """Refuse a file whose start holds NUL bytes: binary, or UTF-16/32, never UTF-8 text."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            head = handle.read(8192)
     except FileNotFoundError:
         raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    if b"\x00" in head:
+        encoding = "UTF-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "binary"
+        raise InputError(f"is not UTF-8 text (it holds NUL bytes: {encoding}); save it as UTF-8", path)
+
+
+def read_text(path: Path) -> str:
+    """A whole text file (UTF-8, a byte-order mark allowed); missing, a folder or not text is an InputError."""
+    check_text(path)
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, not a file", path) from None
+    except UnicodeDecodeError as exc:
+        raise not_text(path, exc) from None
+
+
+def read_json(path: Path) -> Any:
+    """A whole JSON file; a missing file, text that is not UTF-8 or bad JSON is an InputError naming the file and line."""
+    try:
+        return json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
 
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; any other line is an InputError."""
+    check_text(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise InputError("no such file", path) from None
     except IsADirectoryError:
         raise InputError("is a directory, not a file", path) from None
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise not_text(path, exc, number) from None
             if not line.strip():
                 continue
             try:

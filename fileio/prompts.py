@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from fellowship.fileio.errors import InputError
-from fellowship.fileio.jsonl import read_records, text_field
+from fellowship.fileio.jsonl import read_records, read_text, text_field
 
 
 class PromptItem(BaseModel):
@@ -22,10 +22,7 @@ def read_prompts(path: Path) -> list[PromptItem]:
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         rows = ((line, text_field(r, "prompt", path, line), text_field(r, "id", path, line, optional=True)) for line, r in read_records(path))
     else:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise InputError("no such file", path) from None
+        lines = read_text(path).splitlines()
         rows = ((n, text, None) for n, text in enumerate(lines, start=1) if text.strip())
     for line, prompt, item_id in rows:
         key = item_id or str(line)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fellowship.fileio.errors import InputError
-from fellowship.fileio.jsonl import read_records
+from fellowship.fileio.jsonl import read_records, read_text
 
 Human = Literal["A", "B", "tie"]
 
@@ -131,17 +131,14 @@ FORMATS: dict[str, tuple[Reader, tuple[str, ...]]] = {
 }
 
 
-def _rows(path: Path) -> Iterator[Row]:
+def rows_of(path: Path) -> Iterator[Row]:
     """JSON Lines, or one JSON list (rows are then numbered from 1)."""
-    try:
-        head = path.open(encoding="utf-8").read(1)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    if head != "[":
+    text = read_text(path)
+    if not text.lstrip().startswith("["):
         yield from read_records(path)
         return
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path, exc.lineno) from None
     for index, record in enumerate(data, start=1):
@@ -151,7 +148,7 @@ def _rows(path: Path) -> Iterator[Row]:
 
 
 def detect_format(path: Path) -> str:
-    for _, first in _rows(path):
+    for _, first in rows_of(path):
         for name, (_, keys) in FORMATS.items():
             if all(k in first for k in keys):
                 return name
@@ -177,7 +174,7 @@ def read_labelled(source: str | Path, fmt: str | None = None, split: str = "test
         name = fmt or detect_format(path)
         if name not in FORMATS:
             raise InputError(f"unknown format {name!r} (known: {', '.join(FORMATS)})")
-        pairs = list(FORMATS[name][0](_rows(path), path))
+        pairs = list(FORMATS[name][0](rows_of(path), path))
     else:
         if "/" not in str(source) or str(source).startswith((".", "/")):
             raise InputError("no such file", path)

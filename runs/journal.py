@@ -26,7 +26,9 @@ class Journal:
     def _load(self) -> None:
         if not self.path.exists():
             return
-        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+        # A kill can tear the last line inside a multi-byte character: decode leniently, and
+        # let the JSON check below drop a torn last line and refuse anything else.
+        lines = self.path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
         good: list[str] = []
         for number, line in enumerate(lines, start=1):
             try:

@@ -10,14 +10,36 @@ import pytest
 from fellowship.models import factory
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("FELLOWSHIP_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only human-labelled data and paper outputs beside the project (required, never skipped)."""
-    assert SHARED_DATA.is_dir(), f"shared data not found at {SHARED_DATA} (set FELLOWSHIP_SHARED_DATA)"
-    return SHARED_DATA
+@pytest.fixture
+def need_data():
+    """need_data(NAME) -> the data root holding dataset NAME (mirror or cache).
+
+    A dataset that is not here skips the test with the command that fetches it; where
+    FELLOWSHIP_REQUIRE_DATA=1 (CI, with the mirror) it fails the test instead.
+    """
+    from fellowship.data.catalogue import dataset
+    from fellowship.data.store import DataMissing, root_of
+
+    def need(name: str) -> Path:
+        try:
+            for required in [*dataset(name).requires, name]:
+                root_of(required)
+            return root_of(name)
+        except DataMissing:
+            message = f"needs the {name} dataset: run `fellowship data fetch {name}` (or set FELLOWSHIP_DATA to a mirror)"
+            if os.environ.get("FELLOWSHIP_REQUIRE_DATA") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+
+    return need
+
+
+@pytest.fixture
+def paper(need_data) -> Path:
+    """The data root holding the paper authors' recorded outputs (and the pairs they refer to)."""
+    return need_data("paper-outputs")
 
 
 class FakeModels(dict):

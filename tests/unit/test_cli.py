@@ -154,3 +154,21 @@ def test_debate_human_output_shows_the_transcript(judge_a):
 def test_debate_referee_models_must_match_the_referees(judge_a):
     result = runner.invoke(app, ["debate", *ONE, "--referee-model", "openai:fake"])
     assert result.exit_code == 2 and "once per referee" in result.stderr
+
+
+BINARY = bytes(range(256)) * 4
+UTF16 = '{"question": "2+2?", "response_a": "4", "response_b": "5"}\n'.encode("utf-16")
+
+
+@pytest.mark.parametrize("content", [BINARY, UTF16], ids=["binary", "utf-16"])
+@pytest.mark.parametrize("args", [
+    ["judge", "--pairs", "{f}"], ["jury", "--pairs", "{f}", "--member", "local:smollm2", "--member", "local:smollm2"], ["debate", "--pairs", "{f}"],
+    ["refine", "--prompts", "{f}"], ["winrate", "--prompts", "{f}"], ["generate", "--prompts", "{f}", "--out", "{out}"],
+    ["agreement", "--dataset", "{f}", "--recorded", "{f}"], ["winrate", "--recorded", "{f}"],
+], ids=lambda a: " ".join(a[:2]))
+def test_input_that_is_not_utf8_text_is_named_with_exit_2(tmp_path, args, content):
+    path = tmp_path / "input.jsonl"
+    path.write_bytes(content)
+    result = runner.invoke(app, [a.format(f=path, out=tmp_path / "out") for a in args])
+    assert result.exit_code == 2, result.output
+    assert f"{path}" in result.stderr and "is not UTF-8 text" in result.stderr and "Traceback" not in result.output

@@ -86,9 +86,9 @@ def test_explanation_stops_at_the_score_lines():
     assert explanation_of("A is clearer.\n\n### Score Assistant A: 8/10\n### Score Assistant B: 5/10") == "A is clearer."
 
 
-def test_every_recorded_paper_reply_parses_to_the_authors_scores(shared_data):
+def test_every_recorded_paper_reply_parses_to_the_authors_scores(paper):
     """All 12 combined-scoring /10 files of GPT-4o, Llama and Gemma replies."""
-    files = sorted(shared_data.glob("paper-outputs/*/combined-scoring-10/*.json"))
+    files = sorted(paper.glob("paper-outputs/*/combined-scoring-10/*.json"))
     assert len(files) == 12
     checked = 0
     for path in files:
@@ -100,8 +100,8 @@ def test_every_recorded_paper_reply_parses_to_the_authors_scores(shared_data):
     assert checked == 6465
 
 
-def test_recorded_debate_finals_parse(shared_data):
-    records = json.loads((shared_data / "paper-outputs/fair-eval/debate/gpt-4o.json").read_text())
+def test_recorded_debate_finals_parse(paper):
+    records = json.loads((paper / "paper-outputs/fair-eval/debate/gpt-4o.json").read_text())
     parsed = [parse_pair_scores(r["response_1"], 10, labels=("1", "2")) for r in records]
     assert len(parsed) == 80
 

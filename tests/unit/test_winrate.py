@@ -24,17 +24,17 @@ TABLE = {  # generator, reviewer -> (vs llama, vs gemma, vs gpt), from paper-out
 }
 
 
-def test_all_18_paper_win_rates(shared_data):
+def test_all_18_paper_win_rates(paper):
     for (generator, reviewer), expected in TABLE.items():
         got = tuple(
-            round(100 * recorded_winrate(shared_data / f"paper-outputs/capybara-winrate/{generator}__{reviewer}__vs_{b}.json")["win_rate"], 1)
+            round(100 * recorded_winrate(paper / f"paper-outputs/capybara-winrate/{generator}__{reviewer}__vs_{b}.json")["win_rate"], 1)
             for b in ("llama", "gemma", "gpt")
         )
         assert got == expected, (generator, reviewer)
 
 
-def test_cli_recorded_llama_generator_gemma_reviewer(shared_data):
-    base = shared_data / f"paper-outputs/capybara-winrate/{LLAMA}__{GEMMA}"
+def test_cli_recorded_llama_generator_gemma_reviewer(paper):
+    base = paper / f"paper-outputs/capybara-winrate/{LLAMA}__{GEMMA}"
     result = runner.invoke(app, ["winrate", "--recorded", f"{base}__vs_llama.json", "--recorded", f"{base}__vs_gemma.json", "--json"])
     assert result.exit_code == 0, result.output
     reports = json.loads(result.stdout)
@@ -42,8 +42,8 @@ def test_cli_recorded_llama_generator_gemma_reviewer(shared_data):
     assert all(r["n"] == 500 and len(r["win_rate_ci"]) == 2 for r in reports)
 
 
-def test_a_record_without_text_is_not_a_win(shared_data):
-    report = recorded_winrate(shared_data / f"paper-outputs/capybara-winrate/{GEMMA}__both__vs_gpt.json")
+def test_a_record_without_text_is_not_a_win(paper):
+    report = recorded_winrate(paper / f"paper-outputs/capybara-winrate/{GEMMA}__both__vs_gpt.json")
     assert report["invalid"] == 1 and report["n"] == 500
 
 
