@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench lock clean
+.PHONY: demo test bench bench-distilabel lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/graph_overhead.py
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/generate_throughput.py
+
+# The head-to-head with distilabel (a bench-only extra) on 10 MT-Bench prompts and llama.cpp's server.
+$(VENV)/.bench: pyproject.toml $(VENV)/.dev
+	$(BIN)/pip install --constraint constraints.txt --editable '.[dev,hf-local,bench]'
+	touch $@
+
+bench-distilabel: $(VENV)/.bench
+	$(BIN)/python benchmarks/vs_distilabel.py --prompts mt-bench --limit 10
 
 # Re-resolve the newest versions the project allows, run the suite, and record them.
 lock: | $(BIN)/python

@@ -31,7 +31,7 @@ def _root(ctx: typer.Context) -> None:
         enable(ctx.invoked_subcommand or "")
 
 
-for command in (generate.generate, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement,
+for command in (generate.generate, generate.export, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement,
                 loop.refine, loop.winrate, data.reproduce, develop.step, develop.history, develop.fork):
     app.command()(command)
 app.add_typer(data.data_app, name="data")

@@ -12,8 +12,8 @@ Two settings, each run once per tool:
 A usable preference is a prompt whose two answers got readable, different ratings
 (distilabel) or a decisive verdict (fellowship: a DPO row).
 
-    pip install -e '.[bench]'    # distilabel, for this script only
-    python benchmarks/vs_distilabel.py --prompts PROMPTS.jsonl --limit 10
+    make bench-distilabel        # installs the bench extra (distilabel) and runs this on 10 MT-Bench prompts
+    python benchmarks/vs_distilabel.py --prompts mt-bench --limit 10 [--server URL]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from fanout import start_server
 
 from fellowship.fileio.prompts import read_prompts
 from fellowship.models.servers import decodes_one_at_a_time
+from fellowship.readers.named import PROMPTS
 
 
 class CountingProxy:
@@ -140,7 +141,7 @@ def run_fellowship(prompts_file: Path, url: str, model: str, temperature: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prompts", type=Path, default=Path("examples/prompts.jsonl"))
+    parser.add_argument("--prompts", type=Path, default=Path("mt-bench"), help="a prompts file, or a prompt set by name (default: mt-bench)")
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--server", help="base URL of a running OpenAI-compatible server (default: start llama.cpp's with SmolLM2)")
     parser.add_argument("--model", default="smollm2")
@@ -150,7 +151,9 @@ def main() -> None:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
-    prompts = [item.prompt for item in read_prompts(args.prompts)][: args.limit]
+    source = str(args.prompts)
+    items = PROMPTS[source]() if not args.prompts.exists() and source in PROMPTS else read_prompts(args.prompts)
+    prompts = [item.prompt for item in items][: args.limit]
     proc, url = (None, args.server) if args.server else start_server()
     results: list[dict[str, Any]] = []
     try:

@@ -29,9 +29,9 @@ def list_data(as_json: Annotated[bool, typer.Option("--json", help="One JSON obj
         for row in rows:
             print(json.dumps(row))
         return
-    table = Table("name", "status", "kind", "MB", "origin", "license", box=None, header_style="bold")
+    table = Table("name", "status", "MB", "licence", "origin (repository@commit)", box=None, header_style="bold")
     for row in rows:
-        table.add_row(row["name"], row["status"], row["kind"], f"{row['mb']:g}", row["origin"], row["license"])
+        table.add_row(row["name"], row["status"], f"{row['mb']:.1f}", row["license"], row["origin"])
     out.print(table)
     out.print(f"mirror: {mirror_root() or '(FELLOWSHIP_DATA not set)'} · cache: {cache_root()}")
 
@@ -85,7 +85,8 @@ def reproduce(
     Kappas: the judge (combined /10), the debate and every jury, on FairEval and PandaLM; win rates: the feedback loop's 18. Needs the paper-outputs data (`fellowship data fetch paper-outputs`). Exits 0 only when every number matches or its difference is explained.
     """
     from fellowship.data.store import DataMissing
-    from fellowship.runs.reproduce import TABLES, reproduce as run, summary
+    from fellowship.runs.reproduce import TABLES, summary
+    from fellowship.runs.reproduce import reproduce as run
     from fellowship.views.reproduce import show_numbers
 
     tables = set(TABLES) if table is TableName.all else {table.value}

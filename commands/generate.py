@@ -64,6 +64,48 @@ class OutputFormat(str, Enum):
 
 
 DATASET = "Dataset"
+Format = Annotated[OutputFormat, typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)]
+License = Annotated[Optional[str], typer.Option("--license", help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). Default: the prompts' licence when fellowship knows it.", rich_help_panel=DATASET)]
+PushToHub = Annotated[Optional[str], typer.Option("--push-to-hub", metavar="REPO_ID", help="Upload the dataset files and card to this Hugging Face dataset repository (HF_TOKEN; HF_ENDPOINT for another Hub).", rich_help_panel=DATASET)]
+Kinds = Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)]
+MinMargin = Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)]
+Conversational = Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)]
+
+
+def _kinds(kind: Optional[list[str]]) -> tuple[str, ...]:
+    from fellowship.preference.rows import KINDS
+
+    kinds = tuple(kind or KINDS)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+    return kinds
+
+
+def _check_format(fmt: OutputFormat) -> None:
+    if fmt is OutputFormat.parquet:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+
+
+def show_and_push(summary: dict[str, Any], out_dir: Path, as_json: bool, repo_id: Optional[str]) -> None:
+    """Print the summary; upload the files and the card when asked (a Hub failure exits 1)."""
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        from fellowship.views.generate import show_summary
+
+        show_summary(out, summary)
+    if repo_id:
+        from fellowship.runs.hub import HubError, push_dataset
+
+        try:
+            url = push_dataset(out_dir, repo_id, [name for name, count in summary["rows"].items() if count])
+        except HubError as exc:
+            fail(str(exc), 1)
+        err.print(f"pushed to {url}", highlight=False)
 
 
 def _named(values: list[str], flag: str) -> list[tuple[str, list[str]]]:
@@ -85,9 +127,16 @@ def _named(values: list[str], flag: str) -> list[tuple[str, list[str]]]:
 
 def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
     """A local prompts file, or a Hugging Face dataset id (online) with a `field` column."""
+    from fellowship.data.store import DataMissing
     from fellowship.fileio.prompts import PromptItem
+    from fellowship.readers.named import PROMPTS
 
     path = Path(source)
+    if not path.exists() and source in PROMPTS:
+        try:
+            return PROMPTS[source]()
+        except (DataMissing, InputError) as exc:
+            fail(str(exc), 2)
     if path.exists() or "/" not in source or source.startswith((".", "/")):
         return read_prompt_file(path)
     try:
@@ -104,8 +153,9 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
 
 
 def generate(
-    prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
+    prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, a prompt set by name (mt-bench, vicuna-bench, alpaca-eval; see `fellowship data list`), or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N prompts (a later run with a larger N continues the same --out).", rich_help_panel=INPUTS)] = None,
     prompt_field: Annotated[str, typer.Option(help="Column of the prompts in a Hub dataset.", rich_help_panel=INPUTS)] = "prompt",
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
     candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP)] = None,
@@ -116,10 +166,8 @@ def generate(
     referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
     rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
     review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None,
-    min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = 0.0,
-    conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = False,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = OutputFormat.jsonl,
+    kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
+    fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
     concurrency: Concurrency = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -130,14 +178,11 @@ def generate(
 
     For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
     """
-    from fellowship.preference.rows import KINDS, RowRules
+    from fellowship.preference.rows import RowRules
     from fellowship.runs.generate import Generation
     from fellowship.state.generate import CandidateConfig, GenerateContext
 
-    kinds = tuple(kind or KINDS)
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+    kinds = _kinds(kind)
     sources = [CandidateConfig(name, "single", (specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
     for name, specs in _named(loop or [], "--loop"):
         if len(specs) < 2:
@@ -150,11 +195,7 @@ def generate(
         fail(f"source names must differ: {', '.join(names)}", 2)
     if len(sources) < 2 and "single" in kinds:
         fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
-    if fmt is OutputFormat.parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+    _check_format(fmt)
     settings = model_options(**locals())
     judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
                                  max_tokens=judge_max_tokens, temperature=judge_temperature)
@@ -163,9 +204,9 @@ def generate(
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model, base_url=base_url)
     rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
-    items = _load_prompt_source(prompts, prompt_field, split)
+    items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     try:
-        run = Generation(out_dir, ctx, rules, prompts, fmt.value)
+        run = Generation(out_dir, ctx, rules, prompts, fmt.value, license)
     except InputError as exc:
         fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
               "or choose another --out (or delete that folder) to start anew", 2)
@@ -184,11 +225,33 @@ def generate(
 
         run_sync(run.run(items, concurrency, done))
     summary = run.write(items, time.perf_counter() - started)
-    if as_json:
-        print(json.dumps(summary))
-    else:
-        from fellowship.views.generate import show_summary
-
-        show_summary(out, summary)
+    show_and_push(summary, out_dir, as_json, push_to_hub)
     if summary["failed"]:
         fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)
+
+
+def export(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder of a generate run (its journal.jsonl).", rich_help_panel=INPUTS)],
+    to: Annotated[Optional[Path], typer.Option("--to", help="Write the files to this folder instead (default: --out itself).", rich_help_panel=INPUTS)] = None,
+    kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
+    fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Rebuild a generate run's dataset files, summary and card from its journal with other output options: no model is called.
+
+    Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
+    """
+    from fellowship.preference.rows import RowRules
+    from fellowship.runs.export import journalled_run, write_dataset
+
+    kinds = _kinds(kind)
+    _check_format(fmt)
+    try:
+        config, rows, failed = journalled_run(out_dir)
+    except InputError as exc:
+        fail(str(exc), 2)
+    target = to or out_dir
+    rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
+    summary = write_dataset(target, rows, rules, fmt.value, config, prompts=len(rows) + len(failed), failed_ids=failed,
+                            seconds=0.0, license=license)
+    show_and_push(summary, target, as_json, push_to_hub)

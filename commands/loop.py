@@ -147,8 +147,8 @@ def winrate(
 
     A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
     """
-    from fellowship.metrics.winrate import win_report
     from fellowship.data.store import DataMissing
+    from fellowship.metrics.winrate import win_report
     from fellowship.readers.named import recorded_path
     from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
     from fellowship.views.loop import show_winrates

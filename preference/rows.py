@@ -11,6 +11,14 @@ Rules (also in the README):
   bout, undesirable when it lost.
 - Filters on every comparison: invalid verdicts, ties, orders that disagreed under swap,
   score margins below the minimum, and identical responses are dropped and counted.
+
+Every row of every kind carries the same provenance keys (null where one does not apply),
+so the files of a run load together (`load_dataset("json", data_files="DIR/*_dpo.jsonl")`).
+A value that only some kinds have is stored where the others have one too, because
+Arrow types a column that is null throughout the first file as null, and will not cast
+the next file's values to it: a response's `iteration` is 1 for a single model's answer,
+and a review's own score stays in its text (its `score` is null, as the evaluator did not
+score it).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fellowship.models.settings import derive_seed
 from fellowship.prompts import loop as loop_prompts
 from fellowship.state.records import Candidate, Comparison, LoopResult
 
@@ -30,6 +39,15 @@ class Rows:
     dpo: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     kto: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     dropped: Counter = field(default_factory=Counter)
+
+    def add(self, other: "Rows") -> None:
+        for kind in KINDS:
+            self.dpo[kind] += other.dpo[kind]
+            self.kto[kind] += other.kto[kind]
+        self.dropped.update(other.dropped)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.dpo.values()) + sum(len(v) for v in self.kto.values())
 
 
 @dataclass(frozen=True)
@@ -55,16 +73,28 @@ def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | Non
 
 
 def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The evaluator's votes (jury) or final scores (debate), kept small."""
-    if "votes" in evaluation:
-        return {"votes": [{"member": v["member"], "verdict": v["verdict"], "score_a": v["score_a"], "score_b": v["score_b"]} for v in evaluation["votes"]]}
-    if "finals" in evaluation:
-        return {"finals": [{"referee": f["referee"], "score_a": f["score_a"], "score_b": f["score_b"]} for f in evaluation["finals"]]}
-    return {"orders": evaluation.get("orders", [])}
+    """The evaluator's orders (judge), votes (jury) or final scores (debate), in one shape for every evaluator."""
+    votes = evaluation.get("votes")
+    finals = evaluation.get("finals")
+    return {
+        "orders": [{k: o.get(k) for k in ("order", "verdict", "score_a", "score_b")} for o in evaluation.get("orders") or []],
+        "votes": None if votes is None else [{k: v.get(k) for k in ("member", "verdict", "score_a", "score_b")} for v in votes],
+        "finals": None if finals is None else [{k: f.get(k) for k in ("referee", "score_a", "score_b")} for f in finals],
+    }
 
 
-def _source(candidate: Candidate) -> dict[str, Any]:
-    return {"name": candidate.name, "kind": candidate.kind, "models": candidate.models, "seed": candidate.seed}
+def response_ref(source: str, kind: str, models: list[str], seed: int | None, iteration: int, score: float | None) -> dict[str, Any]:
+    """Where a response (or review) came from: the source, its models and seed, which of its responses, its score."""
+    return {"source": source, "kind": kind, "models": models, "seed": seed, "iteration": iteration, "score": score}
+
+
+def _candidate_ref(candidate: Candidate, score: float | None) -> dict[str, Any]:
+    iteration = candidate.loop.best if candidate.loop is not None else 1
+    return response_ref(candidate.name, candidate.kind, candidate.models, candidate.seed, iteration, score)
+
+
+def _margin(chosen: float | None, rejected: float | None) -> float | None:
+    return None if chosen is None or rejected is None else chosen - rejected
 
 
 def _as_messages(role: str, text: str) -> list[dict[str, str]]:
@@ -76,20 +106,30 @@ class RowBuilder:
         self.rules = rules
         self.base = base_provenance
 
+    def _provenance(self, kind: str, record: dict[str, Any], *, shown: tuple[str, str], verdict: str, consistent: bool | None,
+                    evaluation: dict[str, Any], chosen: dict[str, Any] | None = None, rejected: dict[str, Any] | None = None,
+                    completion: dict[str, Any] | None = None, margin: float | None = None) -> dict[str, Any]:
+        return {
+            **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
+            "comparison": {"a": shown[0], "b": shown[1], "verdict": verdict, "consistent": consistent, "margin": margin,
+                           "evaluation": _evaluation_summary(evaluation)},
+            **record,
+        }
+
     def _dpo(self, prompt: str, chosen: str, rejected: str, provenance: dict[str, Any]) -> dict[str, Any]:
         if self.rules.conversational:
             row = {"prompt": _as_messages("user", prompt), "chosen": _as_messages("assistant", chosen),
                    "rejected": _as_messages("assistant", rejected)}
         else:
             row = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
-        return {**row, "provenance": {**self.base, **provenance}}
+        return {**row, "provenance": provenance}
 
     def _kto(self, prompt: str, completion: str, label: bool, provenance: dict[str, Any]) -> dict[str, Any]:
         if self.rules.conversational:
             row = {"prompt": _as_messages("user", prompt), "completion": _as_messages("assistant", completion), "label": label}
         else:
             row = {"prompt": prompt, "completion": completion, "label": label}
-        return {**row, "provenance": {**self.base, **provenance}}
+        return {**row, "provenance": provenance}
 
     def build(self, prompt: str, candidates: list[Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> Rows:
         rows = Rows()
@@ -111,33 +151,34 @@ class RowBuilder:
         return True
 
     def _single(self, rows: Rows, prompt: str, by_name: dict[str, Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> None:
+        # For the KTO rows: each response's labels, and the first comparison that gave it one.
+        labels: dict[str, set[bool]] = {}
+        decided: dict[str, dict[str, Any]] = {}
         for c in comparisons:
             a, b = by_name[c.a], by_name[c.b]
             if not self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response):
                 continue
             (win, win_score), (lose, lose_score) = ((a, c.score_a), (b, c.score_b)) if c.verdict == "A" else ((b, c.score_b), (a, c.score_a))
-            rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response, {
-                "kind": "single", "chosen_source": _source(win), "rejected_source": _source(lose),
-                "chosen_score": win_score, "rejected_score": lose_score,
-                "margin": None if win_score is None or lose_score is None else win_score - lose_score,
-                "verdict": c.verdict, "consistent": c.consistent, "evaluation": _evaluation_summary(c.evaluation),
-                **record}))
-        labels: dict[str, set[bool]] = {}
-        sources: dict[str, dict[str, Any]] = {}
-        for row in rows.dpo["single"]:
-            for text, label, source in ((row["chosen"], True, row["provenance"]["chosen_source"]), (row["rejected"], False, row["provenance"]["rejected_source"])):
-                key = text if isinstance(text, str) else text[0]["content"]
-                labels.setdefault(key, set()).add(label)
-                sources[key] = source
+            chosen, rejected = _candidate_ref(win, win_score), _candidate_ref(lose, lose_score)
+            shared = {"shown": (c.a, c.b), "verdict": c.verdict, "consistent": c.consistent, "evaluation": c.evaluation,
+                      "margin": _margin(win_score, lose_score)}
+            rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response,
+                                                self._provenance("single", record, chosen=chosen, rejected=rejected, **shared)))
+            for response, label, ref in ((win.response, True, chosen), (lose.response, False, rejected)):
+                labels.setdefault(response, set()).add(label)
+                decided.setdefault(response, {**shared, "completion": ref})
         for text, found in labels.items():
             if len(found) > 1:
                 rows.dropped["single: conflicting KTO labels"] += 1
                 continue
-            rows.kto["single"].append(self._kto(prompt, text, found.pop(), {"kind": "single", "source": sources[text], **record}))
+            rows.kto["single"].append(self._kto(prompt, text, found.pop(), self._provenance("single", record, **decided[text])))
 
     def _workflow(self, rows: Rows, prompt: str, candidate: Candidate, record: dict[str, Any]) -> None:
         loop: LoopResult = candidate.loop  # type: ignore[assignment]
-        source = {"name": candidate.name, "models": candidate.models, "seed": candidate.seed}
+
+        def ref(iteration: int, score: float | None) -> dict[str, Any]:
+            return response_ref(candidate.name, "loop", candidate.models, candidate.seed, iteration, score)
+
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
             consistent = bout.evaluation.get("consistent")
@@ -145,12 +186,10 @@ class RowBuilder:
                 continue
             win, lose = (bout.a, bout.b) if bout.verdict == "A" else (bout.b, bout.a)
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
-            rows.dpo["workflow"].append(self._dpo(prompt, loop.responses[win - 1], loop.responses[lose - 1], {
-                "kind": "workflow", "loop": source, "chosen_iteration": win, "rejected_iteration": lose,
-                "chosen_score": scores[win], "rejected_score": scores[lose],
-                "margin": None if scores[win] is None or scores[lose] is None else scores[win] - scores[lose],
-                "verdict": bout.verdict, "consistent": consistent, "evaluation": _evaluation_summary(bout.evaluation),
-                **record}))
+            rows.dpo["workflow"].append(self._dpo(prompt, loop.responses[win - 1], loop.responses[lose - 1], self._provenance(
+                "workflow", record, chosen=ref(win, scores[win]), rejected=ref(lose, scores[lose]),
+                shown=(f"response {bout.a}", f"response {bout.b}"), verdict=bout.verdict, consistent=consistent,
+                evaluation=bout.evaluation, margin=_margin(scores[win], scores[lose]))))
         outcome = {bout.b: bout for bout in loop.bouts}
         for review in loop.reviews:
             if review.error is not None:
@@ -162,6 +201,10 @@ class RowBuilder:
                 continue
             request = loop_prompts.REVIEWER_SYSTEM + "\n\n" + loop_prompts.FIRST_REVIEW.format(
                 prompt=prompt, response=loop.responses[review.iteration - 1])
-            rows.kto["workflow"].append(self._kto(request, review.raw[0], bout.verdict == "B", {
-                "kind": "workflow-feedback", "loop": source, "reviewer": review.reviewer, "iteration": review.iteration,
-                "review_score": review.score, "revision_bout": {"a": bout.a, "b": bout.b, "verdict": bout.verdict}, **record}))
+            reviewer = response_ref(candidate.name, "reviewer", [review.reviewer],
+                                    derive_seed(candidate.seed, "reviewer", str(review.seat)), review.iteration, None)
+            scores = {bout.a: bout.score_a, bout.b: bout.score_b}
+            rows.kto["workflow"].append(self._kto(request, review.raw[0], bout.verdict == "B", self._provenance(
+                "workflow-feedback", record, completion=reviewer, shown=(f"response {bout.a}", f"response {bout.b}"),
+                verdict=bout.verdict, consistent=bout.evaluation.get("consistent"), evaluation=bout.evaluation,
+                margin=_margin(scores[bout.b], scores[bout.a]))))

@@ -15,6 +15,33 @@ from typing import Any
 from fellowship.fileio.errors import InputError
 
 
+def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str]]:
+    """(the recorded configuration, the finished rows by id, the good lines) of a journal file.
+
+    A kill can tear the last line, even inside a multi-byte character: it is decoded
+    leniently and dropped; a bad line anywhere else is an InputError.
+    """
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
+    config: dict[str, Any] | None = None
+    done: dict[str, dict[str, Any]] = {}
+    good: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):  # torn by a kill mid-write: drop it
+                break
+            raise InputError("not valid JSON in the results file", path, number) from None
+        if not isinstance(row, dict):
+            raise InputError("expected a JSON object", path, number)
+        if number == 1:
+            config = row.get("config")
+        elif row.get("error") is None:  # failed items are retried
+            done[str(row["id"])] = row
+        good.append(line if line.endswith("\n") else line + "\n")
+    return config, done, good
+
+
 class Journal:
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
@@ -26,26 +53,12 @@ class Journal:
     def _load(self) -> None:
         if not self.path.exists():
             return
-        # A kill can tear the last line inside a multi-byte character: decode leniently, and
-        # let the JSON check below drop a torn last line and refuse anything else.
-        lines = self.path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
-        good: list[str] = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                if number == len(lines):  # torn by a kill mid-write: drop it
-                    break
-                raise InputError("not valid JSON in the results file", self.path, number) from None
-            if number == 1:
-                if row.get("config") != self.config:
-                    raise InputError(
-                        "was written by a run with another configuration; give another --results file, "
-                        "or delete this one to start anew", self.path, 1,
-                    )
-            elif row.get("error") is None:  # failed items are retried
-                self.done[str(row["id"])] = row
-            good.append(line if line.endswith("\n") else line + "\n")
+        config, self.done, good = read_journal(self.path)
+        if good and config != self.config:
+            raise InputError(
+                "was written by a run with another configuration; give another --results file, "
+                "or delete this one to start anew", self.path, 1,
+            )
         self.path.write_text("".join(good), encoding="utf-8")
 
     def append(self, row: dict[str, Any]) -> None:

@@ -73,18 +73,21 @@ def test_single_and_workflow_rows_with_provenance(models, tmp_path):
     first = dpo[0]
     assert (first["prompt"], first["chosen"], first["rejected"]) == ("Tell me a fact.", "ddd", "s")
     p = first["provenance"]
-    assert p["chosen_source"] == {"name": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"],
-                                  "seed": derive_seed(0, "loop", "Tell me a fact.")}
-    assert p["rejected_source"]["name"] == "short" and (p["chosen_score"], p["rejected_score"], p["margin"]) == (3, 1, 2)
-    assert p["evaluator"] == "judge openai:judge (combined-10)" and p["verdict"] == "B"
-    assert set(p["templates"]) == {"judge", "debate", "loop"} and p["models"]["loop"] == ["openai:gen", "openai:rev"]
-    assert p["params"]["temperature"] == 0.0 and p["trace_id"] and p["created_at"] and p["prompt_id"] == "1"
+    assert p["chosen"] == {"source": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"],
+                           "seed": derive_seed(0, "loop", "Tell me a fact."), "iteration": 3, "score": 3.0}
+    assert p["rejected"]["source"] == "short" and p["rejected"]["iteration"] == 1 and p["rejected"]["score"] == 1
+    assert p["completion"] is None and (p["comparison"]["a"], p["comparison"]["b"], p["comparison"]["margin"]) == ("short", "loop", 2)
+    assert p["evaluator"] == "judge openai:judge (combined-10)" and p["comparison"]["verdict"] == "B"
+    assert set(p["templates"]) == {"judge", "debate", "loop"}
+    assert p["sources"][1] == {"name": "loop", "kind": "loop", "models": ["openai:gen", "openai:rev"]}
+    assert p["params"]["candidates"]["temperature"] == 0.0 and p["params"]["evaluator"]["max_tokens"] == 1024
+    assert p["trace_id"] and p["prompt_id"] == "1" and p["created_at"].endswith("+00:00")
     kto = rows(out, "single_kto.jsonl")
     assert [(r["completion"], r["label"]) for r in kto[:2]] == [("ddd", True), ("s", False)]
     # Inside the loop: "dd" beat "d", then "ddd" beat "dd": two revision pairs per prompt.
     workflow = rows(out, "workflow_dpo.jsonl")
     assert [(r["chosen"], r["rejected"]) for r in workflow[:2]] == [("dd", "d"), ("ddd", "dd")]
-    assert workflow[0]["provenance"]["chosen_iteration"] == 2
+    assert workflow[0]["provenance"]["chosen"]["iteration"] == 2 and workflow[0]["provenance"]["rejected"]["iteration"] == 1
     feedback = rows(out, "workflow_kto.jsonl")
     assert len(feedback) == 4 and all(r["label"] is True for r in feedback)  # every revision won its bout
     assert "write more" in feedback[0]["completion"] and "<response>\nd\n</response>" in feedback[0]["prompt"]
@@ -123,11 +126,11 @@ def test_pairing_all_and_knockout(models, tmp_path):
     three = ["--candidate", "s=openai:short", "--candidate", "m=openai:medium", "--loop", "l=openai:gen,openai:rev", "--kind", "single"]
     result, out = run(tmp_path, *three)
     assert json.loads(result.stdout)["rows"]["single_dpo.jsonl"] == 6  # 3 pairs x 2 prompts
-    pairs = {(r["provenance"]["chosen_source"]["name"], r["provenance"]["rejected_source"]["name"]) for r in rows(out, "single_dpo.jsonl")}
+    pairs = {(r["provenance"]["chosen"]["source"], r["provenance"]["rejected"]["source"]) for r in rows(out, "single_dpo.jsonl")}
     assert pairs == {("m", "s"), ("l", "s"), ("m", "l")}
     result, out = run(tmp_path / "k", *three, "--pairing", "knockout")
     assert json.loads(result.stdout)["rows"]["single_dpo.jsonl"] == 4  # s vs m, then m vs l
-    assert {(r["provenance"]["chosen_source"]["name"], r["provenance"]["rejected_source"]["name"]) for r in rows(out, "single_dpo.jsonl")} == {("m", "s"), ("m", "l")}
+    assert {(r["provenance"]["chosen"]["source"], r["provenance"]["rejected"]["source"]) for r in rows(out, "single_dpo.jsonl")} == {("m", "s"), ("m", "l")}
     kto = rows(out, "single_kto.jsonl")
     assert {(r["completion"], r["label"]) for r in kto} == {("mmmm", True), ("s", False), ("ddd", False)}
 
@@ -232,7 +235,7 @@ def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_t
     loop_seeds = {derive_seed(7, "l", r["prompt"]) for r in journal}
     assert {s.seed for s in made["reviewer"]} == {derive_seed(seed, "reviewer", "0") for seed in loop_seeds}
     provenance = rows(out, "single_dpo.jsonl")[0]["provenance"]
-    assert provenance["chosen_source"]["seed"] == derive_seed(7, provenance["chosen_source"]["name"], "Tell me a fact.")
+    assert provenance["chosen"]["seed"] == derive_seed(7, provenance["chosen"]["source"], "Tell me a fact.")
 
     again, out2 = run(tmp_path / "two", *args)
 
@@ -242,3 +245,118 @@ def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_t
 
     for name in ("single_dpo.jsonl", "single_kto.jsonl", "workflow_dpo.jsonl", "workflow_kto.jsonl"):
         assert stable((out, name)) == stable((out2, name)), name
+
+
+def test_prompt_sets_by_name_and_limit(models, need_data, tmp_path):
+    need_data("mt-bench")
+    out = tmp_path / "out"
+    args = ["generate", "--prompts", "mt-bench", "--limit", "2", "--out", str(out), "--judge-model", "openai:judge",
+            "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["prompts"] == 2
+    first = rows(out, "single_dpo.jsonl")[0]
+    assert first["prompt"].startswith("Compose an engaging travel blog post about a recent trip to Hawaii")
+    assert first["provenance"]["prompt_id"] == "81"
+
+
+def direct_by_length(messages) -> str:  # type: ignore[no-untyped-def]
+    """A scripted direct-comparison judge: the longer response wins (no scores at all)."""
+    text = messages[1].text
+    a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
+    b = text.split("<assistant_b>\n")[1].split("\n</assistant_b>")[0]
+    return "Verdict: A" if len(a) > len(b) else "Verdict: B" if len(b) > len(a) else "Verdict: C"
+
+
+@pytest.mark.parametrize("strategy", ["direct", "combined-10"])
+def test_every_kind_loads_together_with_one_provenance_schema(models, tmp_path, strategy):
+    """The issue's failure: single and workflow files of one form could not be loaded together."""
+    import datasets
+
+    models["openai:direct"] = ScriptedChatModel(script=direct_by_length)
+    judge = "openai:direct" if strategy == "direct" else "openai:judge"
+    result, out = run(tmp_path, *SOURCES, "--strategy", strategy, "--judge-model", judge)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    for form in ("dpo", "kto"):
+        files = [rows(out, f"{kind}_{form}.jsonl") for kind in ("single", "workflow")]
+        assert all(files), f"both kinds must have {form} rows for this test to mean anything"
+        loaded = datasets.load_dataset("json", data_files=str(out / f"*_{form}.jsonl"), split="train")
+        assert len(loaded) == sum(len(f) for f in files)
+        keys = {json.dumps(sorted(r["provenance"])) for f in files for r in f}
+        assert len(keys) == 1  # the same keys in every row of every kind
+    assert summary["rows"]["workflow_kto.jsonl"] > 0
+
+
+def test_kto_balance_and_recommended_weights_in_the_summary(models, tmp_path):
+    result, out = run(tmp_path, *SOURCES)
+    summary = json.loads(result.stdout)
+    single, workflow = summary["balance"]["single_kto.jsonl"], summary["balance"]["workflow_kto.jsonl"]
+    assert (single["desirable"], single["undesirable"]) == (2, 2)
+    assert single["desirable_weight"] == [1.0, 1.33] and single["undesirable_weight"] == [1.0, 1.0] and single["warning"] is None
+    assert (workflow["desirable"], workflow["undesirable"]) == (4, 0)  # every revision won its bout
+    assert workflow["warning"] == "no undesirable rows: KTO needs both labels" and workflow["desirable_weight"] is None
+    card = (out / "README.md").read_text()
+    assert "**workflow_kto.jsonl**: 4 desirable, 0 undesirable." in card and "Warning: no undesirable rows" in card
+
+
+def test_export_rebuilds_files_without_model_calls_and_generate_still_resumes(models, tmp_path):
+    first, out = run(tmp_path, *SOURCES)
+    assert first.exit_code == 0
+    plain = rows(out, "single_dpo.jsonl")
+    calls = {spec: len(models[spec].calls) for spec in ("openai:short", "openai:gen", "openai:rev", "openai:judge")}
+    exported = runner.invoke(app, ["export", "--out", str(out), "--conversational", "--kind", "single", "--json"])
+    assert exported.exit_code == 0, exported.output
+    assert {spec: len(models[spec].calls) for spec in calls} == calls
+    assert json.loads(exported.stdout)["rows"] == {"single_dpo.jsonl": 2, "single_kto.jsonl": 4}
+    conversational = rows(out, "single_dpo.jsonl")
+    assert [r["chosen"][0]["content"] for r in conversational] == [r["chosen"] for r in plain]
+    assert [r["provenance"] for r in conversational] == [r["provenance"] for r in plain]
+    assert not (out / "workflow_dpo.jsonl").exists()  # an earlier export's file of another kind goes
+    # Output options are not part of the run's identity: generate resumes with other ones.
+    again, _ = run(tmp_path, *SOURCES, "--conversational", "--min-margin", "1")
+    assert again.exit_code == 0 and "resuming: 2 of 2" in again.stderr
+    assert {spec: len(models[spec].calls) for spec in calls} == calls
+    other = tmp_path / "elsewhere"
+    assert runner.invoke(app, ["export", "--out", str(out), "--to", str(other), "--format", "parquet"]).exit_code == 0
+    assert (other / "single_dpo.parquet").is_file() and (out / "single_dpo.jsonl").is_file()
+    assert runner.invoke(app, ["export", "--out", str(tmp_path / "nothing")]).exit_code == 2
+
+
+def test_dataset_card_configs_load_by_name(models, tmp_path):
+    import datasets
+    import yaml
+
+    result, out = run(tmp_path, *SOURCES, "--license", "cc-by-4.0")
+    assert result.exit_code == 0
+    card = (out / "README.md").read_text()
+    front = yaml.safe_load(card.split("---")[1])
+    assert front["license"] == "cc-by-4.0" and front["size_categories"] == ["n<1K"]
+    assert [c["config_name"] for c in front["configs"]] == ["single_dpo", "single_kto", "workflow_dpo", "workflow_kto"]
+    assert "judge openai:judge (combined-10)" in card and "single: identical" not in card
+    loaded = datasets.load_dataset(str(out), "workflow_dpo", split="train")
+    assert len(loaded) == 4 and loaded[0]["provenance"]["chosen"]["iteration"] == 2
+
+
+def test_the_prompt_sets_licence_is_the_cards_default(models, need_data, tmp_path):
+    need_data("mt-bench")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["generate", "--prompts", "mt-bench", "--limit", "1", "--out", str(out), "--judge-model", "openai:judge",
+                                 "--candidate", "a=openai:short", "--candidate", "b=openai:medium", "--kind", "single"])
+    assert result.exit_code == 0, result.output
+    assert "license: apache-2.0" in (out / "README.md").read_text()
+
+
+def test_push_to_hub_offline_is_a_clear_error_and_keeps_the_files(models, tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port with nothing listening
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_TOKEN", "hf_test_not_a_real_token")
+    result, out = run(tmp_path, *SOURCES, "--push-to-hub", "someone/prefs")
+    assert result.exit_code == 1
+    message = " ".join(result.stderr.split())
+    assert f"could not reach the Hugging Face Hub at http://127.0.0.1:{port}" in message and "hf_test" not in message
+    assert rows(out, "single_dpo.jsonl") and (out / "README.md").is_file()

@@ -1,0 +1,74 @@
+"""The dataset card (`README.md` with Hub YAML) written beside a run's dataset files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+FORMS = {"dpo": "DPO (TRL preference form: prompt, chosen, rejected)", "kto": "KTO (TRL unpaired form: prompt, completion, label)"}
+RULES = {
+    "single": "single-model improvement: every decisive comparison between two sources; chosen = the winner's answer. "
+              "KTO: the chosen answers labelled true, the rejected false (an answer that got both labels is dropped).",
+    "workflow": "workflow improvement, inside each feedback loop: every decisive knockout bout between two of its responses, "
+                "the winner chosen. KTO: each review (prompt = the review request), desirable when the revision it led to won its bout.",
+}
+
+
+def size_category(rows: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "1M<n<10M"
+
+
+def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The card's text. `meta`: prompts (source), license, license_note, fmt, kinds, min_margin, conversational."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    files = {name: count for name, count in summary["rows"].items() if count}
+    configs = [{"config_name": name.rsplit(".", 1)[0], "data_files": name} for name in files]
+    data = DatasetCardData(
+        license=meta["license"], task_categories=["text-generation"], tags=["dpo", "kto", "preference", "synthetic", "fellowship"],
+        size_categories=[size_category(sum(files.values()))], configs=configs,
+        pretty_name=f"Preference data from {meta['prompts']}",
+    )
+    lines = [f"# Preference data from {meta['prompts']}", "",
+             "Made by fellowship (multi-model workflows after *The Fellowship of the LLMs*, "
+             "arXiv 2408.08688): each source answered every prompt, an evaluator compared the answers, and decisive "
+             "comparisons became rows. Every row has its `provenance`: the sources, models and seeds of its texts, "
+             "the verdict, scores and margin, the evaluator's orders, votes or final scores, the prompt templates' hashes, "
+             "the generation parameters, the trace id and the time.", "",
+             "## Files", "", "| config | rows | form |", "|---|---|---|"]
+    for name, count in summary["rows"].items():
+        form = FORMS[name.rsplit(".", 1)[0].rsplit("_", 1)[1]]
+        lines.append(f"| `{name.rsplit('.', 1)[0]}` | {count} | {form} |")
+    lines += ["", "Load one with `datasets.load_dataset(\"DIR\", \"single_dpo\")`, or all files of a form together with "
+              "`load_dataset(\"json\", data_files=\"DIR/*_dpo.jsonl\")`.", "", "## How the rows were made", ""]
+    sources = ", ".join(f"`{s['name']}` ({s['kind']}: {', '.join(s['models'])})" for s in base["sources"])
+    params = base["params"]
+    lines += [f"- Prompts: `{meta['prompts']}`, {summary['done']} of {summary['prompts']} answered.",
+              f"- Sources: {sources}; loops ran {base['iterations']} iterations; pairing: {base['pairing']}.",
+              f"- Evaluator: {base['evaluator']}.",
+              f"- Generation: temperature {params['candidates']['temperature']}, at most {params['candidates']['max_tokens']} tokens, "
+              f"seed {params['candidates']['seed']} (each source its own, derived from it); the evaluator: temperature "
+              f"{params['evaluator']['temperature']}, at most {params['evaluator']['max_tokens']} tokens.",
+              f"- Kinds: {', '.join(meta['kinds'])}; minimum score margin {meta['min_margin']:g}; "
+              f"{'conversational (message lists)' if meta['conversational'] else 'plain strings'}; {meta['fmt']}.", ""]
+    lines += [f"- **{kind}**: {RULES[kind]}" for kind in meta["kinds"]]
+    if summary["dropped"]:
+        lines += ["", "Pairs dropped: " + ", ".join(f"{reason} {count}" for reason, count in summary["dropped"].items()) + "."]
+    lines += [f"Invalid verdicts (replies that could not be read, kept out of the rows): {summary['invalid_verdicts']}."]
+    for name, balance in summary.get("balance", {}).items():
+        lines += ["", f"**{name}**: {balance['desirable']} desirable, {balance['undesirable']} undesirable."]
+        if balance["warning"]:
+            lines.append(f"Warning: {balance['warning']}.")
+        elif balance["desirable_weight"]:
+            lines.append(f"For TRL's KTOTrainer: `desirable_weight` {balance['desirable_weight'][0]}–{balance['desirable_weight'][1]}, "
+                         f"`undesirable_weight` {balance['undesirable_weight'][0]}–{balance['undesirable_weight'][1]}.")
+    lines += ["", "## Training with TRL", "", "```python", "from datasets import load_dataset",
+              "from trl import DPOConfig, DPOTrainer", "",
+              "train = load_dataset(\"DIR\", \"single_dpo\", split=\"train\")",
+              "trainer = DPOTrainer(model=model, args=DPOConfig(output_dir=\"dpo\"), train_dataset=train, processing_class=tokenizer)",
+              "trainer.train()", "```", "",
+              "`KTOTrainer` takes the `*_kto` configs the same way (with the weights above); the `provenance` column is ignored by both.",
+              "", "## Licence", "", meta["license_note"], ""]
+    return str(DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines)))

@@ -1,0 +1,119 @@
+"""Dataset files, summary and card from a run's journal: written by `generate`, rebuilt by `export`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from fellowship.data.catalogue import catalogue
+from fellowship.fileio.errors import InputError
+from fellowship.fileio.jsonl import atomic_path, atomic_writer
+from fellowship.preference.balance import kto_balance
+from fellowship.preference.card import dataset_card
+from fellowship.preference.rows import RowBuilder, RowRules, Rows
+from fellowship.runs.journal import read_journal
+from fellowship.state.records import Candidate, Comparison
+
+# Hub licence ids of the prompt sets the catalogue knows.
+PROMPT_LICENSES = {"Apache-2.0": "apache-2.0", "CC BY-NC 4.0": "cc-by-nc-4.0", "MIT": "mit"}
+
+
+def rows_of(row: dict[str, Any], rules: RowRules, base: dict[str, Any]) -> Rows:
+    candidates = [Candidate.model_validate(c) for c in row["candidates"]]
+    comparisons = [Comparison.model_validate(c) for c in row["comparisons"]]
+    record = {"prompt_id": row["id"], "trace_id": row["trace_id"], "created_at": row["created_at"]}
+    return RowBuilder(rules, base).build(row["prompt"], candidates, comparisons, record)
+
+
+def invalid_verdicts(row: dict[str, Any]) -> int:
+    bouts = [b for c in row["candidates"] if c.get("loop") for b in c["loop"]["bouts"]]
+    return sum(c["verdict"] == "invalid" for c in row["comparisons"]) + sum(b["verdict"] == "invalid" for b in bouts)
+
+
+def license_of(prompts: str, chosen: str | None) -> tuple[str, str]:
+    """(the card's licence id, the sentence about it)."""
+    if chosen:
+        return chosen, f"Released under `{chosen}` (set with `--license`). The prompts keep their own licence."
+    known = catalogue().get(prompts)
+    if known is not None and known.license in PROMPT_LICENSES:
+        return (PROMPT_LICENSES[known.license],
+                f"The prompts are {known.title} ({known.license}, {known.repo}); the card states their licence. "
+                "The responses were written by the models named above, under their terms. Set another with `--license`.")
+    return "unknown", ("No licence was set (`--license`), and the prompts' licence is not known to fellowship: "
+                       "the prompts keep theirs, the responses the terms of the models named above.")
+
+
+def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
+                  prompts: int, failed_ids: list[str], seconds: float, license: str | None = None) -> dict[str, Any]:
+    """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically."""
+    base = config["provenance"]
+    total = Rows()
+    tokens: Counter = Counter()
+    invalid = 0
+    for row in journal_rows:
+        total.add(rows_of(row, rules, base))
+        tokens.update({"input": row["input_tokens"], "output": row["output_tokens"]})
+        invalid += invalid_verdicts(row)
+    previous = _previous_files(out_dir)
+    files: dict[str, int] = {}
+    balance: dict[str, Any] = {}
+    for kind in rules.kinds:
+        for form, rows_by_kind in (("dpo", total.dpo), ("kto", total.kto)):
+            path = out_dir / f"{kind}_{form}.{fmt}"
+            _write_rows(path, rows_by_kind[kind], fmt)
+            files[path.name] = len(rows_by_kind[kind])
+            if form == "kto":
+                balance[path.name] = kto_balance(rows_by_kind[kind])
+    for stale in previous - set(files):  # files of an earlier export with other kinds or format
+        (out_dir / stale).unlink(missing_ok=True)
+    summary = {
+        "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
+        "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
+        "input_tokens": tokens["input"], "output_tokens": tokens["output"], "seconds": round(seconds, 1),
+        "out": str(out_dir),
+    }
+    license_id, license_note = license_of(config["prompts"], license)
+    meta = {"prompts": config["prompts"], "license": license_id, "license_note": license_note, "fmt": fmt,
+            "kinds": list(rules.kinds), "min_margin": rules.min_margin, "conversational": rules.conversational}
+    with atomic_writer(out_dir / "README.md") as handle:
+        handle.write(dataset_card(summary, base, meta))
+    with atomic_writer(out_dir / "summary.json") as handle:
+        handle.write(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _previous_files(out_dir: Path) -> set[str]:
+    try:
+        return set(json.loads((out_dir / "summary.json").read_text(encoding="utf-8")).get("rows", {}))
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def _write_rows(path: Path, rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        flat = [{**r, "provenance": json.dumps(r["provenance"], ensure_ascii=False)} for r in rows]
+        with atomic_path(path) as tmp:
+            pq.write_table(pa.Table.from_pylist(flat), tmp)
+        return
+    with atomic_writer(path) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def journalled_run(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """(the run's configuration, its finished rows in prompt order, the ids that failed) from `out_dir`'s journal."""
+    path = out_dir / "journal.jsonl"
+    if not path.is_file():
+        raise InputError("holds no generate run (no journal.jsonl)", out_dir)
+    config, done, good = read_journal(path)
+    if not config or "provenance" not in config:
+        raise InputError("was written by an older fellowship that did not record the run's provenance; "
+                         "generate it again into a new --out", path, 1)
+    failed = [json.loads(line)["id"] for line in good[1:] if json.loads(line).get("error") is not None]
+    rows = sorted(done.values(), key=lambda r: r.get("index", 0))
+    return config, rows, [f for f in dict.fromkeys(failed) if f not in done]
