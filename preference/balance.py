@@ -1,8 +1,8 @@
 """Label balance of a KTO file, and the loss weights TRL recommends for it.
 
-TRL's KTOTrainer wants `desirable_weight * desirable / (undesirable_weight * undesirable)`
-between 1 and 4/3 (it warns outside that range). With one weight kept at 1, that gives
-the range of the other.
+TRL's KTOTrainer (after Eq. 8 of the KTO paper) wants `desirable_weight * desirable /
+(undesirable_weight * undesirable)` between 1 and 1.33, and warns outside that range. It
+recommends either weight, the other left at 1; so do we, with the same rounding.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ def kto_balance(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                "desirable_weight": None, "undesirable_weight": None, "warning": None}
     if not desirable or not undesirable:
         if rows:
-            missing = "desirable" if not desirable else "undesirable"
-            balance["warning"] = f"no {missing} rows: KTO needs both labels"
+            balance["warning"] = f"no {'desirable' if not desirable else 'undesirable'} rows: KTO needs both labels"
         return balance
-    if desirable <= undesirable:  # weigh the scarcer desirable rows up
-        balance["desirable_weight"] = [round(undesirable / desirable, 2), round(4 * undesirable / (3 * desirable), 2)]
-        balance["undesirable_weight"] = [1.0, 1.0]
-    else:  # weigh the plentiful desirable rows' opposite down
-        balance["desirable_weight"] = [1.0, 1.0]
-        balance["undesirable_weight"] = [round(3 * desirable / (4 * undesirable), 2), round(desirable / undesirable, 2)]
+    ratio = undesirable / desirable
+    balance["desirable_weight"] = [round(ratio, 2), round(ratio * 1.33, 2)]  # with undesirable_weight 1
+    balance["undesirable_weight"] = [round(1 / ratio / 1.33, 2), round(1 / ratio, 2)]  # or this, with desirable_weight 1
     return balance

@@ -69,5 +69,5 @@ def test_kill_halfway_and_resume(tmp_path):
         assert len(keys) == len(set(keys))
         for line in lines:
             provenance = json.loads(line)["provenance"]
-            assert provenance["trace_id"] and provenance["models"] and provenance["templates"]
+            assert provenance["trace_id"] and provenance["sources"] and provenance["templates"]
     assert not list(out.glob(".*.part"))

@@ -293,7 +293,7 @@ def test_kto_balance_and_recommended_weights_in_the_summary(models, tmp_path):
     summary = json.loads(result.stdout)
     single, workflow = summary["balance"]["single_kto.jsonl"], summary["balance"]["workflow_kto.jsonl"]
     assert (single["desirable"], single["undesirable"]) == (2, 2)
-    assert single["desirable_weight"] == [1.0, 1.33] and single["undesirable_weight"] == [1.0, 1.0] and single["warning"] is None
+    assert single["desirable_weight"] == [1.0, 1.33] and single["undesirable_weight"] == [0.75, 1.0] and single["warning"] is None
     assert (workflow["desirable"], workflow["undesirable"]) == (4, 0)  # every revision won its bout
     assert workflow["warning"] == "no undesirable rows: KTO needs both labels" and workflow["desirable_weight"] is None
     card = (out / "README.md").read_text()
@@ -360,3 +360,11 @@ def test_push_to_hub_offline_is_a_clear_error_and_keeps_the_files(models, tmp_pa
     message = " ".join(result.stderr.split())
     assert f"could not reach the Hugging Face Hub at http://127.0.0.1:{port}" in message and "hf_test" not in message
     assert rows(out, "single_dpo.jsonl") and (out / "README.md").is_file()
+
+
+def test_kto_weights_match_trls_own_recommendation():
+    """The ranges TRL's KTOTrainer prints for 3 desirable and 9 undesirable rows."""
+    from fellowship.preference.balance import kto_balance
+
+    balance = kto_balance([{"label": True}] * 3 + [{"label": False}] * 9)
+    assert balance["desirable_weight"] == [3.0, 3.99] and balance["undesirable_weight"] == [0.25, 0.33]

@@ -1,0 +1,89 @@
+"""The real `generate` output trains with TRL: DPOTrainer and KTOTrainer, two steps each.
+
+The embedded SmolLM2 is loaded from its GGUF file by transformers and copied into a plain
+model of the same configuration once per session (transformers refuses to train a model
+loaded straight from GGUF). The dataset is made by `fellowship generate` on the embedded
+model, then loaded by config name from the dataset card.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+
+pytestmark = pytest.mark.integration
+trl = pytest.importorskip("trl", reason="TRL is a test extra: pip install -e '.[dev]'")
+
+PROMPTS = ["Name a fruit and its colour.", "Give one tip for sleeping well.", "Say something kind to a friend."]
+
+
+@pytest.fixture(scope="session")
+def plain_smollm2(gguf, tmp_path_factory):
+    """(model path, tokenizer) of SmolLM2 as a plain, trainable transformers checkpoint."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    plain = AutoModelForCausalLM.from_config(quantized.config)
+    plain.load_state_dict(quantized.state_dict())
+    path = tmp_path_factory.mktemp("smollm2-plain")
+    plain.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory):
+    """A real single-model dataset: two samples of the embedded model per prompt, judged by it."""
+    folder = tmp_path_factory.mktemp("generated")
+    prompts = folder / "prompts.txt"
+    prompts.write_text("\n".join(PROMPTS) + "\n")
+    out = folder / "out"
+    result = CliRunner().invoke(app, [
+        "generate", "--prompts", str(prompts), "--out", str(out), "--kind", "single", "--json",
+        "--candidate", "a=local:smollm2", "--candidate", "b=local:smollm2", "--temperature", "0.8",
+        "--max-tokens", "40", "--strategy", "direct", "--judge-max-tokens", "64",
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["rows"]["single_dpo.jsonl"] >= 2, summary
+    return out
+
+
+def _changed(before, model) -> bool:  # type: ignore[no-untyped-def]
+    return any(not p.detach().equal(before[n]) for n, p in model.named_parameters())
+
+
+def _train(trainer):  # type: ignore[no-untyped-def]
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert trainer.state.global_step == 2 and losses and all(math.isfinite(x) for x in losses)
+    assert _changed(before, trainer.model), "two optimizer steps left every weight as it was"
+
+
+def test_dpo_and_kto_train_on_generated_rows(plain_smollm2, generated, tmp_path):
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(plain_smollm2)
+    common = {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 256, "report_to": "none",
+              "logging_steps": 1, "save_strategy": "no", "use_cpu": True}
+
+    dpo = load_dataset(str(generated), "single_dpo", split="train")  # by config name, from the card
+    assert {"prompt", "chosen", "rejected", "provenance"} <= set(dpo.column_names)
+    _train(trl.DPOTrainer(model=AutoModelForCausalLM.from_pretrained(plain_smollm2), processing_class=tokenizer,
+                          args=trl.DPOConfig(output_dir=str(tmp_path / "dpo"), **common), train_dataset=dpo))
+
+    kto = load_dataset(str(generated), "single_kto", split="train")
+    assert set(kto["label"]) == {True, False}
+    balance = json.loads((generated / "summary.json").read_text())["balance"]["single_kto.jsonl"]
+    weight = balance["desirable_weight"][0]
+    _train(trl.KTOTrainer(model=AutoModelForCausalLM.from_pretrained(plain_smollm2), processing_class=tokenizer,
+                          args=trl.KTOConfig(output_dir=str(tmp_path / "kto"), desirable_weight=weight, **common),
+                          train_dataset=kto))
