@@ -1,4 +1,4 @@
-"""The summary of a `generate` run."""
+"""The summary of a `generate` (or `export`) run."""
 
 from __future__ import annotations
 
@@ -8,10 +8,22 @@ from rich.console import Console
 
 
 def show_summary(console: Console, s: dict[str, Any]) -> None:
-    lines = [f"{s['done']} of {s['prompts']} prompts done ({s['failed']} failed) in {s['seconds']:.0f} s · "
+    when = f"in {s['seconds']:.0f} s" if s["seconds"] else "(files rebuilt from the journal: no model calls)"
+    lines = [f"{s['done']} of {s['prompts']} prompts done ({s['failed']} failed) {when} · "
              f"{s['input_tokens']} in / {s['output_tokens']} out tokens · {s['invalid_verdicts']} invalid verdicts",
              "", "rows written:"]
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
     if s["dropped"]:
         lines += ["", "pairs dropped:"] + [f"  {reason}: {count}" for reason, count in s["dropped"].items()]
+    if s.get("balance"):
+        lines += ["", "KTO labels:"]
+        for name, b in s["balance"].items():
+            line = f"  {name}: {b['desirable']} desirable, {b['undesirable']} undesirable"
+            if b["warning"]:
+                line += f" · warning: {b['warning']}"
+            elif b["desirable_weight"] and b["desirable"] != b["undesirable"]:
+                line += (f" · for TRL: desirable_weight {b['desirable_weight'][0]}-{b['desirable_weight'][1]}"
+                         f" or undesirable_weight {b['undesirable_weight'][0]}-{b['undesirable_weight'][1]}")
+            lines.append(line)
+    lines += ["", f"dataset card: {s['out']}/README.md"]
     console.print("\n".join(lines), markup=False, highlight=False)

@@ -29,7 +29,9 @@ def plain_smollm2(gguf, tmp_path_factory):
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    plain = AutoModelForCausalLM.from_config(quantized.config)
+    config = quantized.config
+    del config.quantization_config  # the weights are dequantized floats; the marker alone blocks training
+    plain = AutoModelForCausalLM.from_config(config)
     plain.load_state_dict(quantized.state_dict())
     path = tmp_path_factory.mktemp("smollm2-plain")
     plain.save_pretrained(path)
