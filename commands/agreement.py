@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -19,6 +20,7 @@ from fellowship.commands.common import (
     EvaluatorName,
     MaxTokens,
     Model,
+    Ray,
     RecordedKind,
     Seed,
     Strategy,
@@ -26,11 +28,13 @@ from fellowship.commands.common import (
     Swap,
     Temperature,
     Timeout,
+    Workers,
     auto_concurrency,
     check_spec,
     err,
     evaluator_config,
     fail,
+    join_cluster,
     model_options,
     out,
     run_journalled,
@@ -58,7 +62,7 @@ def agreement(
     rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = 2,
     swap: Swap = False,
     results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
-    concurrency: Concurrency = None,
+    concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
@@ -103,7 +107,7 @@ def agreement(
                 show_juries(out, result["juries"])
         return
     concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=base_url)
-    result = _live_agreement(pairs, evaluator, locals(), results, concurrency, bootstrap)
+    result = _live_agreement(pairs, evaluator, locals(), results, concurrency, bootstrap, join_cluster(ray, workers))
     if as_json:
         print(json.dumps(result))
     else:
@@ -111,17 +115,16 @@ def agreement(
 
 
 def _live_agreement(pairs: list[Any], evaluator: EvaluatorName, opts: dict[str, Any], results: Path, concurrency: int,
-                    bootstrap: int) -> dict[str, Any]:
-    from fellowship.fileio.pairs import Pair
+                    bootstrap: int, workers: int | None) -> dict[str, Any]:
     from fellowship.runs import agreement as ag
 
     cfg = evaluator_config(evaluator, opts["model"], opts["member"], opts["referee_model"], opts["strategy"], opts["swap"],
                            opts["rounds"], model_options(**opts))
     rows = run_journalled(
         pairs,
-        lambda p: cfg.evaluate(Pair(id=p.id, question=p.question, response_a=p.response_a, response_b=p.response_b), concurrency),
+        partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency),
         results, {"evaluator": vars(cfg), "dataset": opts["dataset"]}, evaluator.value,
-        lambda p: {"id": p.id, "human": p.human}, concurrency,
+        lambda p: {"id": p.id, "human": p.human}, concurrency, workers,
     )
     by_id = {row["id"]: row for row in rows}
     finished = [p for p in pairs if p.id in by_id]

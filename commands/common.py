@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, Optional, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fellowship.fileio.errors import InputError
@@ -35,8 +36,25 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def join_cluster(address: Optional[str], workers: Optional[int]) -> Optional[int]:
+    """Join the Ray cluster of --ray (exit 2 without Ray or a cluster); the number of workers, or None to run here."""
+    if address is None:
+        if workers is not None:
+            fail("--workers goes with --ray", 2)
+        return None
+    from fellowship.runs.cluster import ClusterUnavailable, connect
+
+    try:
+        resources = connect(address)
+    except ClusterUnavailable as exc:
+        fail(str(exc), 2)
+    count = workers or max(1, int(resources.get("CPU", 1)))
+    err.print(f"ray: {count} workers on a cluster of {int(resources.get('CPU', 0))} CPUs ({address})", highlight=False)
+    return count
 
 
 def check_spec(value: Any) -> Any:
@@ -71,6 +89,9 @@ MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens a model may wri
 Seed = Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)]
 Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)]
 BaseUrl = Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)]
+CLUSTER = "Cluster"
+Ray = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the cluster this machine belongs to), HOST:PORT or ray://HOST:PORT. Needs pip install 'fellowship[ray]'.", rich_help_panel=CLUSTER)]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: worker processes (Ray actors), each running --max-concurrency items at once. Default: the cluster's CPUs.", rich_help_panel=CLUSTER)]
 ConstrainName = Enum("ConstrainName", {c.replace("-", "_"): c for c in CONSTRAINT_CHOICES}, type=str)  # type: ignore[misc]
 Constrain = Annotated[ConstrainName, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)]
 Constrained = Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)]
@@ -174,9 +195,11 @@ def progress_bar(label: str) -> Progress:
 
 
 def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], results: Path, config: dict[str, Any],
-                   label: str, base_row: Callable[[Any], dict[str, Any]], concurrency: int) -> list[dict[str, Any]]:
+                   label: str, base_row: Callable[[Any], dict[str, Any]], concurrency: int,
+                   workers: Optional[int] = None) -> list[dict[str, Any]]:
     """Run the items that the results journal lacks, appending each row as it finishes.
 
+    With `workers` the jobs run on the Ray cluster joined by `join_cluster` (`job` must pickle).
     Returns the finished rows, in item order. A journal from another configuration exits 2;
     no finished item at all exits 1.
     """
@@ -205,7 +228,12 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
             progress.update(task, advance=1, note=f"failed {failures}" if failures else "")
 
         try:
-            run_sync(run_all(todo, job, concurrency=concurrency, on_done=done))
+            if workers:
+                from fellowship.runs.cluster import run_on_cluster
+
+                run_sync(run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command=label, on_done=done))
+            else:
+                run_sync(run_all(todo, job, concurrency=concurrency, on_done=done))
         finally:
             journal.close()
     finished = [journal.done[item.id] for item in items if item.id in journal.done]

@@ -31,16 +31,19 @@ from fellowship.commands.common import (
     JudgeTemperature,
     MaxTokens,
     Members,
+    Ray,
     RefModels,
     ReviewMaxTokens,
     Seed,
     StrategyName,
     Temperature,
     Timeout,
+    Workers,
     auto_concurrency,
     err,
     evaluator_config,
     fail,
+    join_cluster,
     model_options,
     out,
     progress_bar,
@@ -168,7 +171,7 @@ def generate(
     review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
     fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
-    concurrency: Concurrency = None,
+    concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
@@ -210,6 +213,7 @@ def generate(
     except InputError as exc:
         fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
               "or choose another --out (or delete that folder) to start anew", 2)
+    cluster = join_cluster(ray, workers)
     todo = run.pending(items)
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
@@ -223,7 +227,7 @@ def generate(
             counts["failed"] += row is None
             progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
 
-        run_sync(run.run(items, concurrency, done))
+        run_sync(run.run(items, concurrency, done, cluster))
     summary = run.write(items, time.perf_counter() - started)
     show_and_push(summary, out_dir, as_json, push_to_hub)
     if summary["failed"]:

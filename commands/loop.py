@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -30,6 +31,7 @@ from fellowship.commands.common import (
     JudgeTemperature,
     MaxTokens,
     Members,
+    Ray,
     RefModels,
     Reviewers,
     ReviewMaxTokens,
@@ -39,12 +41,14 @@ from fellowship.commands.common import (
     Temperature,
     Thread,
     Timeout,
+    Workers,
     auto_concurrency,
     check_spec,
     checkpointed_run,
     err,
     evaluator_config,
     fail,
+    join_cluster,
     loop_context,
     model_options,
     out,
@@ -139,7 +143,7 @@ def winrate(
     rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
     review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
-    as_json: AsJson = False, concurrency: Concurrency = None,
+    as_json: AsJson = False, concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
     temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
     constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
 ) -> None:
@@ -172,8 +176,9 @@ def winrate(
     concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline, base_url=base_url)
     config = {"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
               "evaluator": vars(judge_cfg)}
-    finished = run_journalled(items, lambda item: compare_with_baseline(item, ctx, baseline, judge_cfg, concurrency), results,
-                              config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt}, concurrency)
+    job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)
+    finished = run_journalled(items, job, results, config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt},
+                              concurrency, join_cluster(ray, workers))
     report = {"name": f"loop {generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:

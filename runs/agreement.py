@@ -26,6 +26,14 @@ from fellowship.readers.labelled import LabelledPair
 Kind = Literal["judge", "debate"]
 
 
+async def evaluate_labelled(pair: LabelledPair, *, evaluator: Any, max_concurrency: int | None = None) -> Any:
+    """One live verdict on a labelled pair (a module-level function, so that it pickles for a cluster run)."""
+    from fellowship.fileio.pairs import Pair
+
+    return await evaluator.evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
+                                         response_b=pair.response_b), max_concurrency)
+
+
 def _load_records(path: Path, expected: int) -> list[dict[str, Any]]:
     data = read_json(path)
     if not isinstance(data, list):

@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,10 @@ async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_c
     }
 
 
+async def _generate_item(item: PromptItem, *, ctx: GenerateContext, index: dict[str, int], concurrency: int) -> dict[str, Any]:
+    return await generate_one(item, ctx, index[item.id], concurrency)
+
+
 class Generation:
     """One `fellowship generate` run into one output folder."""
 
@@ -73,8 +78,13 @@ class Generation:
     def pending(self, items: list[PromptItem]) -> list[PromptItem]:
         return [item for item in items if item.id not in self.journal.done]
 
-    async def run(self, items: list[PromptItem], concurrency: int, on_done: Callable[[dict[str, Any] | None, int], None]) -> None:
-        """Generate the pending prompts; each finished prompt is journalled at once. `on_done(row or None, rows)`."""
+    async def run(self, items: list[PromptItem], concurrency: int, on_done: Callable[[dict[str, Any] | None, int], None],
+                  workers: int | None = None) -> None:
+        """Generate the pending prompts; each finished prompt is journalled at once. `on_done(row or None, rows)`.
+
+        With `workers`, the prompts run on the Ray cluster this process has joined (see `runs.cluster`),
+        `concurrency` at once per worker; this process alone writes the journal.
+        """
         index = {item.id: i for i, item in enumerate(items)}
         todo = self.pending(items)
         base = self.config["provenance"]
@@ -88,9 +98,14 @@ class Generation:
             self.journal.append(result)
             on_done(result, rows_of(result, self.rules, base).count())
 
+        job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=concurrency)
         try:
-            await run_all(todo, lambda item: generate_one(item, self.ctx, index[item.id], concurrency), concurrency=concurrency,
-                          on_done=done)
+            if workers:
+                from fellowship.runs.cluster import run_on_cluster
+
+                await run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command="generate", on_done=done)
+            else:
+                await run_all(todo, job, concurrency=concurrency, on_done=done)
         finally:
             self.journal.close()
 

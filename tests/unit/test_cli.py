@@ -172,3 +172,15 @@ def test_input_that_is_not_utf8_text_is_named_with_exit_2(tmp_path, args, conten
     result = runner.invoke(app, [a.format(f=path, out=tmp_path / "out") for a in args])
     assert result.exit_code == 2, result.output
     assert f"{path}" in result.stderr and "is not UTF-8 text" in result.stderr and "Traceback" not in result.output
+
+
+def test_ray_without_ray_installed_says_how_to_install_it(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    prompts = tmp_path / "p.txt"
+    prompts.write_text("Hi.\n")
+    result = runner.invoke(app, ["generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"), "--ray", "local"])
+    assert result.exit_code == 2 and "pip install 'fellowship[ray]'" in result.stderr
+    result = runner.invoke(app, ["generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"), "--workers", "2"])
+    assert result.exit_code == 2 and "--workers goes with --ray" in result.stderr

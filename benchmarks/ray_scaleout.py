@@ -1,0 +1,83 @@
+"""Scale-out of `generate` on Ray: prompts per minute, locally and with 1, 2 and 4 Ray workers.
+
+The models are a scripted OpenAI-compatible server on loopback (the test double of
+`tests/servers.py`) that waits LATENCY seconds per call, as a remote model would; two
+single-model sources and a judge make 3 calls per prompt. Locally `generate` runs
+--max-concurrency prompts at once; on Ray each worker runs that many. Ray here is a local
+instance in this process (`--ray local`); a real cluster adds workers per node.
+
+    pip install -e '.[ray]'
+    python benchmarks/ray_scaleout.py [--prompts 320] [--latency 0.5] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import _common  # noqa: F401
+
+from tests.servers import scripted_server
+
+
+def reply(body: dict[str, Any]) -> str:
+    messages = body["messages"]
+    if messages[0]["role"] != "system":
+        return f"An answer drawn with seed {body.get('seed')}."
+    a, b = (int(s) % 10 for s in re.findall(r"seed (\d+)", messages[-1]["content"])[:2])
+    return f"### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
+
+
+def run(folder: Path, url: str, concurrency: int, workers: int | None) -> tuple[float, dict[str, Any]]:
+    command = [str(Path(sys.executable).parent / "fellowship"), "generate", "--prompts", str(folder / "prompts.txt"),
+               "--out", str(folder / f"out-{workers or 'local'}"), "--kind", "single", "--json", "--base-url", url,
+               "--candidate", "a=openai:m", "--candidate", "b=openai:m", "--judge-model", "openai:m", "--temperature", "0.7",
+               "--max-concurrency", str(concurrency)]
+    if workers:
+        command += ["--ray", "local", "--workers", str(workers)]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "FELLOWSHIP_LOCAL_TRACES": "0"})
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    return seconds, json.loads(done.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prompts", type=int, default=320)
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds per model call")
+    parser.add_argument("--concurrency", type=int, default=4, help="prompts at once, locally or per Ray worker")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, scripted_server(reply, latency=args.latency) as server:
+        folder = Path(tmp)
+        (folder / "prompts.txt").write_text("".join(f"Describe the number {n}.\n" for n in range(args.prompts)))
+        results = []
+        for workers in (None, 1, 2, 4):
+            seconds, summary = run(folder, server.url, args.concurrency, workers)
+            assert summary["done"] == args.prompts and summary["failed"] == 0
+            results.append((workers, seconds, 60 * args.prompts / seconds))
+    local = results[0][2]
+    print(f"{args.prompts} prompts, 3 calls each, {args.latency} s per call, --max-concurrency {args.concurrency}\n")
+    print("| run | wall s | prompts/min | vs local |")
+    print("|---|---|---|---|")
+    for workers, seconds, rate in results:
+        name = "local" if workers is None else f"--ray local --workers {workers}"
+        print(f"| {name} | {seconds:.1f} | {rate:.1f} | {rate / local:.2f} |")
+    # Per prompt, the scripted calls take 2 x LATENCY (two candidates at once, then the judge);
+    # what a run takes beyond that, per prompt and slot, is the overhead (Ray's start included).
+    for workers, seconds, _ in results:
+        slots = args.concurrency * (workers or 1)
+        overhead = seconds * slots / args.prompts - 2 * args.latency
+        print(f"{'local' if workers is None else f'{workers} workers'}: {overhead:.3f} s overhead per prompt and slot")
+
+if __name__ == "__main__":
+    main()

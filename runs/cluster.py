@@ -1,0 +1,132 @@
+"""Run the per-item jobs of a journalled run on a Ray cluster instead of this process.
+
+The driver (this process) keeps the journal; Ray runs the jobs in worker actors, spread
+over the cluster's nodes, each running up to `concurrency` items at once on its own event
+loop. A worker that dies (its process or its whole node) is restarted by Ray and its
+unfinished calls are retried; the driver writes each item once, whichever call finished
+it first.
+
+Settings the jobs read from the environment (endpoints, tracing, data and state folders)
+reach the workers as Ray `runtime_env` variables. Keys do not: Ray's runtime-env agent
+writes those variables into its log in plain text, so keys travel through the object store
+instead (the workers receive a reference, never the value, as an argument) and are set in
+each worker's environment there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from fellowship.runs.batch import ItemFailure
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# What a job reads from the environment: endpoints, tracing, data and state folders; and keys.
+FORWARDED = (
+    "OPENAI_BASE_URL", "HF_ENDPOINT", "HF_HUB_OFFLINE",
+    "LANGSMITH_TRACING", "LANGSMITH_ENDPOINT", "LANGSMITH_PROJECT", "LANGSMITH_DISABLE_RUN_COMPRESSION",
+    "FELLOWSHIP_HOME", "FELLOWSHIP_LOCAL_TRACES", "FELLOWSHIP_DATA", "FELLOWSHIP_DATA_CACHE",
+)
+SECRETS = ("OPENAI_API_KEY", "HF_TOKEN", "LANGSMITH_API_KEY")
+INSTALL = "--ray needs Ray: pip install 'fellowship[ray]'"
+
+
+class ClusterUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+def connect(address: str) -> dict[str, float]:
+    """Join the cluster at `address` (`local` starts one in this process); returns its resources."""
+    try:
+        import ray
+    except ImportError:
+        raise ClusterUnavailable(INSTALL) from None
+    env = {name: os.environ[name] for name in FORWARDED if name in os.environ}
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"runtime_env": {"env_vars": env}, "log_to_driver": False, "include_dashboard": False}
+        node_ip = os.environ.get("FELLOWSHIP_RAY_NODE_IP")  # the driver's own address, on machines with several
+        if node_ip:
+            options["_node_ip_address"] = node_ip
+        try:
+            ray.init(address=address, **options)  # "local" always starts a new instance
+        except Exception as exc:  # noqa: BLE001 - any failure to join is the same thing to the user
+            raise ClusterUnavailable(f"cannot join the Ray cluster at {address}: {type(exc).__name__}: {exc}") from None
+    return dict(ray.cluster_resources())
+
+
+def _worker_class() -> Any:
+    import ray
+
+    @ray.remote(max_restarts=-1, max_task_retries=-1)
+    class Worker:
+        """Runs jobs on its own event loop; local traces go to this node's FELLOWSHIP_HOME."""
+
+        def __init__(self, command: str, secrets: dict[str, str]) -> None:
+            os.environ.update(secrets)
+            if os.environ.get("FELLOWSHIP_LOCAL_TRACES", "1") != "0":
+                from fellowship.tracing.local import enable
+
+                enable(command)
+
+        async def run(self, job: Callable[[Any], Awaitable[Any]], item: Any) -> Any:
+            result = await job(item)
+            if isinstance(result, dict):  # a journal row: say which node made it
+                result["worker"] = ray.util.get_node_ip_address()
+            return result
+
+        def flush(self) -> None:
+            from langchain_core.tracers.langchain import wait_for_all_tracers
+
+            wait_for_all_tracers()
+
+    return Worker
+
+
+async def run_on_cluster(
+    items: Sequence[T],
+    job: Callable[[T], Awaitable[R]],
+    *,
+    workers: int,
+    concurrency: int,
+    command: str,
+    on_done: Callable[[int, R | ItemFailure], None] | None = None,
+) -> list[R | ItemFailure]:
+    """Like `runs.batch.run_all`, with the jobs run by `workers` Ray actors, `concurrency` items each.
+
+    `job` must pickle (a module-level function or a partial of one over plain data).
+    """
+    import ray
+
+    # Half a CPU's claim each at most: Ray spreads the workers over the nodes, and a worker
+    # restarted after its node died still fits beside the others.
+    cpus = max(ray.cluster_resources().get("CPU", 1.0), 1.0)
+    share = min(0.5, cpus / workers / 2)
+    worker = _worker_class()
+    secrets = ray.put({name: os.environ[name] for name in SECRETS if name in os.environ})
+    actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets)
+              for _ in range(workers)]
+    job_ref = ray.put(job)
+    gate = asyncio.Semaphore(workers * concurrency)
+    results: list[R | ItemFailure] = [None] * len(items)  # type: ignore[list-item]
+
+    async def one(index: int, item: T) -> None:
+        async with gate:
+            try:
+                result: R | ItemFailure = await actors[index % workers].run.remote(job_ref, item)
+            except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
+                result = ItemFailure(index, exc)
+        results[index] = result
+        if on_done:
+            on_done(index, result)
+
+    try:
+        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        await asyncio.gather(*(actor.flush.remote() for actor in actors))
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+    return results

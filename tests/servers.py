@@ -1,0 +1,78 @@
+"""Test doubles of servers, on loopback: an OpenAI-compatible chat server that answers from a script."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = Callable[[dict[str, Any]], str]
+
+
+class ScriptedOpenAIServer:
+    """A test double of an OpenAI-compatible server: records request bodies, answers from `reply(body)`.
+
+    `owned_by` is what its model listing says; `refuse` names a request field it answers
+    with HTTP 400, as a server does with a constraint it does not take; `latency` seconds
+    pass before each answer, as for a model that takes its time.
+    """
+
+    def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0) -> None:
+        self.reply, self.owned_by, self.refuse, self.latency = reply, owned_by, refuse, latency
+        self.bodies: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": server.owned_by}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.bodies.append(body)
+                server.keys.append(self.headers.get("Authorization"))
+                if server.refuse and server.refuse in body:
+                    self._send(400, {"error": {"message": f"{server.refuse} is not supported", "type": "invalid_request_error"}})
+                    return
+                if server.latency:
+                    time.sleep(server.latency)
+                text = server.reply(body)
+                self._send(200, {
+                    "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                })
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+@contextmanager
+def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServer]:
+    server = ScriptedOpenAIServer(reply, **kwargs)
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
+
