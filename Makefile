@@ -35,6 +35,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/graph_overhead.py
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/generate_throughput.py
+	$(BIN)/python benchmarks/ray_scaleout.py
 
 # The head-to-head with distilabel (a bench-only extra) on 10 MT-Bench prompts and llama.cpp's server.
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev
