@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -29,6 +30,12 @@ from fellowship.cli import app
 from tests.servers import scripted_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.ray]
+# A token of the tests' own for the nodes, the probes and every driver, set before Ray is
+# imported here (it reads its authentication settings once): Ray turns token authentication
+# on by itself once ~/.ray/auth_token exists (any earlier local ray.init writes one), and the
+# test cluster must not depend on what the machine went through before.
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[dev]' installs it")
 runner = CliRunner()
 HEAD, SECOND = "127.0.0.2", "127.0.0.3"
@@ -96,23 +103,25 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    started = Cluster()
     os.environ["FELLOWSHIP_RAY_NODE_IP"] = HEAD
+    started = Cluster()
     try:
         yield started
     finally:
         if ray.is_initialized():
             ray.shutdown()
-        os.environ.pop("FELLOWSHIP_RAY_NODE_IP", None)
         started.stop()
+        os.environ.pop("FELLOWSHIP_RAY_NODE_IP", None)
 
 
 def reply(body: dict[str, Any]) -> str:
-    """Candidates answer with their seed; the judge scores each answer by its last digit."""
+    """Candidates answer with their seed; the judge scores each answer by its last digit; reviewers give 5/10."""
     messages = body["messages"]
     if messages[0]["role"] != "system":
         return f"An answer drawn with seed {body.get('seed')}."
     seeds = [int(s) for s in re.findall(r"seed (\d+)", messages[-1]["content"])]
+    if len(seeds) < 2:  # a reviewer, who sees one response
+        return "Evaluation: plain.\nOverall Score: 5/10\nFeedback: say more."
     a, b = (s % 10 for s in seeds[:2])
     return f"Compared.\n### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
 
@@ -209,6 +218,7 @@ def test_a_worker_node_killed_mid_run(cluster, local_run, slow, tmp_path):
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "FELLOWSHIP_RAY_NODE_IP": HEAD})
     try:
         wait_for_rows(tmp_path / "out", 2, proc)
+        killed_at = len(journal(tmp_path / "out"))
         cluster.stop_second()
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err.decode()
@@ -217,6 +227,8 @@ def test_a_worker_node_killed_mid_run(cluster, local_run, slow, tmp_path):
     rows = journal(tmp_path / "out")
     assert sorted(r["id"] for r in rows) == [str(i) for i in range(1, 9)]  # none lost, none written twice
     assert stable_rows(tmp_path / "out") == local_run
+    print(f"worker node killed with {killed_at} of {len(PROMPTS)} prompts journalled; the run finished "
+          f"{len(rows)} rows, {len({r['id'] for r in rows})} distinct, on {sorted({r['worker'] for r in rows})}")
 
 
 def test_the_driver_killed_mid_run_and_run_again(cluster, local_run, slow, tmp_path):
@@ -235,6 +247,8 @@ def test_the_driver_killed_mid_run_and_run_again(cluster, local_run, slow, tmp_p
     assert sorted(r["id"] for r in rows) == [str(i) for i in range(1, 9)]
     assert all(r["trace_id"] == before[r["id"]] for r in rows if r["id"] in before)  # not recomputed
     assert stable_rows(tmp_path / "out") == local_run
+    print(f"driver killed with {len(before)} of {len(PROMPTS)} prompts journalled; the rerun added "
+          f"{len(rows) - len(before)}: {len(rows)} rows, {len({r['id'] for r in rows})} distinct")
 
 
 def test_live_agreement_on_the_cluster(cluster, server, tmp_path):
@@ -247,6 +261,23 @@ def test_live_agreement_on_the_cluster(cluster, server, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["n"] == 4 and report["accuracy"] == 1.0  # the scripted judge prefers the seed ending in 2
+
+
+def test_live_winrate_on_the_cluster(cluster, server, tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Name a fruit.\nName a colour.\n")
+    result = runner.invoke(app, ["winrate", "--prompts", str(prompts), "--generator", "openai:m", "--reviewer", "openai:m",
+                                 "--baseline", "openai:m", "--judge-model", "openai:m", "--iterations", "2", "--temperature",
+                                 "0.7", "--base-url", server.url, "--results", str(tmp_path / "results.jsonl"), "--json",
+                                 "--ray", cluster.address, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()[1:]]
+    assert report["n"] == 2 and report["invalid"] == 0 and len(rows) == 2
+    # The scripted judge prefers the answer whose seed ends higher: the verdicts follow the seeds the loop and baseline drew.
+    for row in rows:
+        a, b = (int(re.search(r"seed (\d+)", text)[1]) % 10 for text in (row["loop"]["best_response"], row["baseline_response"]))
+        assert row["verdict"] == ("A" if a > b else "B" if b > a else "tie")
 
 
 def test_the_embedded_model_on_the_cluster(cluster, tmp_path):
