@@ -110,10 +110,8 @@ def journalled_run(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]],
     path = out_dir / "journal.jsonl"
     if not path.is_file():
         raise InputError("holds no generate run (no journal.jsonl)", out_dir)
-    config, done, good = read_journal(path)
+    config, done, failed, _ = read_journal(path)
     if not config or "provenance" not in config:
         raise InputError("was written by an older fellowship that did not record the run's provenance; "
                          "generate it again into a new --out", path, 1)
-    failed = [json.loads(line)["id"] for line in good[1:] if json.loads(line).get("error") is not None]
-    rows = sorted(done.values(), key=lambda r: r.get("index", 0))
-    return config, rows, [f for f in dict.fromkeys(failed) if f not in done]
+    return config, sorted(done.values(), key=lambda r: r.get("index", 0)), failed

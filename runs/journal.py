@@ -15,8 +15,8 @@ from typing import Any
 from fellowship.fileio.errors import InputError
 
 
-def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str]]:
-    """(the recorded configuration, the finished rows by id, the good lines) of a journal file.
+def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str], list[str]]:
+    """(the recorded configuration, the finished rows by id, the ids whose last try failed, the good lines) of a journal file.
 
     A kill can tear the last line, even inside a multi-byte character: it is decoded
     leniently and dropped; a bad line anywhere else is an InputError.
@@ -24,6 +24,7 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str,
     lines = path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
     config: dict[str, Any] | None = None
     done: dict[str, dict[str, Any]] = {}
+    failed: dict[str, None] = {}
     good: list[str] = []
     for number, line in enumerate(lines, start=1):
         try:
@@ -38,8 +39,11 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str,
             config = row.get("config")
         elif row.get("error") is None:  # failed items are retried
             done[str(row["id"])] = row
+            failed.pop(str(row["id"]), None)
+        else:
+            failed[str(row["id"])] = None
         good.append(line if line.endswith("\n") else line + "\n")
-    return config, done, good
+    return config, done, list(failed), good
 
 
 class Journal:
@@ -53,7 +57,7 @@ class Journal:
     def _load(self) -> None:
         if not self.path.exists():
             return
-        config, self.done, good = read_journal(self.path)
+        config, self.done, _, good = read_journal(self.path)
         if good and config != self.config:
             raise InputError(
                 "was written by a run with another configuration; give another --results file, "

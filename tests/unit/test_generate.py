@@ -368,3 +368,17 @@ def test_kto_weights_match_trls_own_recommendation():
 
     balance = kto_balance([{"label": True}] * 3 + [{"label": False}] * 9)
     assert balance["desirable_weight"] == [3.0, 3.99] and balance["undesirable_weight"] == [0.25, 0.33]
+
+
+def test_export_counts_the_prompts_whose_last_try_failed(models, tmp_path):
+    def flaky(messages):  # type: ignore[no-untyped-def]
+        if "Name a colour." in messages[0].text:
+            raise ConnectionError("upstream 503")
+        return "s"
+
+    models["openai:flaky"] = ScriptedChatModel(script=flaky)
+    result, out = run(tmp_path, "--candidate", "f=openai:flaky", "--candidate", "m=openai:medium", "--kind", "single")
+    assert result.exit_code == 1
+    exported = runner.invoke(app, ["export", "--out", str(out), "--json"])
+    summary = json.loads(exported.stdout)
+    assert (summary["prompts"], summary["done"], summary["failed_ids"]) == (2, 1, ["2"])
