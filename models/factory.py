@@ -87,7 +87,7 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         max_completion_tokens=settings.max_tokens,
         # langchain-openai sends the limit as `max_completion_tokens` only, which OpenAI reads
         # but llama.cpp's and other servers ignore; they read the older `max_tokens`.
-        # OpenAI itself refuses the two together, so only other servers get both.
+        # OpenAI itself gets only the field it documents (its reasoning models reject `max_tokens`).
         extra_body={"max_tokens": settings.max_tokens} if base_url else None,
         seed=settings.seed,
         timeout=settings.timeout,
