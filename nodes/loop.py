@@ -80,9 +80,10 @@ async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
     request = (p.NEXT_REVIEW.format(response=task["response"]) if task["conversation"]
                else p.FIRST_REVIEW.format(prompt=task["prompt"], response=task["response"]))
     conversation = list(task["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
-    base = {"iteration": task["iteration"], "reviewer": spec, "seat": task["seat"]}
     # Reviewers write under their own budget, each with a seed of its own.
-    settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=derive_seed(ctx.seed, "reviewer", str(task["seat"])))
+    seed = derive_seed(ctx.seed, "reviewer", str(task["seat"]))
+    base = {"iteration": task["iteration"], "reviewer": spec, "seat": task["seat"], "seed": seed}
+    settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=seed)
     try:
         answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
                            REVIEW_FORMAT, ctx.constrained)

@@ -27,7 +27,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from fellowship.models.settings import derive_seed
 from fellowship.prompts import loop as loop_prompts
 from fellowship.state.records import Candidate, Comparison, LoopResult
 
@@ -201,8 +200,7 @@ class RowBuilder:
                 continue
             request = loop_prompts.REVIEWER_SYSTEM + "\n\n" + loop_prompts.FIRST_REVIEW.format(
                 prompt=prompt, response=loop.responses[review.iteration - 1])
-            reviewer = response_ref(candidate.name, "reviewer", [review.reviewer],
-                                    derive_seed(candidate.seed, "reviewer", str(review.seat)), review.iteration, None)
+            reviewer = response_ref(candidate.name, "reviewer", [review.reviewer], review.seed, review.iteration, None)
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
             rows.kto["workflow"].append(self._kto(request, review.raw[0], bout.verdict == "B", self._provenance(
                 "workflow-feedback", record, completion=reviewer, shown=(f"response {bout.a}", f"response {bout.b}"),

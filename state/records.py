@@ -162,6 +162,7 @@ class Review(BaseModel):
     iteration: int = Field(description="the response reviewed (1-based)")
     reviewer: str
     seat: int
+    seed: int | None = Field(None, description="the sampling seed this reviewer wrote with")
     score: float | None = None
     evaluation: str = ""
     feedback: str = ""

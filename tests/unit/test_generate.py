@@ -91,6 +91,7 @@ def test_single_and_workflow_rows_with_provenance(models, tmp_path):
     feedback = rows(out, "workflow_kto.jsonl")
     assert len(feedback) == 4 and all(r["label"] is True for r in feedback)  # every revision won its bout
     assert "write more" in feedback[0]["completion"] and "<response>\nd\n</response>" in feedback[0]["prompt"]
+    assert feedback[0]["provenance"]["completion"]["seed"] == derive_seed(derive_seed(0, "loop", "Tell me a fact."), "reviewer", "0")
     assert summary["rows"] == {"single_dpo.jsonl": 2, "single_kto.jsonl": 4, "workflow_dpo.jsonl": 4, "workflow_kto.jsonl": 4}
 
 
@@ -236,6 +237,9 @@ def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_t
     assert {s.seed for s in made["reviewer"]} == {derive_seed(seed, "reviewer", "0") for seed in loop_seeds}
     provenance = rows(out, "single_dpo.jsonl")[0]["provenance"]
     assert provenance["chosen"]["seed"] == derive_seed(7, provenance["chosen"]["source"], "Tell me a fact.")
+    for row in journal:
+        loop = next(c for c in row["candidates"] if c["name"] == "l")
+        assert {r["seed"] for r in loop["loop"]["reviews"]} == {derive_seed(loop["seed"], "reviewer", "0")}
 
     again, out2 = run(tmp_path / "two", *args)
 
