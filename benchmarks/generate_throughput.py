@@ -22,7 +22,7 @@ from fellowship.models.factory import load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
 from fellowship.models.settings import ModelSettings
 from fellowship.preference.rows import RowRules
-from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.runs.generate import Generation
 from fellowship.state.generate import CandidateConfig, GenerateContext
 from tests.fakes import ScriptedChatModel
@@ -35,7 +35,7 @@ PROMPTS = [PromptItem(id=str(i), prompt=p) for i, p in enumerate(
 
 def context(single: str, generator: str, reviewer: str, judge: str, max_tokens: int, base_url: str | None = None) -> GenerateContext:
     return GenerateContext(
-        candidates=(CandidateConfig("single", "single", (single,)), CandidateConfig("loop", "loop", (generator, reviewer))),
+        candidates=(CandidateConfig(name="single", kind="single", models=(single,)), CandidateConfig(name="loop", kind="loop", models=(generator, reviewer))),
         iterations=2, evaluator=EvaluatorConfig(model=judge, max_tokens=max_tokens, base_url=base_url),
         max_tokens=max_tokens, base_url=base_url,
     )

@@ -12,39 +12,36 @@ import typer
 from fellowship.commands.common import (
     INPUTS,
     AsJson,
-    BaseUrl,
     Concurrency,
-    Constrain,
-    Constrained,
-    ConstrainName,
-    EvaluatorName,
-    MaxTokens,
     Model,
     Ray,
     RecordedKind,
-    Seed,
-    Strategy,
-    StrategyName,
-    Swap,
-    Temperature,
-    Timeout,
     Workers,
     auto_concurrency,
     check_spec,
     err,
-    evaluator_config,
     fail,
     join_cluster,
-    model_options,
     out,
     run_journalled,
 )
+from fellowship.commands.options import (
+    DEFAULT_STRATEGY,
+    EvaluatorName,
+    JudgeModelFlags,
+    StrategyOption,
+    SwapOption,
+    check_panel,
+    grouped,
+    strategy_of,
+)
 from fellowship.fileio.errors import InputError
-from fellowship.models.settings import JUDGE_MAX_TOKENS
+from fellowship.state.evaluator import EvaluatorConfig
 
 LIVE, RECORDED = "Live run", "Recorded outputs"
 
 
+@grouped(call=JudgeModelFlags)
 def agreement(
     dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, paper-outputs/fair-eval, ...; see `fellowship data list`), a local file (PandaLM, FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl), or a Hub dataset id with conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
     fmt: Annotated[Optional[str], typer.Option("--format", help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, autoj, llmeval2, items, arena.", rich_help_panel=INPUTS)] = None,
@@ -58,15 +55,14 @@ def agreement(
     model: Model = "local:smollm2",
     member: Annotated[Optional[list[str]], typer.Option("--member", help="Live jury: a member's model spec (repeat).", callback=check_spec, rich_help_panel=LIVE)] = None,
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="Live debate: one model spec per referee.", callback=check_spec, rich_help_panel=LIVE)] = None,
-    strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
-    rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = 2,
-    swap: Swap = False,
+    strategy: StrategyOption = DEFAULT_STRATEGY,
+    rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = EvaluatorConfig().rounds,
+    swap: SwapOption = False,
     results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
     concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    *, call: JudgeModelFlags,
 ) -> None:
     """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95% interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
 
@@ -106,29 +102,30 @@ def agreement(
             if every_jury:
                 show_juries(out, result["juries"])
         return
-    concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=base_url)
-    result = _live_agreement(pairs, evaluator, locals(), results, concurrency, bootstrap, join_cluster(ray, workers))
+    check_panel(evaluator, member, referee_model)
+    cfg = EvaluatorConfig(kind=evaluator.value, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
+                          strategy=strategy_of(strategy), swap=swap, rounds=rounds, **call.options())
+    concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
+    result = _live_agreement(pairs, cfg, dataset, results, concurrency, bootstrap, join_cluster(ray, workers))
     if as_json:
         print(json.dumps(result))
     else:
         show_report(out, result)
 
 
-def _live_agreement(pairs: list[Any], evaluator: EvaluatorName, opts: dict[str, Any], results: Path, concurrency: int,
+def _live_agreement(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, concurrency: int,
                     bootstrap: int, workers: int | None) -> dict[str, Any]:
     from fellowship.runs import agreement as ag
 
-    cfg = evaluator_config(evaluator, opts["model"], opts["member"], opts["referee_model"], opts["strategy"], opts["swap"],
-                           opts["rounds"], model_options(**opts))
     rows = run_journalled(
         pairs,
         partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency),
-        results, {"evaluator": vars(cfg), "dataset": opts["dataset"]}, evaluator.value,
+        results, {"evaluator": cfg.model_dump(mode="json"), "dataset": dataset}, cfg.kind,
         lambda p: {"id": p.id, "human": p.human}, concurrency, workers,
     )
     by_id = {row["id"]: row for row in rows}
     finished = [p for p in pairs if p.id in by_id]
-    name = f"{evaluator.value} " + (", ".join(opts["member"]) if evaluator is EvaluatorName.jury else opts["model"])
+    name = f"{cfg.kind} " + (", ".join(cfg.members) if cfg.kind == "jury" else cfg.model)
     labels = [by_id[p.id]["verdict"] for p in finished]
     result = ag.report(name, finished, labels, consistency=ag.consistency_of(rows), ci_rounds=bootstrap)
     result["results"] = str(results)

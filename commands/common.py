@@ -20,16 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.pairs import Pair, read_pairs
-from fellowship.models.constraints import CONSTRAINT_CHOICES
 from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
-from fellowship.prompts.debate import PERSONAS
 from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.threads import checkpointed_items
-from fellowship.state.judge import STRATEGIES
 
 R = TypeVar("R", bound=BaseModel)
-StrategyName = Enum("StrategyName", {s.replace("-", "_"): s for s in STRATEGIES}, type=str)  # type: ignore[misc]
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -68,10 +64,9 @@ def check_spec(value: Any) -> Any:
     return value
 
 
-# Options shared by every evaluator command.
+# Options shared by several commands (the option groups are in commands/options.py).
 MODELS = "Model"
-EVALUATOR = "Evaluator (knockout and win rate)"
-LOOP = "Loop"
+LOOP_PANEL = "Loop"
 INPUTS = "Input and output"
 Question = Annotated[Optional[str], typer.Option("--question", "-q", help="The user prompt both responses answer.", rich_help_panel=INPUTS)]
 RespA = Annotated[Optional[str], typer.Option("--a", help="Response A.", rich_help_panel=INPUTS)]
@@ -81,23 +76,10 @@ OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pai
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).", rich_help_panel=INPUTS)]
 Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 when every model is local or served by llama-cpp-python's server (they decode one request at a time, and interleaved requests defeat the prompt cache), else 4.")]
 Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.", rich_help_panel=INPUTS)]
-Swap = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
-Strategy = Annotated[StrategyName, typer.Option(help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.", callback=check_spec, rich_help_panel=MODELS)]
-Temperature = Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature (0 = greedy).", rich_help_panel=MODELS)]
-MaxTokens = Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)]
-Seed = Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)]
-Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)]
-BaseUrl = Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)]
 CLUSTER = "Cluster"
 Ray = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the cluster this machine belongs to), HOST:PORT or ray://HOST:PORT. Needs pip install 'fellowship[ray]'.", rich_help_panel=CLUSTER)]
 Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: worker processes (Ray actors), each running --max-concurrency items at once. Default: the cluster's CPUs.", rich_help_panel=CLUSTER)]
-ConstrainName = Enum("ConstrainName", {c.replace("-", "_"): c for c in CONSTRAINT_CHOICES}, type=str)  # type: ignore[misc]
-Constrain = Annotated[ConstrainName, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)]
-Constrained = Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)]
-JudgeMaxTokens = Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Most tokens the evaluator (judge, jurors, referees) may write per reply: room for a full judgement, apart from --max-tokens.", rich_help_panel=EVALUATOR)]
-JudgeTemperature = Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="The evaluator's sampling temperature (the paper judged at 0), apart from --temperature.", rich_help_panel=EVALUATOR)]
-ReviewMaxTokens = Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP)]
 
 
 def auto_concurrency(value: Optional[int], *specs: Any, base_url: Optional[str] = None) -> int:
@@ -112,11 +94,6 @@ def auto_concurrency(value: Optional[int], *specs: Any, base_url: Optional[str] 
 
     serial = all(s.startswith(("local:", "hf-local:", "openai:")) for s in flat)
     return 1 if serial and decodes_one_at_a_time(base_url or os.environ.get("OPENAI_BASE_URL")) else 4
-
-
-def model_options(**kw: Any) -> dict[str, Any]:
-    options = {k: kw[k] for k in ("temperature", "max_tokens", "seed", "timeout", "base_url", "constrained")}
-    return {**options, "constrain": kw["constrain"].value}
 
 
 async def checkpointed_run(make: Callable[[], Awaitable[R]]) -> R:
@@ -283,49 +260,9 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], ou
         fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
 
 
-class EvaluatorName(str, Enum):
-    judge = "judge"
-    jury = "jury"
-    debate = "debate"
-
-
 class RecordedKind(str, Enum):
     judge = "judge"
     debate = "debate"
-
-
-Generator = Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP)]
-Reviewers = Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP)]
-Iterations = Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP)]
-StopAt = Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP)]
-EvalKind = Annotated[EvaluatorName, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)]
-JudgeModel = Annotated[str, typer.Option("--judge-model", help="The judge's (or all referees') model spec.", callback=check_spec, rich_help_panel=EVALUATOR)]
-Members = Annotated[Optional[list[str]], typer.Option("--member", help="With --evaluator jury: a member's spec (repeat).", callback=check_spec, rich_help_panel=EVALUATOR)]
-RefModels = Annotated[Optional[list[str]], typer.Option("--referee-model", help="With --evaluator debate: one spec per referee.", callback=check_spec, rich_help_panel=EVALUATOR)]
-EvalStrategy = Annotated[StrategyName, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)]
-EvalSwap = Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)]
-EvalRounds = Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)]
-
-
-def evaluator_config(kind: EvaluatorName, judge_model: str, member: Optional[list[str]], referee_model: Optional[list[str]],
-                      strategy: Any, swap: bool, rounds: int, settings: dict[str, Any], **own: Any) -> Any:
-    """The evaluator of a workflow; `own` overrides the shared model options (its budget and temperature)."""
-    from fellowship.runs.evaluation import EvaluatorConfig
-
-    if kind is EvaluatorName.jury and (not member or len(member) < 2):
-        fail("--evaluator jury needs at least two --member options", 2)
-    if referee_model and len(referee_model) != len(PERSONAS):
-        fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
-    return EvaluatorConfig(kind=kind.value, model=judge_model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
-                           strategy=strategy.value, swap=swap, rounds=rounds, **{**settings, **own})
-
-
-def loop_context(generator: str, reviewer: Optional[list[str]], iterations: int, stop_at: Optional[float], evaluator: Any,
-                 settings: dict[str, Any], review_max_tokens: int) -> Any:
-    from fellowship.state.loop import LoopContext
-
-    return LoopContext(generator=generator, reviewers=tuple(reviewer or ("local:smollm2",)), iterations=iterations,
-                       stop_at=stop_at, evaluator=evaluator, review_max_tokens=review_max_tokens, **settings)
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any, Optional
 
@@ -13,31 +14,18 @@ from fellowship.commands.common import (
     INPUTS,
     MODELS,
     AsJson,
-    BaseUrl,
-    Constrain,
-    Constrained,
-    ConstrainName,
-    MaxTokens,
     Model,
     Question,
     RespA,
     RespB,
-    Seed,
-    Strategy,
-    StrategyName,
-    Swap,
-    Temperature,
-    Timeout,
     check_spec,
     err,
     fail,
-    model_options,
     out,
     run_sync,
 )
-from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext
-from fellowship.state.jury import JuryContext
+from fellowship.commands.options import DEFAULT_STRATEGY, ModelFlags, StrategyOption, SwapOption, grouped, strategy_of
+from fellowship.models.settings import ModelOptions
 
 graph_app = typer.Typer(help="List and draw the workflow graphs (offline).", no_args_is_help=True)
 
@@ -50,13 +38,13 @@ class DrawFormat(str, Enum):
 @graph_app.command("list")
 def graph_list() -> None:
     """The graphs, their nodes, and the graphs that run inside their nodes."""
-    from fellowship.graphs.registry import DESCRIPTIONS, NESTED, graphs
+    from fellowship.graphs.registry import WORKFLOWS, inner_graphs
 
-    for name, compiled in graphs().items():
-        nodes = [n for n in compiled.get_graph().nodes if not n.startswith("__")]
-        out.print(f"[bold]{name}[/]  {DESCRIPTIONS[name]}", highlight=False)
+    for name, workflow in WORKFLOWS.items():
+        nodes = [n for n in workflow.graph.get_graph().nodes if not n.startswith("__")]
+        out.print(f"[bold]{name}[/]  {workflow.description}", highlight=False)
         out.print(f"  nodes: {', '.join(nodes)}", highlight=False)
-        for node, inner in NESTED[name].items():
+        for node, inner in inner_graphs(name).items():
             out.print(f"  {node} runs: {' | '.join(inner)}", highlight=False)
 
 
@@ -76,19 +64,15 @@ def graph_draw(
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="Also draw the graphs that run inside its nodes.")] = True,
 ) -> None:
     """Draw a graph, offline."""
-    from fellowship.graphs.registry import NESTED, graphs
+    from fellowship.graphs.registry import WORKFLOWS, inner_graphs
 
-    known = graphs()
-    if name not in known:
-        fail(f"unknown graph {name!r} (known: {', '.join(known)})", 2)
+    if name not in WORKFLOWS:
+        fail(f"unknown graph {name!r} (known: {', '.join(WORKFLOWS)})", 2)
     order = [name]
-    for inner in NESTED[name].values() if nested else ():
-        for other in inner:
-            for deeper in [other, *(g for v in NESTED[other].values() for g in v)]:
-                if deeper not in order:
-                    order.append(deeper)
+    for current in order if nested else ():  # breadth first: the graphs inside, then the graphs inside those
+        order += [g for g in dict.fromkeys(g for inner in inner_graphs(current).values() for g in inner) if g not in order]
     for index, current in enumerate(order):
-        drawing = known[current].get_graph()
+        drawing = WORKFLOWS[current].graph.get_graph()
         if index:
             out.print(f"\n{'%% ' if fmt is DrawFormat.mermaid else ''}inside {name}: {current}", highlight=False)
         print(drawing.draw_mermaid() if fmt is DrawFormat.mermaid else _ascii(drawing))
@@ -98,22 +82,27 @@ STEP = "Stepping"
 
 
 def _step_context(graph: str, model: str, member: Optional[list[str]], strategy: Any, swap: bool, rounds: int,
-                  iterations: int, settings: dict[str, Any]) -> Any:
-    from fellowship.runs.evaluation import EvaluatorConfig
+                  iterations: int, settings: dict[str, Any]) -> ModelOptions:
+    from fellowship.state.debate import DebateContext
+    from fellowship.state.evaluator import EvaluatorConfig
     from fellowship.state.generate import CandidateConfig, GenerateContext
+    from fellowship.state.judge import JudgeContext
+    from fellowship.state.jury import JuryContext
     from fellowship.state.loop import LoopContext
 
-    judge_cfg = EvaluatorConfig(model=model, strategy=strategy.value, swap=swap, **settings)
-    return {
-        "judge": lambda: JudgeContext(model=model, strategy=strategy.value, swap=swap, **settings),
-        "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), strategy=strategy.value, swap=swap, **settings),
+    judge_cfg = EvaluatorConfig(model=model, strategy=strategy, swap=swap, **settings)
+    sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model, model)))
+    contexts: dict[str, Callable[[], ModelOptions]] = {
+        "judge": lambda: JudgeContext(model=model, strategy=strategy, swap=swap, **settings),
+        "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), strategy=strategy, swap=swap, **settings),
         "debate": lambda: DebateContext(model=model, rounds=rounds, **settings),
         "loop": lambda: LoopContext(generator=model, reviewers=(model,), iterations=iterations, evaluator=judge_cfg, **settings),
-        "generate": lambda: GenerateContext(candidates=(CandidateConfig("single", "single", (model,)), CandidateConfig("loop", "loop", (model, model))),
-                                            iterations=iterations, evaluator=judge_cfg, **settings),
-    }[graph]()
+        "generate": lambda: GenerateContext(candidates=sources, iterations=iterations, evaluator=judge_cfg, **settings),
+    }
+    return contexts[graph]()
 
 
+@grouped(call=ModelFlags)
 def step(
     graph: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
     question: Question = None, a: RespA = None, b: RespB = None,
@@ -122,18 +111,17 @@ def step(
     thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
     model: Model = "local:smollm2",
     member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
-    strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
-    swap: Swap = False,
+    strategy: StrategyOption = DEFAULT_STRATEGY,
+    swap: SwapOption = False,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = 2,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = 3,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    *, call: ModelFlags,
 ) -> None:
     """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.
 
     Commands: Enter or [bold]c[/] continue to the next stop · [bold]r[/] run to the end · [bold]s[/] [FIELD] show the state (or one field) · [bold]e[/] FIELD=VALUE edit the state (JSON values) · [bold]q[/] quit, keeping the thread resumable with --thread. Works in a terminal and with commands piped on stdin (end of input quits). Checkpoints live in .fellowship/checkpoints.sqlite (FELLOWSHIP_HOME moves it).
     """
-    from fellowship.graphs.registry import graphs
+    from fellowship.graphs.registry import WORKFLOWS
     from fellowship.runs import stepping
 
     if thread:
@@ -144,8 +132,8 @@ def step(
             fail(f"thread {thread} ran the {origin[0]} graph, not {graph}", 2)
         context, inputs, thread_id = origin[1], None, thread
     else:
-        if graph not in graphs():
-            fail(f"unknown graph {graph!r} (known: {', '.join(graphs())})", 2)
+        if graph not in WORKFLOWS:
+            fail(f"unknown graph {graph!r} (known: {', '.join(WORKFLOWS)})", 2)
         if graph in ("loop", "generate"):
             if not prompt:
                 fail(f"the {graph} graph needs --prompt", 2)
@@ -155,7 +143,7 @@ def step(
             if missing:
                 fail(f"the {graph} graph needs --question, --a and --b (missing: {', '.join(missing)})", 2)
             inputs = {"question": question, "response_a": a, "response_b": b}
-        context = _step_context(graph, model, member, strategy, swap, rounds, iterations, model_options(**locals()))
+        context = _step_context(graph, model, member, strategy_of(strategy), swap, rounds, iterations, call.options())
         thread_id = stepping.new_thread()
     err.print(f"thread {thread_id}", highlight=False)
     interactive = sys.stdin.isatty()

@@ -9,69 +9,54 @@ import typer
 from fellowship.commands.common import (
     MODELS,
     AsJson,
-    BaseUrl,
     Concurrency,
-    Constrain,
-    Constrained,
-    ConstrainName,
-    MaxTokens,
     Model,
     OutPath,
     Pairs,
     Question,
     RespA,
     RespB,
-    Seed,
-    Strategy,
-    StrategyName,
-    Swap,
-    Temperature,
     Thread,
-    Timeout,
     auto_concurrency,
     check_spec,
     evaluate_pairs,
     fail,
-    model_options,
 )
-from fellowship.models.settings import JUDGE_MAX_TOKENS
+from fellowship.commands.options import DEFAULT_STRATEGY, JudgeModelFlags, StrategyOption, SwapOption, grouped, strategy_of
+from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.prompts.debate import PERSONAS
-from fellowship.runs.evaluation import debate_pair, judge_pair, jury_pair
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import JudgeContext
 from fellowship.state.jury import JuryContext
 from fellowship.views.verdicts import show_debate, show_jury, show_verdict
 
 
+@grouped(call=JudgeModelFlags)
 def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    model: Model = "local:smollm2",
-    strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
-    swap: Swap = False, as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    model: Model = "local:smollm2", strategy: StrategyOption = DEFAULT_STRATEGY, swap: SwapOption = False,
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
 
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
-    ctx = JudgeContext(model=model, strategy=strategy.value, swap=swap, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, model, base_url=base_url)
+    ctx = JudgeContext(model=model, strategy=strategy_of(strategy), swap=swap, **call.options())
+    concurrency = auto_concurrency(concurrency, model, base_url=call.base_url)
     evaluate_pairs(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
-              graph="judge", thread=thread)
+                   pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
+                   graph="judge", thread=thread)
 
 
+@grouped(call=JudgeModelFlags)
 def jury(
     member: Annotated[list[str], typer.Option("--member", help="A jury member's model spec; repeat for each member (repeats allowed).", callback=check_spec, rich_help_panel=MODELS)],
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    strategy: Strategy = StrategyName.combined_10,  # type: ignore[attr-defined]
+    strategy: StrategyOption = DEFAULT_STRATEGY,
     swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = False,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
-    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
 
@@ -79,22 +64,22 @@ def jury(
     """
     if len(member) < 2 and not thread:
         fail("a jury needs at least two --member options", 2)
-    ctx = JuryContext(members=tuple(member), strategy=strategy.value, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, member, base_url=base_url)
+    ctx = JuryContext(members=tuple(member), strategy=strategy_of(strategy), swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed,
+                      **call.options())
+    concurrency = auto_concurrency(concurrency, member, base_url=call.base_url)
     evaluate_pairs(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury",
-              graph="jury", thread=thread)
+                   pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury",
+                   graph="jury", thread=thread)
 
 
+@grouped(call=JudgeModelFlags)
 def debate(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
     model: Model = "local:smollm2",
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help=f"One model spec per referee, in order ({', '.join(PERSONAS)}); default: --model for all.", callback=check_spec, rich_help_panel=MODELS)] = None,
-    rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = 2,
+    rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = DebateContext().rounds,
     swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
-    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = JUDGE_MAX_TOKENS, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM Debate).
 
@@ -102,8 +87,8 @@ def debate(
     """
     if referee_model and len(referee_model) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
-    ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **model_options(**locals()))
-    concurrency = auto_concurrency(concurrency, model, referee_model, base_url=base_url)
+    ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **call.options())
+    concurrency = auto_concurrency(concurrency, model, referee_model, base_url=call.base_url)
     evaluate_pairs(lambda pair: debate_pair(pair, ctx, swap, concurrency), show_debate, question=question, a=a, b=b,
-              pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate",
-              graph="debate", thread=thread)
+                   pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate",
+                   graph="debate", thread=thread)

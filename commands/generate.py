@@ -11,49 +11,26 @@ from typing import Annotated, Any, Optional
 import typer
 
 from fellowship.commands.common import (
-    EVALUATOR,
     INPUTS,
-    LOOP,
+    LOOP_PANEL,
     MODELS,
-    BaseUrl,
     Concurrency,
-    Constrain,
-    Constrained,
-    ConstrainName,
-    EvalKind,
-    EvalRounds,
-    EvalStrategy,
-    EvalSwap,
-    EvaluatorName,
-    Iterations,
-    JudgeMaxTokens,
-    JudgeModel,
-    JudgeTemperature,
-    MaxTokens,
-    Members,
     Ray,
-    RefModels,
-    ReviewMaxTokens,
-    Seed,
-    StrategyName,
-    Temperature,
-    Timeout,
     Workers,
     auto_concurrency,
     err,
-    evaluator_config,
     fail,
     join_cluster,
-    model_options,
     out,
     progress_bar,
     read_prompt_file,
     run_sync,
 )
+from fellowship.commands.options import EVALUATOR, EvaluatorFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.models.factory import set_rate_limit
-from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.models.spec import ModelSpec, SpecError
+from fellowship.state.generate import CandidateConfig, GenerateContext
 
 
 class PairingName(str, Enum):
@@ -155,27 +132,27 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
     return [PromptItem(id=str(i), prompt=str(r[field])) for i, r in enumerate(rows) if str(r[field]).strip()]
 
 
+_DEFAULTS = GenerateContext()
+
+
+@grouped(judging=EvaluatorFlags, call=ModelFlags)
 def generate(
     prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, a prompt set by name (mt-bench, vicuna-bench, alpaca-eval; see `fellowship data list`), or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N prompts (a later run with a larger N continues the same --out).", rich_help_panel=INPUTS)] = None,
     prompt_field: Annotated[str, typer.Option(help="Column of the prompts in a Hub dataset.", rich_help_panel=INPUTS)] = "prompt",
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
-    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP)] = None,
-    loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP)] = None,
-    iterations: Iterations = 3,
+    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP_PANEL)] = None,
+    loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP_PANEL)] = None,
+    iterations: Annotated[int, typer.Option(min=1, help="Responses each loop's generator writes (the paper's 3).", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.iterations,
+    review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.review_max_tokens,
     pairing: Annotated[PairingName, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = PairingName.all,
-    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
-    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
-    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
     fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
     concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    *, judging: EvaluatorFlags, call: ModelFlags,
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
@@ -183,29 +160,24 @@ def generate(
     """
     from fellowship.preference.rows import RowRules
     from fellowship.runs.generate import Generation
-    from fellowship.state.generate import CandidateConfig, GenerateContext
 
     kinds = _kinds(kind)
-    sources = [CandidateConfig(name, "single", (specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
+    sources = [CandidateConfig(name=name, kind="single", models=(specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
     for name, specs in _named(loop or [], "--loop"):
         if len(specs) < 2:
             fail(f"--loop {name}: give a generator and at least one reviewer: NAME=GEN,REVIEWER", 2)
-        sources.append(CandidateConfig(name, "loop", tuple(specs)))
-    if not sources:
-        sources = [CandidateConfig("single", "single", ("local:smollm2",)), CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2"))]
+        sources.append(CandidateConfig(name=name, kind="loop", models=tuple(specs)))
+    sources = sources or list(_DEFAULTS.candidates)
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         fail(f"source names must differ: {', '.join(names)}", 2)
     if len(sources) < 2 and "single" in kinds:
         fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
     _check_format(fmt)
-    settings = model_options(**locals())
-    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
-                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
-    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judge_cfg,
-                          review_max_tokens=review_max_tokens, **settings)
+    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judging.config(call),
+                          review_max_tokens=review_max_tokens, **call.options())
     set_rate_limit(requests_per_second)
-    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judge_model, member, referee_model, base_url=base_url)
+    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     try:

@@ -12,70 +12,38 @@ import typer
 
 from fellowship.commands.common import (
     INPUTS,
-    LOOP,
+    LOOP_PANEL,
     AsJson,
-    BaseUrl,
     Concurrency,
-    Constrain,
-    Constrained,
-    ConstrainName,
-    EvalKind,
-    EvalRounds,
-    EvalStrategy,
-    EvalSwap,
-    EvaluatorName,
-    Generator,
-    Iterations,
-    JudgeMaxTokens,
-    JudgeModel,
-    JudgeTemperature,
-    MaxTokens,
-    Members,
     Ray,
-    RefModels,
-    Reviewers,
-    ReviewMaxTokens,
-    Seed,
-    StopAt,
-    StrategyName,
-    Temperature,
     Thread,
-    Timeout,
     Workers,
     auto_concurrency,
     check_spec,
     checkpointed_run,
     err,
-    evaluator_config,
     fail,
     join_cluster,
-    loop_context,
-    model_options,
     out,
     progress_bar,
     read_prompt_file,
     run_journalled,
     run_sync,
 )
+from fellowship.commands.options import EvaluatorFlags, LoopFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
-from fellowship.models.settings import JUDGE_MAX_TOKENS, REVIEW_MAX_TOKENS
 from fellowship.runs.batch import ItemFailure
 from fellowship.runs.threads import checkpointed_items
 
 
+@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags)
 def refine(
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.", rich_help_panel=INPUTS)] = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
-    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
-    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
-    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
-    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags,
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
 
@@ -92,11 +60,8 @@ def refine(
         result = values["result"]
         print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
         return
-    settings = model_options(**locals())
-    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
-                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
-    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
-    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, base_url=base_url)
+    ctx = loop.context(call, judging.config(call))
+    concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), base_url=call.base_url)
     if prompts is None:
         if not prompt or not prompt.strip():
             fail("give --prompt TEXT or --prompts FILE", 2)
@@ -133,19 +98,14 @@ def refine(
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
 
 
+@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags)
 def winrate(
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
     recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
-    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP)] = "local:smollm2",
-    generator: Generator = "local:smollm2", reviewer: Reviewers = None, iterations: Iterations = 3, stop_at: StopAt = None,
-    evaluator: EvalKind = EvaluatorName.judge, judge_model: JudgeModel = "local:smollm2", member: Members = None,
-    referee_model: RefModels = None, strategy: EvalStrategy = StrategyName.combined_10, swap: EvalSwap = False,  # type: ignore[attr-defined]
-    rounds: EvalRounds = 2, judge_max_tokens: JudgeMaxTokens = JUDGE_MAX_TOKENS, judge_temperature: JudgeTemperature = 0.0,
-    review_max_tokens: ReviewMaxTokens = REVIEW_MAX_TOKENS,
+    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = "local:smollm2",
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
-    temperature: Temperature = 0.0, max_tokens: MaxTokens = 512, seed: Seed = 0, timeout: Timeout = 120.0, base_url: BaseUrl = None,
-    constrain: Constrain = ConstrainName.auto, constrained: Constrained = False,  # type: ignore[attr-defined]
+    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
@@ -169,17 +129,15 @@ def winrate(
     if prompts is None:
         fail("give --prompts FILE for a live run, or --recorded FILE", 2)
     items = read_prompt_file(prompts)
-    settings = model_options(**locals())
-    judge_cfg = evaluator_config(evaluator, judge_model, member, referee_model, strategy, swap, rounds, settings,
-                                 max_tokens=judge_max_tokens, temperature=judge_temperature)
-    ctx = loop_context(generator, reviewer, iterations, stop_at, judge_cfg, settings, review_max_tokens)
-    concurrency = auto_concurrency(concurrency, generator, reviewer, judge_model, member, referee_model, baseline, base_url=base_url)
-    config = {"prompts": str(prompts), "baseline": baseline, "loop": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
-              "evaluator": vars(judge_cfg)}
+    judge_cfg = judging.config(call)
+    ctx = loop.context(call, judge_cfg)
+    concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), baseline, base_url=call.base_url)
+    config = {"prompts": str(prompts), "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
+              "evaluator": judge_cfg.model_dump(mode="json")}
     job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)
     finished = run_journalled(items, job, results, config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt},
                               concurrency, join_cluster(ray, workers))
-    report = {"name": f"loop {generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
+    report = {"name": f"loop {ctx.generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:
         print(json.dumps(report))

@@ -18,7 +18,7 @@ from fellowship.state.debate import DebateContext, DebateOutput, DebateState
 from fellowship.state.judge import PairInput
 
 
-def build_debate() -> StateGraph:
+def build_debate() -> StateGraph[DebateState, DebateContext, PairInput, DebateOutput]:
     return (
         StateGraph(DebateState, context_schema=DebateContext, input_schema=PairInput, output_schema=DebateOutput)
         .add_node("open_debate", open_debate)

@@ -4,14 +4,19 @@
           --> collect_candidates --plan_comparisons--> compare (every pair, concurrent) --> END
                                                   \\--> knockout_candidates --next_candidate--> itself | END
 
-A source is a single model or a feedback loop (the loop graph runs inside its node).
+A source is a single model or a feedback loop (the loop graph runs inside its node); the
+comparisons run the context's evaluator graph. Node metadata names the graphs each runs.
 The rows of the DPO and KTO datasets are built from the result (see `preference/`).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from langgraph.graph import END, START, StateGraph
 
+from fellowship.graphs.evaluate import evaluate
+from fellowship.graphs.loop import run_loop
 from fellowship.nodes.generate import (
     collect_candidates,
     compare,
@@ -23,14 +28,16 @@ from fellowship.nodes.generate import (
 )
 from fellowship.state.generate import GenerateContext, GenerateInput, GenerateOutput, GenerateState
 
+EVALUATORS = {"runs": ["judge", "jury", "debate"]}
 
-def build_generate() -> StateGraph:
+
+def build_generate() -> StateGraph[GenerateState, GenerateContext, GenerateInput, GenerateOutput]:
     return (
         StateGraph(GenerateState, context_schema=GenerateContext, input_schema=GenerateInput, output_schema=GenerateOutput)
-        .add_node("make_candidate", make_candidate)
+        .add_node("make_candidate", partial(make_candidate, run_loop=run_loop), metadata={"runs": ["loop"]})
         .add_node("collect_candidates", collect_candidates)
-        .add_node("compare", compare)
-        .add_node("knockout_candidates", knockout_candidates)
+        .add_node("compare", partial(compare, evaluate=evaluate), metadata=EVALUATORS)
+        .add_node("knockout_candidates", partial(knockout_candidates, evaluate=evaluate), metadata=EVALUATORS)
         .add_conditional_edges(START, plan_candidates, ["make_candidate"])
         .add_edge("make_candidate", "collect_candidates")
         .add_conditional_edges("collect_candidates", plan_comparisons, ["compare", "knockout_candidates"])

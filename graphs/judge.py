@@ -15,7 +15,7 @@ from fellowship.nodes.judge import decide, judge_call, plan_calls
 from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
 
 
-def build_judge() -> StateGraph:
+def build_judge() -> StateGraph[JudgeState, JudgeContext, PairInput, JudgeOutput]:
     return (
         StateGraph(JudgeState, context_schema=JudgeContext, input_schema=PairInput, output_schema=JudgeOutput)
         .add_node("judge_call", judge_call)

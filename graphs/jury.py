@@ -2,24 +2,27 @@
 
     START --summon_members--> member_vote (one per member, concurrent) --> tally --> END
 
-Each member runs the judge graph with the panel's strategy (and `swap`, per member).
+Each member runs the judge graph (bound into `member_vote`; its metadata names it for the drawings) with the panel's strategy (and `swap`, per member).
 With `shuffle`, a seeded half of the seats see B first, so position bias does not
 line up across the panel; their votes are mapped back before counting.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from langgraph.graph import END, START, StateGraph
 
+from fellowship.graphs import judge
 from fellowship.nodes.jury import member_vote, summon_members, tally
 from fellowship.state.judge import PairInput
 from fellowship.state.jury import JuryContext, JuryOutput, JuryState
 
 
-def build_jury() -> StateGraph:
+def build_jury() -> StateGraph[JuryState, JuryContext, PairInput, JuryOutput]:
     return (
         StateGraph(JuryState, context_schema=JuryContext, input_schema=PairInput, output_schema=JuryOutput)
-        .add_node("member_vote", member_vote)
+        .add_node("member_vote", partial(member_vote, judge=judge.graph), metadata={"runs": ["judge"]})
         .add_node("tally", tally)
         .add_conditional_edges(START, summon_members, ["member_vote"])
         .add_edge("member_vote", "tally")

@@ -7,24 +7,29 @@
 
 Each role keeps its own conversation in state: the generator sees its earlier responses
 and the feedback; each reviewer its earlier reviews. The best response is picked by the
-evaluator in a knockout: 1 vs 2, the winner vs 3, ...; a tie carries the later one forward.
+context's evaluator graph (bound into `knockout`) in a knockout: 1 vs 2, the winner vs 3,
+...; a tie carries the later one forward.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from langgraph.graph import END, START, StateGraph
 
+from fellowship.graphs.evaluate import evaluate
 from fellowship.nodes.loop import after_response, after_reviews, collect_reviews, finish, generate, knockout, next_bout, review
 from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
+from fellowship.state.records import LoopResult
 
 
-def build_loop() -> StateGraph:
+def build_loop() -> StateGraph[LoopState, LoopContext, LoopInput, LoopOutput]:
     return (
         StateGraph(LoopState, context_schema=LoopContext, input_schema=LoopInput, output_schema=LoopOutput)
         .add_node("generate", generate)
         .add_node("review", review)
         .add_node("collect_reviews", collect_reviews)
-        .add_node("knockout", knockout)
+        .add_node("knockout", partial(knockout, evaluate=evaluate), metadata={"runs": ["judge", "jury", "debate"]})
         .add_node("finish", finish)
         .add_edge(START, "generate")
         .add_conditional_edges("generate", after_response, ["review", "knockout", "finish"])
@@ -36,3 +41,9 @@ def build_loop() -> StateGraph:
 
 
 graph = build_loop().compile(name="loop")
+
+
+async def run_loop(prompt: str, ctx: LoopContext) -> LoopResult:
+    """The whole loop on one prompt, inside another graph's node (traced under it, not checkpointed)."""
+    result: LoopResult = (await graph.ainvoke({"prompt": prompt}, context=ctx))["result"]
+    return result

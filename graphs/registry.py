@@ -1,50 +1,54 @@
-"""Every workflow by name, and which graphs run inside which nodes."""
+"""Every workflow by name: its graph, how to build it, its state and context, and what it is for.
+
+Which graphs run inside which nodes is not listed here: each graph's definition says so
+in its nodes' metadata (`runs`), and `inner_graphs` reads it from there.
+"""
 
 from __future__ import annotations
 
-from langgraph.graph.state import CompiledStateGraph
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from fellowship.graphs import debate, generate, judge, jury, loop
+from fellowship.graphs.running import Build, Graph
+from fellowship.state.debate import DebateContext, DebateState
+from fellowship.state.generate import GenerateContext, GenerateState
+from fellowship.state.judge import JudgeContext, JudgeState
+from fellowship.state.jury import JuryContext, JuryState
+from fellowship.state.loop import LoopContext, LoopState
 
 
-def graphs() -> dict[str, CompiledStateGraph]:
-    """The compiled graphs (without checkpointer), by name."""
-    from fellowship.graphs import debate, generate, judge, jury, loop
+@dataclass(frozen=True)
+class Workflow:
+    graph: Graph
+    build: Build
+    state: type[Any]
+    context: type[BaseModel]
+    description: str
 
-    return {"judge": judge.graph, "jury": jury.graph, "debate": debate.graph, "loop": loop.graph, "generate": generate.graph}
-
-
-def builders() -> dict:
-    """The uncompiled graphs, by name (the CLI compiles them with a checkpointer)."""
-    from fellowship.graphs import debate, generate, judge, jury, loop
-
-    return {"judge": judge.build_judge, "jury": jury.build_jury, "debate": debate.build_debate,
-            "loop": loop.build_loop, "generate": generate.build_generate}
+    def fields(self) -> list[str]:
+        """The state's fields, as `step` and `fork` may edit them."""
+        return list(typing.get_type_hints(self.state))
 
 
-def context_types() -> dict[str, type]:
-    """Each graph's run-context class, by name."""
-    from fellowship.state.debate import DebateContext
-    from fellowship.state.generate import GenerateContext
-    from fellowship.state.judge import JudgeContext
-    from fellowship.state.jury import JuryContext
-    from fellowship.state.loop import LoopContext
-
-    return {"judge": JudgeContext, "jury": JuryContext, "debate": DebateContext, "loop": LoopContext, "generate": GenerateContext}
-
-
-# node -> the graphs it invokes inside (not structural subgraphs, so drawings list them apart)
-NESTED: dict[str, dict[str, tuple[str, ...]]] = {
-    "judge": {},
-    "jury": {"member_vote": ("judge",)},
-    "debate": {},
-    "loop": {"knockout": ("judge", "jury", "debate")},
-    "generate": {"make_candidate": ("loop",), "compare": ("judge", "jury", "debate"),
-                 "knockout_candidates": ("judge", "jury", "debate")},
+WORKFLOWS: dict[str, Workflow] = {
+    "judge": Workflow(judge.graph, judge.build_judge, JudgeState, JudgeContext,
+                      "LLM-as-a-Judge: one model, one prompting strategy, optional order swap"),
+    "jury": Workflow(jury.graph, jury.build_jury, JuryState, JuryContext,
+                     "LLMs-as-a-Jury: members judge concurrently, plurality vote"),
+    "debate": Workflow(debate.graph, debate.build_debate, DebateState, DebateContext,
+                       "LLM Debate: referees discuss in rounds, then score concurrently"),
+    "loop": Workflow(loop.graph, loop.build_loop, LoopState, LoopContext,
+                     "LLM Feedback Loop: generator and reviewers over iterations, knockout selection"),
+    "generate": Workflow(generate.graph, generate.build_generate, GenerateState, GenerateContext,
+                         "one prompt to candidates and comparisons (the rows of the DPO/KTO datasets)"),
 }
 
-DESCRIPTIONS = {
-    "judge": "LLM-as-a-Judge: one model, one prompting strategy, optional order swap",
-    "jury": "LLMs-as-a-Jury: members judge concurrently, plurality vote",
-    "debate": "LLM Debate: referees discuss in rounds, then score concurrently",
-    "loop": "LLM Feedback Loop: generator and reviewers over iterations, knockout selection",
-    "generate": "one prompt to candidates and comparisons (the rows of the DPO/KTO datasets)",
-}
+
+def inner_graphs(name: str) -> dict[str, list[str]]:
+    """node -> the graphs it runs inside, as the graph's own definition declares them (node metadata `runs`)."""
+    nodes = WORKFLOWS[name].graph.get_graph().nodes
+    return {node: list(data.metadata["runs"]) for node, data in nodes.items() if data.metadata and "runs" in data.metadata}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,30 +20,39 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(512, gt=0)
-    seed: int | None = 0
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(512, gt=0, description="most tokens a model may write per reply")
+    seed: int | None = Field(0, description="sampling seed, where the backend takes one")
     timeout: float = Field(120.0, gt=0, description="seconds per remote request")
-    base_url: str | None = None
+    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
     max_retries: int = Field(3, ge=0, description="retries of transient remote failures")
     constrain: ConstraintChoice = Field("auto", description="how answers are held to their format (see models.constraints)")
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """The model-call options every run context carries (a base of the graphs' context dataclasses)."""
+_CALL = ModelSettings.model_fields  # one definition of each default, shared by the contexts below
 
-    temperature: float = 0.0
-    max_tokens: int = 512
-    seed: int | None = 0
-    timeout: float = 120.0
-    base_url: str | None = None
-    constrain: ConstraintChoice = "auto"
-    constrained: bool = False  # hold first replies to the answer format too, not only the repair turn
+
+class ModelOptions(BaseModel):
+    """The model-call options every run context carries (the base of the graphs' contexts).
+
+    Contexts are frozen pydantic models: LangGraph builds them from the JSON a server run
+    (`langgraph dev`, Studio) sends, validating and coercing each field, and their field
+    descriptions are what Studio shows.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: float = _CALL["temperature"]
+    max_tokens: int = _CALL["max_tokens"]
+    seed: int | None = _CALL["seed"]
+    timeout: float = _CALL["timeout"]
+    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
+    constrain: ConstraintChoice = _CALL["constrain"]
+    constrained: bool = Field(False, description="hold first replies to the answer format too, not only the repair turn")
 
     def options(self) -> dict[str, Any]:
         """These options as keyword arguments, to pass on to another context."""
-        return {f.name: getattr(self, f.name) for f in fields(ModelOptions)}
+        return {name: getattr(self, name) for name in ModelOptions.model_fields}
 
     def settings(self, **changes: Any) -> ModelSettings:
         """The settings of this context's model calls, with `changes` (another budget or seed, say)."""

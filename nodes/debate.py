@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from statistics import mean
 from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -13,12 +12,12 @@ from langgraph.types import Send
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
-from fellowship.nodes.judge import label_of
 from fellowship.parsing.formats import pair_scores_format
 from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as p
 from fellowship.state.debate import DebateContext, DebateState, FinalTask
-from fellowship.state.records import DebateVerdict, Final, Turn
+from fellowship.state.records import DebateVerdict, Final, Turn, Usage
+from fellowship.state.verdicts import label_of, mean_known
 
 
 def transcript(turns: list[Turn]) -> str:
@@ -38,22 +37,18 @@ def referee_messages(ctx: DebateContext, seat: int, state: DebateState | FinalTa
     ]
 
 
-def open_debate(state: DebateState) -> dict:
+def open_debate(state: DebateState) -> dict[str, int]:
     return {"round": 1, "speaker": 0}
 
 
-async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
+async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, object]:
     """The current speaker sees the whole discussion so far and adds a brief turn."""
     ctx = context_of(runtime, DebateContext)
     seat, round_ = state["speaker"], state["round"]
     model_spec = ctx.model_of(seat)
     messages = referee_messages(ctx, seat, state, state.get("turns", []), p.TURN.format(round=round_, rounds=ctx.rounds))
     reply = await load_chat_model(model_spec, ctx.settings()).ainvoke(messages)
-    usage = reply.usage_metadata or {}
-    turn = Turn(
-        referee=ctx.referees[seat], model=model_spec, round=round_, text=reply.text,
-        input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0),
-    )
+    turn = Turn(referee=ctx.referees[seat], model=model_spec, round=round_, text=reply.text, **Usage.of(reply).model_dump())
     last_seat = seat == len(ctx.referees) - 1
     return {"turns": [turn], "speaker": 0 if last_seat else seat + 1, "round": round_ + 1 if last_seat else round_}
 
@@ -72,7 +67,7 @@ def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal
     ]
 
 
-async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dict:
+async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dict[str, list[Final]]:
     """One referee's own final scores, with the repair turn when they cannot be read."""
     ctx = context_of(runtime, DebateContext)
     model_spec = ctx.model_of(task["seat"])
@@ -80,33 +75,27 @@ async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dic
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
     fmt = pair_scores_format(10, labels=("1", "2"))
     answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained)
-    scores = answer.value if answer.ok else (None, None)
-    final = Final(
-        referee=ctx.referees[task["seat"]], model=model_spec, score_a=scores[0], score_b=scores[1],  # type: ignore[index]
-        error=answer.error, raw=answer.texts,
-        input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens,
-    )
+    score_a, score_b = answer.scores() if answer.ok else (None, None)
+    final = Final(referee=ctx.referees[task["seat"]], model=model_spec, score_a=score_a, score_b=score_b,
+                  error=answer.error, raw=answer.texts, **answer.usage.model_dump())
     return {"finals": [final]}
 
 
-def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict:
+def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, DebateVerdict]:
     """Mean scores over the referees whose final parsed; the higher mean wins."""
     ctx = context_of(runtime, DebateContext)
     order = {name: i for i, name in enumerate(ctx.referees)}
     finals = sorted(state["finals"], key=lambda f: order[f.referee])
     valid = [f for f in finals if f.error is None]
     turns = state.get("turns", [])
-    tokens_in = sum(t.input_tokens for t in turns) + sum(f.input_tokens for f in finals)
-    tokens_out = sum(t.output_tokens for t in turns) + sum(f.output_tokens for f in finals)
-    if valid:
-        score_a = mean(f.score_a for f in valid)  # type: ignore[misc]
-        score_b = mean(f.score_b for f in valid)  # type: ignore[misc]
+    usage = Usage.total([*turns, *finals])
+    score_a, score_b = mean_known(f.score_a for f in valid), mean_known(f.score_b for f in valid)
+    if score_a is not None and score_b is not None:
         label, error = label_of(score_a, score_b), None
     else:
-        score_a = score_b = None
         label, error = "invalid", "no referee's final scores could be read"
     verdict = DebateVerdict(
         verdict=label, score_a=score_a, score_b=score_b, error=error, rounds=ctx.rounds, turns=turns,
-        finals=finals, invalid_finals=len(finals) - len(valid), input_tokens=tokens_in, output_tokens=tokens_out,
+        finals=finals, invalid_finals=len(finals) - len(valid), **usage.model_dump(),
     )
     return {"verdict": verdict}

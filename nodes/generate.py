@@ -10,18 +10,18 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.fileio.pairs import Pair
-from fellowship.graphs.loop import graph as loop_graph
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
 from fellowship.nodes import context_of
+from fellowship.state.evaluator import Evaluate
 from fellowship.state.generate import (
     CandidateTask,
     CompareTask,
     GenerateContext,
     GenerateState,
 )
-from fellowship.state.loop import LoopContext
-from fellowship.state.records import Candidate, Comparison
+from fellowship.state.loop import LoopContext, RunLoop
+from fellowship.state.records import Candidate, Comparison, Usage
 
 
 def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
@@ -29,8 +29,9 @@ def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> 
             for seat in range(len(context_of(runtime, GenerateContext).candidates))]
 
 
-async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext]) -> dict:
-    """One configured source answers the prompt: a single model call, or a whole feedback loop."""
+async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext], *, run_loop: RunLoop) -> dict[str, list[Candidate]]:
+    """One configured source answers the prompt: a single model call, or a whole feedback loop
+    (`run_loop`, bound in by the generate graph)."""
     ctx = context_of(runtime, GenerateContext)
     config = ctx.candidates[task["seat"]]
     # Each source samples with a seed of its own for this prompt: two sources of one model
@@ -38,19 +39,18 @@ async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext])
     seed = derive_seed(ctx.seed, config.name, task["prompt"])
     if config.kind == "single":
         reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(task["prompt"])])
-        usage = reply.usage_metadata or {}
         candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text, seed=seed,
-                              input_tokens=usage.get("input_tokens", 0), output_tokens=usage.get("output_tokens", 0))
+                              **Usage.of(reply).model_dump())
     else:
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
                                review_max_tokens=ctx.review_max_tokens, evaluator=ctx.evaluator, **{**ctx.options(), "seed": seed})
-        result = (await loop_graph.ainvoke({"prompt": task["prompt"]}, context=loop_ctx))["result"]
+        result = await run_loop(task["prompt"], loop_ctx)
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
                               seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
     return {"candidates": [candidate]}
 
 
-def collect_candidates(state: GenerateState) -> dict:
+def collect_candidates(state: GenerateState) -> dict[str, object]:
     """Fan-in point after the candidates."""
     return {}
 
@@ -68,26 +68,28 @@ def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) ->
     return [Send("compare", CompareTask(id=state["id"], prompt=state["prompt"], a=a, b=b)) for a, b in combinations(candidates, 2)]
 
 
-async def _compare(ctx: GenerateContext, item_id: str, prompt: str, a: Candidate, b: Candidate) -> Comparison:
+async def _compare(evaluate: Evaluate, ctx: GenerateContext, item_id: str, prompt: str, a: Candidate, b: Candidate) -> Comparison:
     if a.response.strip() == b.response.strip():  # nothing to prefer: spare the evaluator
-        return Comparison(a=a.name, b=b.name, verdict="tie", evaluation={"skipped": "identical responses"})
-    result = await ctx.evaluator.evaluate(Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt,
-                                               response_a=a.response, response_b=b.response))
+        return Comparison(a=a.name, b=b.name, verdict="tie", skipped="identical responses")
+    result = await evaluate(Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt,
+                                 response_a=a.response, response_b=b.response), ctx.evaluator)
     return Comparison(a=a.name, b=b.name, verdict=result.verdict, score_a=result.score_a, score_b=result.score_b,
-                      consistent=getattr(result, "consistent", None), evaluation=result.model_dump())
+                      consistent=result.consistent, evaluation=result)
 
 
-async def compare(task: CompareTask, runtime: Runtime[GenerateContext]) -> dict:
-    return {"comparisons": [await _compare(context_of(runtime, GenerateContext), task["id"], task["prompt"], task["a"], task["b"])]}
+async def compare(task: CompareTask, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, list[Comparison]]:
+    """One pair of candidates, judged by the context's evaluator (`evaluate`, bound in by the graph)."""
+    ctx = context_of(runtime, GenerateContext)
+    return {"comparisons": [await _compare(evaluate, ctx, task["id"], task["prompt"], task["a"], task["b"])]}
 
 
-async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> dict:
+async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, object]:
     """The champion so far (A) against the next candidate (B); a tie or invalid verdict carries the later one."""
     candidates = _ordered(state, runtime)
     by_name = {c.name: c for c in candidates}
     champion = by_name[state.get("champion") or candidates[0].name]
     challenger = candidates[len(state.get("comparisons", [])) + 1]
-    comparison = await _compare(context_of(runtime, GenerateContext), state["id"], state["prompt"], champion, challenger)
+    comparison = await _compare(evaluate, context_of(runtime, GenerateContext), state["id"], state["prompt"], champion, challenger)
     winner = champion.name if comparison.verdict == "A" else challenger.name
     return {"comparisons": [comparison], "champion": winner}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from statistics import mean
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
@@ -22,7 +21,8 @@ from fellowship.parsing.scores import (
 )
 from fellowship.prompts import judge as p
 from fellowship.state.judge import CallTask, JudgeContext, JudgeState
-from fellowship.state.records import Label, Order, OrderVerdict, Reading, Usage, Verdict
+from fellowship.state.records import Order, OrderVerdict, Reading, Usage, Verdict
+from fellowship.state.verdicts import agree, flip, label_of, mean_known
 
 
 def scale_of(strategy: str) -> int:
@@ -61,7 +61,7 @@ def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Ca
     return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair, fmt
 
 
-async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict:
+async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
     """One model conversation (with its repair turn) for one order or one response."""
     ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings())
@@ -70,42 +70,21 @@ async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict:
     return {"readings": [Reading(order=task["order"], part=task["part"], answer=answer)]}
 
 
-def label_of(score_a: float, score_b: float) -> Label:
-    return "A" if score_a > score_b else "B" if score_b > score_a else "tie"
-
-
 def order_verdict(order: Order, readings: list[Reading]) -> tuple[OrderVerdict, str | None]:
     """Map one order's readings back to responses A and B; returns the error when invalid."""
     errors = [f"{r.part if r.part != 'pair' else order}: {r.answer.error}" for r in readings if not r.answer.ok]
     if errors:
         return OrderVerdict(order=order, verdict="invalid"), "; ".join(errors)
     if readings[0].part != "pair":  # independent scoring: one reading per response
-        scores = {r.part: float(r.answer.value) for r in readings}  # type: ignore[arg-type]
+        scores = {r.part: r.answer.score() for r in readings}
         return OrderVerdict(order=order, verdict=label_of(scores["A"], scores["B"]), score_a=scores["A"], score_b=scores["B"]), None
-    value = readings[0].answer.value
-    if isinstance(value, str):  # direct comparison: a positional choice
-        flipped = {"A": "B", "B": "A", "tie": "tie"}
-        return OrderVerdict(order=order, verdict=value if order == "AB" else flipped[value]), None  # type: ignore[arg-type]
-    first, second = value  # type: ignore[misc]
+    answer = readings[0].answer
+    if isinstance(answer.value, str):  # direct comparison: a positional choice
+        choice = answer.choice()
+        return OrderVerdict(order=order, verdict=choice if order == "AB" else flip(choice)), None
+    first, second = answer.scores()
     score_a, score_b = (first, second) if order == "AB" else (second, first)
     return OrderVerdict(order=order, verdict=label_of(score_a, score_b), score_a=score_a, score_b=score_b), None
-
-
-def mean_known(values: list[float | None]) -> float | None:
-    """The mean of the values that are known, or None."""
-    known = [v for v in values if v is not None]
-    return mean(known) if known else None
-
-
-def agree(orders: list[OrderVerdict]) -> tuple[Label, bool | None]:
-    """The verdict over presentation orders: any invalid order makes it invalid; under swap
-    the same winner twice wins and disagreement is a tie. Returns (label, consistent)."""
-    if any(o.verdict == "invalid" for o in orders):
-        return "invalid", None
-    if len(orders) == 1:
-        return orders[0].verdict, None
-    consistent = orders[0].verdict == orders[1].verdict
-    return (orders[0].verdict if consistent else "tie"), consistent
 
 
 def _explanation(readings: list[Reading]) -> str:
@@ -124,9 +103,9 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
     decided = [order_verdict(order, by_order[order]) for order in ("AB", "BA") if order in by_order]
     orders = [v for v, _ in decided]
     errors = [e for _, e in decided if e]
-    usage = sum((r.answer.usage for r in readings), Usage())
+    usage = Usage.total(r.answer.usage for r in readings)
     texts = [t for r in readings for t in r.answer.texts]
-    label, consistent = agree(orders)
+    label, consistent = agree([o.verdict for o in orders])
     return Verdict(
         verdict=label,
         score_a=None if errors else mean_known([o.score_a for o in orders]),
@@ -146,7 +125,7 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
     )
 
 
-def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict:
+def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Verdict]:
     """Turn the collected readings into the verdict."""
     ctx = context_of(runtime, JudgeContext)
     return {"verdict": combine(state["readings"], model=ctx.model, strategy=ctx.strategy, swap=ctx.swap)}

@@ -5,16 +5,14 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from langgraph.pregel import Pregel
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from fellowship.graphs.judge import graph as judge_graph
 from fellowship.nodes import context_of
-from fellowship.nodes.judge import mean_known
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
-from fellowship.state.records import JuryVerdict, Label, Vote
-
-_FLIP: dict[str, Label] = {"A": "B", "B": "A", "tie": "tie", "invalid": "invalid"}
+from fellowship.state.records import JuryVerdict, Usage, Verdict, Vote
+from fellowship.state.verdicts import flip, mean_known, plurality
 
 
 def seat_flips(members: int, seed: int) -> list[bool]:
@@ -36,16 +34,16 @@ def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send
     ]
 
 
-async def member_vote(task: MemberTask, runtime: Runtime[JuryContext]) -> dict:
-    """One member judges the pair (in its seat's order) with the judge graph."""
+async def member_vote(task: MemberTask, runtime: Runtime[JuryContext], *, judge: Pregel) -> dict[str, list[Vote]]:
+    """One member judges the pair (in its seat's order) with the judge graph, bound in by the jury graph."""
     a, b = (task["response_b"], task["response_a"]) if task["flipped"] else (task["response_a"], task["response_b"])
-    out = await judge_graph.ainvoke(
+    out = await judge.ainvoke(
         {"question": task["question"], "response_a": a, "response_b": b},
         context=context_of(runtime, JuryContext).judge_context(task["member"]),
     )
-    judged = out["verdict"]
+    judged: Verdict = out["verdict"]
     if task["flipped"]:
-        label, score_a, score_b = _FLIP[judged.verdict], judged.score_b, judged.score_a
+        label, score_a, score_b = flip(judged.verdict), judged.score_b, judged.score_a
     else:
         label, score_a, score_b = judged.verdict, judged.score_a, judged.score_b
     vote = Vote(member=task["member"], seat=task["seat"], verdict=label, score_a=score_a, score_b=score_b,
@@ -53,33 +51,23 @@ async def member_vote(task: MemberTask, runtime: Runtime[JuryContext]) -> dict:
     return {"votes": [vote]}
 
 
-def plurality(labels: list[Label]) -> Label:
-    """The most frequent valid label; a shared top count is a tie; no valid label is invalid."""
-    counts = Counter(label for label in labels if label != "invalid")
-    if not counts:
-        return "invalid"
-    ranked = counts.most_common()
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return "tie"
-    return ranked[0][0]
-
-
-def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict:
+def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerdict]:
     """The panel's verdict by plurality, invalid votes left out and counted."""
     ctx = context_of(runtime, JuryContext)
     votes = sorted(state["votes"], key=lambda v: v.seat)
     labels = [v.verdict for v in votes]
+    usage = Usage.total(v.judgement for v in votes)
     verdict = JuryVerdict(
         verdict=plurality(labels),
-        score_a=mean_known([v.score_a for v in votes]),
-        score_b=mean_known([v.score_b for v in votes]),
+        score_a=mean_known(v.score_a for v in votes),
+        score_b=mean_known(v.score_b for v in votes),
         counts=dict(Counter(labels)),
         invalid_votes=labels.count("invalid"),
         votes=votes,
         strategy=ctx.strategy,
         swap=ctx.swap,
-        input_tokens=sum(v.judgement.input_tokens for v in votes),
-        output_tokens=sum(v.judgement.output_tokens for v in votes),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
         seconds=max((v.judgement.seconds for v in votes), default=0.0),
     )
     return {"verdict": verdict}

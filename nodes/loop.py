@@ -17,13 +17,9 @@ from fellowship.nodes.asking import ask
 from fellowship.parsing.formats import REVIEW_FORMAT
 from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
+from fellowship.state.evaluator import Evaluate
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
-from fellowship.state.records import Bout, LoopResult, Review
-
-
-def _tokens(message: AIMessage) -> list[int]:
-    meta = message.usage_metadata or {}
-    return [meta.get("input_tokens", 0), meta.get("output_tokens", 0)]
+from fellowship.state.records import Bout, LoopResult, Review, Usage
 
 
 def feedback_message(reviews: list[Review]) -> str:
@@ -38,7 +34,7 @@ def feedback_message(reviews: list[Review]) -> str:
     return p.REVISE.format(feedback=body)
 
 
-async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
+async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """The generator writes the first response, or revises its last one from the reviews."""
     ctx = context_of(runtime, LoopContext)
     conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
@@ -48,7 +44,7 @@ async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
         conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat))))
     reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
     conversation.append(AIMessage(reply.text))
-    return {"generator_conversation": conversation, "responses": [reply.text], "usage": _tokens(reply)}
+    return {"generator_conversation": conversation, "responses": [reply.text], "usage": Usage.of(reply)}
 
 
 def split_review(text: str) -> tuple[str, str]:
@@ -73,7 +69,7 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
     ]
 
 
-async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
+async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
     ctx = context_of(runtime, LoopContext)
     spec = ctx.reviewers[task["seat"]]
@@ -82,27 +78,26 @@ async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict:
     conversation = list(task["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
     # Reviewers write under their own budget, each with a seed of its own.
     seed = derive_seed(ctx.seed, "reviewer", str(task["seat"]))
-    base = {"iteration": task["iteration"], "reviewer": spec, "seat": task["seat"], "seed": seed}
+    reviewed = Review(iteration=task["iteration"], reviewer=spec, seat=task["seat"], seed=seed,
+                      request=p.standalone_review(task["prompt"], task["response"]))
     settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=seed)
     try:
         answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
                            REVIEW_FORMAT, ctx.constrained)
     except Exception as exc:  # noqa: BLE001 - a failing reviewer is left out, not fatal
-        return {"reviews": [Review(**base, error=f"model call failed: {type(exc).__name__}: {exc}")]}
+        return {"reviews": [reviewed.model_copy(update={"error": f"model call failed: {type(exc).__name__}: {exc}"})]}
     conversation.append(AIMessage(answer.texts[0]))
     if answer.repaired:
         conversation += [HumanMessage(p.REVIEW_REPAIR), AIMessage(answer.texts[-1])]
     evaluation, feedback = split_review(answer.texts[0])
-    result = Review(
-        **base, score=answer.value if answer.ok else None, evaluation=evaluation, feedback=feedback,  # type: ignore[arg-type]
-        error=answer.error, raw=answer.texts,
-        input_tokens=answer.usage.input_tokens, output_tokens=answer.usage.output_tokens,
-    )
-    return {"reviews": [result], "reviewer_conversations": {str(task["seat"]): conversation},
-            "usage": [answer.usage.input_tokens, answer.usage.output_tokens]}
+    result = reviewed.model_copy(update={
+        "score": answer.score() if answer.ok else None, "evaluation": evaluation, "feedback": feedback,
+        "error": answer.error, "raw": answer.texts, **answer.usage.model_dump(),
+    })
+    return {"reviews": [result], "reviewer_conversations": {str(task["seat"]): conversation}, "usage": answer.usage}
 
 
-def collect_reviews(state: LoopState) -> dict:
+def collect_reviews(state: LoopState) -> dict[str, object]:
     """Fan-in point after the reviewers."""
     return {}
 
@@ -117,19 +112,21 @@ def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["g
     return "generate"
 
 
-async def knockout(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
-    """The best so far (A) against the next response (B); a tie or an invalid verdict carries the later one forward."""
+async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate: Evaluate) -> dict[str, object]:
+    """The best so far (A) against the next response (B); a tie or an invalid verdict carries the later one forward.
+
+    `evaluate` runs the context's evaluator graph (bound in by the loop graph)."""
     ctx = context_of(runtime, LoopContext)
     best = state.get("best") or 1
     challenger = len(state.get("bouts", [])) + 2
     responses = state["responses"]
     pair = Pair(id=f"bout-{best}-{challenger}", question=state["prompt"],
                 response_a=responses[best - 1], response_b=responses[challenger - 1])
-    result = await ctx.evaluator.evaluate(pair)
+    result = await evaluate(pair, ctx.evaluator)
     winner = best if result.verdict == "A" else challenger
     note = {"tie": "tie: the later response goes on", "invalid": "invalid verdict: the later response goes on"}.get(result.verdict, "")
     bout = Bout(a=best, b=challenger, verdict=result.verdict, winner=winner, note=note,
-                score_a=result.score_a, score_b=result.score_b, evaluation=result.model_dump())
+                score_a=result.score_a, score_b=result.score_b, evaluation=result)
     return {"bouts": [bout], "best": winner}
 
 
@@ -137,18 +134,16 @@ def next_bout(state: LoopState) -> Literal["knockout", "finish"]:
     return "knockout" if len(state.get("bouts", [])) + 2 <= len(state["responses"]) else "finish"
 
 
-def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict:
+def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, LoopResult]:
     ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     best = state.get("best") or 1
     bouts = state.get("bouts", [])
-    usage = state.get("usage") or [0, 0]
-    evaluated = [b.evaluation for b in bouts]
+    usage = state.get("usage", Usage()) + Usage.total(b.evaluation for b in bouts)
     result = LoopResult(
         prompt=state["prompt"], responses=responses, reviews=state.get("reviews", []), bouts=bouts,
         best=best, best_response=responses[best - 1], stopped_early=len(responses) < ctx.iterations,
         generator=ctx.generator, reviewers=list(ctx.reviewers), evaluator=ctx.evaluator.describe(),
-        input_tokens=usage[0] + sum(e.get("input_tokens", 0) for e in evaluated),
-        output_tokens=usage[1] + sum(e.get("output_tokens", 0) for e in evaluated),
+        **usage.model_dump(),
     )
     return {"result": result}

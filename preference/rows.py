@@ -27,8 +27,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from fellowship.prompts import loop as loop_prompts
-from fellowship.state.records import Candidate, Comparison, LoopResult
+from fellowship.state.records import Candidate, Comparison, DebateVerdict, Evaluation, JuryVerdict, LoopResult
 
 KINDS = ("single", "workflow")
 
@@ -71,14 +70,15 @@ def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | Non
     return None
 
 
-def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The evaluator's orders (judge), votes (jury) or final scores (debate), in one shape for every evaluator."""
-    votes = evaluation.get("votes")
-    finals = evaluation.get("finals")
+def _evaluation_summary(evaluation: Evaluation | None) -> dict[str, Any]:
+    """The evaluator's orders (judge, debate under swap), votes (jury) or final scores (debate), in one shape for every evaluator."""
+    orders = [] if evaluation is None or isinstance(evaluation, JuryVerdict) else evaluation.orders
     return {
-        "orders": [{k: o.get(k) for k in ("order", "verdict", "score_a", "score_b")} for o in evaluation.get("orders") or []],
-        "votes": None if votes is None else [{k: v.get(k) for k in ("member", "verdict", "score_a", "score_b")} for v in votes],
-        "finals": None if finals is None else [{k: f.get(k) for k in ("referee", "score_a", "score_b")} for f in finals],
+        "orders": [o.model_dump(include={"order", "verdict", "score_a", "score_b"}) for o in orders],
+        "votes": ([v.model_dump(include={"member", "verdict", "score_a", "score_b"}) for v in evaluation.votes]
+                  if isinstance(evaluation, JuryVerdict) else None),
+        "finals": ([f.model_dump(include={"referee", "score_a", "score_b"}) for f in evaluation.finals]
+                   if isinstance(evaluation, DebateVerdict) else None),
     }
 
 
@@ -106,7 +106,7 @@ class RowBuilder:
         self.base = base_provenance
 
     def _provenance(self, kind: str, record: dict[str, Any], *, shown: tuple[str, str], verdict: str, consistent: bool | None,
-                    evaluation: dict[str, Any], chosen: dict[str, Any] | None = None, rejected: dict[str, Any] | None = None,
+                    evaluation: Evaluation | None, chosen: dict[str, Any] | None = None, rejected: dict[str, Any] | None = None,
                     completion: dict[str, Any] | None = None, margin: float | None = None) -> dict[str, Any]:
         return {
             **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
@@ -173,14 +173,16 @@ class RowBuilder:
             rows.kto["single"].append(self._kto(prompt, text, found.pop(), self._provenance("single", record, **decided[text])))
 
     def _workflow(self, rows: Rows, prompt: str, candidate: Candidate, record: dict[str, Any]) -> None:
-        loop: LoopResult = candidate.loop  # type: ignore[assignment]
+        loop: LoopResult | None = candidate.loop
+        if loop is None:
+            return
 
         def ref(iteration: int, score: float | None) -> dict[str, Any]:
             return response_ref(candidate.name, "loop", candidate.models, candidate.seed, iteration, score)
 
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
-            consistent = bout.evaluation.get("consistent")
+            consistent = bout.evaluation.consistent
             if not self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b):
                 continue
             win, lose = (bout.a, bout.b) if bout.verdict == "A" else (bout.b, bout.a)
@@ -195,14 +197,12 @@ class RowBuilder:
                 rows.dropped["workflow: failed review"] += 1
                 continue
             bout = outcome.get(review.iteration + 1)
-            if bout is None or bout.verdict not in ("A", "B") or bout.evaluation.get("consistent") is False:
+            if bout is None or bout.verdict not in ("A", "B") or bout.evaluation.consistent is False:
                 rows.dropped["workflow: feedback outcome undecided"] += 1
                 continue
-            request = loop_prompts.REVIEWER_SYSTEM + "\n\n" + loop_prompts.FIRST_REVIEW.format(
-                prompt=prompt, response=loop.responses[review.iteration - 1])
             reviewer = response_ref(candidate.name, "reviewer", [review.reviewer], review.seed, review.iteration, None)
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
-            rows.kto["workflow"].append(self._kto(request, review.raw[0], bout.verdict == "B", self._provenance(
+            rows.kto["workflow"].append(self._kto(review.request, review.raw[0], bout.verdict == "B", self._provenance(
                 "workflow-feedback", record, completion=reviewer, shown=(f"response {bout.a}", f"response {bout.b}"),
-                verdict=bout.verdict, consistent=bout.evaluation.get("consistent"), evaluation=bout.evaluation,
+                verdict=bout.verdict, consistent=bout.evaluation.consistent, evaluation=bout.evaluation,
                 margin=_margin(scores[bout.b], scores[bout.a]))))

@@ -44,3 +44,9 @@ new response only, with no greeting and no comment about the changes."""
 REVISE_WITHOUT_FEEDBACK = """\
 No reviewer feedback could be obtained this time. Rewrite your response to the \
 original request as well as you can. Reply with the new response only."""
+
+
+def standalone_review(prompt: str, response: str) -> str:
+    """A review request as one standalone prompt (instructions, request, response): what a review answers,
+    whatever conversation came before it, and the prompt of the reviewer-feedback KTO rows."""
+    return REVIEWER_SYSTEM + "\n\n" + FIRST_REVIEW.format(prompt=prompt, response=response)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_json
+from fellowship.graphs.evaluate import evaluate
 from fellowship.metrics.agreement import (
     accuracy,
     bootstrap_ci,
@@ -18,20 +19,21 @@ from fellowship.metrics.agreement import (
     longer_preference,
     rate,
 )
-from fellowship.nodes.judge import label_of
-from fellowship.nodes.jury import plurality
 from fellowship.parsing.scores import ParseError, parse_pair_scores
 from fellowship.readers.labelled import LabelledPair
+from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.state.records import Evaluation
+from fellowship.state.verdicts import label_of, plurality
 
 Kind = Literal["judge", "debate"]
 
 
-async def evaluate_labelled(pair: LabelledPair, *, evaluator: Any, max_concurrency: int | None = None) -> Any:
+async def evaluate_labelled(pair: LabelledPair, *, evaluator: EvaluatorConfig, max_concurrency: int | None = None) -> Evaluation:
     """One live verdict on a labelled pair (a module-level function, so that it pickles for a cluster run)."""
     from fellowship.fileio.pairs import Pair
 
-    return await evaluator.evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
-                                         response_b=pair.response_b), max_concurrency)
+    return await evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
+                               response_b=pair.response_b), evaluator, max_concurrency)
 
 
 def _load_records(path: Path, expected: int) -> list[dict[str, Any]]:

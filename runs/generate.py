@@ -13,14 +13,14 @@ from typing import Any
 
 from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
+from fellowship.graphs.running import run_config
 from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.batch import ItemFailure, run_all
-from fellowship.runs.evaluation import run_config
 from fellowship.runs.export import rows_of, write_dataset
 from fellowship.runs.journal import Journal
 from fellowship.state.generate import GenerateContext
-from fellowship.state.records import Candidate, Comparison
+from fellowship.state.records import Candidate, Comparison, Usage
 
 
 def base_provenance(ctx: GenerateContext) -> dict[str, Any]:
@@ -37,9 +37,9 @@ def base_provenance(ctx: GenerateContext) -> dict[str, Any]:
 def fingerprint(ctx: GenerateContext, source: str) -> dict[str, Any]:
     """What identifies a run: the options that change model calls. Output options (kinds, filters,
     form, format) are not part of it: `fellowship export` rebuilds the files with others."""
-    data = {"prompts": source, "context": {k: v for k, v in vars(ctx).items() if k != "evaluator"},
-            "evaluator": vars(ctx.evaluator), "provenance": base_provenance(ctx)}
-    return json.loads(json.dumps(data, default=lambda o: vars(o) if hasattr(o, "__dict__") else str(o)))
+    data = {"prompts": source, "context": ctx.model_dump(mode="json", exclude={"evaluator"}),
+            "evaluator": ctx.evaluator.model_dump(mode="json"), "provenance": base_provenance(ctx)}
+    return json.loads(json.dumps(data))
 
 
 async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_concurrency: int | None = None) -> dict[str, Any]:
@@ -51,13 +51,12 @@ async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_c
     out = await generate_graph.ainvoke({"id": item.id, "prompt": item.prompt}, context=ctx, config=config)
     candidates: list[Candidate] = out["candidates"]
     comparisons: list[Comparison] = out["comparisons"]
-    evaluated = [c.evaluation for c in comparisons]
+    usage = Usage.total(candidates) + Usage.total(c.evaluation for c in comparisons if c.evaluation is not None)
     return {
         "id": item.id, "index": index, "prompt": item.prompt,
         "candidates": [c.model_dump() for c in candidates], "comparisons": [c.model_dump() for c in comparisons],
         "trace_id": str(run_id), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "input_tokens": sum(c.input_tokens for c in candidates) + sum(e.get("input_tokens", 0) for e in evaluated),
-        "output_tokens": sum(c.output_tokens for c in candidates) + sum(e.get("output_tokens", 0) for e in evaluated),
+        **usage.model_dump(),
         "seconds": round(time.perf_counter() - started, 3),
     }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +13,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
-from fellowship.graphs.registry import builders, context_types
+from fellowship.graphs.registry import WORKFLOWS
 from fellowship.state import records
 from fellowship.tracing.local import active as local_tracer
 from fellowship.tracing.local import state_dir
@@ -40,7 +39,7 @@ async def saver() -> AsyncIterator[AsyncSqliteSaver]:
 async def checkpointed(graph_name: str) -> AsyncIterator[CompiledStateGraph]:
     """The named graph compiled with the project-local SQLite checkpointer."""
     async with saver() as checkpoints:
-        yield builders()[graph_name]().compile(checkpointer=checkpoints, name=graph_name)
+        yield WORKFLOWS[graph_name].build().compile(checkpointer=checkpoints, name=graph_name)
 
 
 def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -49,17 +48,22 @@ def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: 
     config: dict[str, Any] = {"configurable": configurable, "run_name": graph_name, "tags": [f"graph:{graph_name}"],
                               "metadata": {"graph": graph_name, "thread_id": thread_id,
                                            # a string: checkpoint metadata keeps plain values only
-                                           "context_json": json.dumps(dataclasses.asdict(context), default=str)}}
+                                           "context_json": context.model_dump_json()}}
     if (tracer := local_tracer()) is not None:
         config["callbacks"] = [tracer]
     return config
 
 
 async def update_state(graph: CompiledStateGraph, config: dict[str, Any], context: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """`aupdate_state`, with the run context at hand for the routers that the update re-evaluates."""
-    from langgraph._internal._constants import (
-        CONFIG_KEY_RUNTIME,  # no public way to pass context here
-    )
+    """`aupdate_state`, with the run context at hand for the routers that the update re-evaluates.
+
+    The one use of LangGraph's internals in the project: `aupdate_state` takes no context,
+    yet it runs the routers after the edited node, and ours read the context (the debate's
+    rounds, the loop's iterations); without it they would route by the defaults. LangGraph
+    reads a run's runtime from this config key. If a release moves it, this import fails,
+    and tests/unit/test_stepping.py::test_editing_the_round_counter_reroutes fails too.
+    """
+    from langgraph._internal._constants import CONFIG_KEY_RUNTIME
     from langgraph.runtime import Runtime
 
     with_runtime = {**config, "configurable": {**config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}}
@@ -81,8 +85,8 @@ async def thread_origin(thread_id: str) -> tuple[str, Any] | None:
             first = item
     if first is None or "graph" not in first.metadata:
         return None
-    name = first.metadata["graph"]
-    return name, context_types()[name](**json.loads(first.metadata.get("context_json", "{}")))
+    name = str(first.metadata["graph"])
+    return name, WORKFLOWS[name].context.model_validate_json(str(first.metadata.get("context_json", "{}")))
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -167,7 +171,7 @@ async def step_session(graph_name: str, context: Any, inputs: dict[str, Any] | N
                                    ensure_ascii=False, indent=2))
                 elif verb in ("e", "edit"):
                     try:
-                        field, value = parse_assignment(rest, lambda: list(graph.builder.schemas[graph.builder.state_schema]))
+                        field, value = parse_assignment(rest, WORKFLOWS[graph_name].fields)
                         config = await update_state(graph, config, context, {field: value})
                         snapshot = await graph.aget_state(config)
                         say(f"  set {field}")
@@ -224,9 +228,8 @@ async def fork(thread_id: str, checkpoint_id: str, assignments: list[str]) -> tu
         if snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
             raise LookupError(f"no checkpoint {checkpoint_id!r} in thread {thread_id!r}")
         config = {**config, "configurable": dict(snapshot.config["configurable"])}
-        fields = list(graph.builder.schemas[graph.builder.state_schema])
         for assignment in assignments:
-            field, value = parse_assignment(assignment, lambda: fields)
+            field, value = parse_assignment(assignment, WORKFLOWS[name].fields)
             config = await update_state(graph, config, context, {field: value})
         await graph.ainvoke(None, config, context=context)
         final = await graph.aget_state(thread_config(name, thread_id, context))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,17 @@ from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_json
 from fellowship.fileio.pairs import Pair
 from fellowship.fileio.prompts import PromptItem
-from fellowship.graphs.loop import graph as loop_graph
+from fellowship.graphs import loop
+from fellowship.graphs.evaluate import evaluate
+from fellowship.graphs.running import compiled, current_thread, run_config
 from fellowship.metrics.winrate import win_report
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
-from fellowship.nodes.judge import label_of
 from fellowship.parsing.scores import ParseError, parse_pair_scores
-from fellowship.runs.evaluation import EvaluatorConfig, run_config
-from fellowship.runs.threads import current_thread, graph_for
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
+from fellowship.state.verdicts import Label, label_of
 
 
 async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None = None) -> LoopResult:
@@ -31,8 +31,9 @@ async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None
     started = time.perf_counter()
     tags = [f"generator:{ctx.generator}", *(f"reviewer:{r}" for r in ctx.reviewers)]
     config = run_config("loop", item.id, tags, max_concurrency, current_thread(), ctx)
-    out = await graph_for("loop", loop_graph).ainvoke({"prompt": item.prompt}, context=ctx, config=config)
-    return out["result"].model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+    out = await compiled(loop.build_loop, loop.graph).ainvoke({"prompt": item.prompt}, context=ctx, config=config)
+    result: LoopResult = out["result"]
+    return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
 
 
 async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: str, evaluator: EvaluatorConfig,
@@ -42,15 +43,15 @@ async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: st
     The loop and the baseline sample with seeds of their own (see `derive_seed`), so one model
     on both sides does not write the same first answer twice at temperature > 0.
     """
-    loop_ctx = dataclasses.replace(ctx, seed=derive_seed(ctx.seed, "loop", item.prompt))
-    loop, single = await asyncio.gather(
+    loop_ctx = ctx.model_copy(update={"seed": derive_seed(ctx.seed, "loop", item.prompt)})
+    refined, single = await asyncio.gather(
         refine(item, loop_ctx, max_concurrency),
         load_chat_model(baseline, ctx.settings(seed=derive_seed(ctx.seed, "baseline", item.prompt))).ainvoke([HumanMessage(item.prompt)]),
     )
-    verdict = await evaluator.evaluate(Pair(id=item.id, question=item.prompt, response_a=loop.best_response,
-                                            response_b=single.text), max_concurrency)
+    verdict = await evaluate(Pair(id=item.id, question=item.prompt, response_a=refined.best_response,
+                                  response_b=single.text), evaluator, max_concurrency)
     return {"verdict": verdict.verdict, "score_a": verdict.score_a, "score_b": verdict.score_b,
-            "loop": loop.model_dump(), "baseline": baseline, "baseline_response": single.text,
+            "loop": refined.model_dump(), "baseline": baseline, "baseline_response": single.text,
             "evaluation": verdict.model_dump()}
 
 
@@ -62,7 +63,7 @@ def recorded_winrate(path: Path) -> dict[str, Any]:
     records = read_json(path)
     if not isinstance(records, list) or not records:
         raise InputError("expected a non-empty JSON list of records with 'response'", path)
-    labels = []
+    labels: list[Label] = []
     for record in records:
         text = record.get("response") if isinstance(record, dict) else None
         try:

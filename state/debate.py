@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Annotated, TypedDict
+
+from pydantic import Field
 
 from fellowship.models import ModelOptions
 from fellowship.prompts.debate import PERSONAS
@@ -12,22 +13,13 @@ from fellowship.state.judge import PairInput
 from fellowship.state.records import DebateVerdict, Final, Turn
 
 
-@dataclass(frozen=True)
 class DebateContext(ModelOptions):
-    """Run-scoped settings of a debate.
+    """Run-scoped settings of a debate."""
 
-    `referee_models` gives one model spec per referee; empty means every referee uses `model`.
-    """
-
-    model: str = "local:smollm2"
-    referee_models: tuple[str, ...] = ()
-    referees: tuple[str, ...] = tuple(PERSONAS)
-    rounds: int = 2
-
-    def __post_init__(self) -> None:  # lists from a JSON context become tuples
-        object.__setattr__(self, "referee_models", tuple(self.referee_models))
-        object.__setattr__(self, "referees", tuple(self.referees))
-
+    model: str = Field("local:smollm2", description="every referee's model spec, unless referee_models are given")
+    referee_models: tuple[str, ...] = Field((), description="one model spec per referee; empty: `model` for all")
+    referees: tuple[str, ...] = Field(tuple(PERSONAS), description="the referees' personas, in speaking order")
+    rounds: int = Field(2, ge=0, description="discussion rounds before the closing scores")
 
     def model_of(self, seat: int) -> str:
         return self.referee_models[seat] if self.referee_models else self.model

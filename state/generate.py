@@ -3,45 +3,40 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
 from typing import Annotated, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from fellowship.models import ModelOptions
 from fellowship.models.settings import REVIEW_MAX_TOKENS
-from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.records import Candidate, Comparison
 
 Pairing = Literal["all", "knockout"]
 
 
-@dataclass(frozen=True)
-class CandidateConfig:
+class CandidateConfig(BaseModel):
     """A named source of responses: one model, or a feedback loop (generator, then reviewers)."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     kind: Literal["single", "loop"]
-    models: tuple[str, ...]
+    models: tuple[str, ...] = Field(description="the single model, or the loop's generator then its reviewers")
 
 
-@dataclass(frozen=True)
 class GenerateContext(ModelOptions):
-    candidates: tuple[CandidateConfig, ...] = (
-        CandidateConfig("single", "single", ("local:smollm2",)),
-        CandidateConfig("loop", "loop", ("local:smollm2", "local:smollm2")),
+    """Run-scoped settings of `generate`: the sources, how they are paired, and the evaluator."""
+
+    candidates: tuple[CandidateConfig, ...] = Field(
+        (CandidateConfig(name="single", kind="single", models=("local:smollm2",)),
+         CandidateConfig(name="loop", kind="loop", models=("local:smollm2", "local:smollm2"))),
+        description="the sources that answer each prompt",
     )
-    pairing: Pairing = "all"
-    iterations: int = 3
-    review_max_tokens: int = REVIEW_MAX_TOKENS
-    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
-
-    def __post_init__(self) -> None:
-        # A server run passes the context as JSON: rebuild the nested parts.
-        if isinstance(self.evaluator, dict):
-            object.__setattr__(self, "evaluator", EvaluatorConfig(**self.evaluator))
-        object.__setattr__(self, "candidates", tuple(
-            CandidateConfig(c["name"], c["kind"], tuple(c["models"])) if isinstance(c, dict) else c for c in self.candidates
-        ))
-
+    pairing: Pairing = Field("all", description="compare every pair of sources, or a knockout in their order")
+    iterations: int = Field(3, ge=1, description="responses per feedback loop")
+    review_max_tokens: int = Field(REVIEW_MAX_TOKENS, gt=0, description="most tokens per review")
+    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig, description="who compares the sources' answers")
 
 
 class GenerateInput(TypedDict):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Annotated, Literal, TypedDict
+
+from pydantic import Field
 
 from fellowship.models import ModelOptions
 from fellowship.state.records import Order, Reading, Verdict
@@ -13,14 +14,18 @@ Strategy = Literal["direct", "independent", "combined-5", "combined-10", "combin
 STRATEGIES: tuple[Strategy, ...] = ("direct", "independent", "combined-5", "combined-10", "combined-100")
 
 
-@dataclass(frozen=True)
-class JudgeContext(ModelOptions):
+class JudgeSettings(ModelOptions):
+    """How a judge judges, apart from which model: shared by a judge and a jury's members."""
+
+    strategy: Strategy = Field("combined-10", description="direct: A/B/tie · independent: each response scored /10 alone · "
+                                                          "combined-N: both scored /N in one call")
+    swap: bool = Field(False, description="judge both presentation orders; the same winner twice wins, otherwise tie")
+
+
+class JudgeContext(JudgeSettings):
     """Run-scoped settings of a judge (passed as `context=`; never checkpointed)."""
 
-    model: str = "local:smollm2"
-    strategy: Strategy = "combined-10"
-    swap: bool = False
-
+    model: str = Field("local:smollm2", description="the judge's model spec")
 
 
 class PairInput(TypedDict):

@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
-from fellowship.models import ModelOptions
-from fellowship.state.judge import JudgeContext, PairInput, Strategy
+from pydantic import Field
+
+from fellowship.state.judge import JudgeContext, JudgeSettings, PairInput
 from fellowship.state.records import JuryVerdict, Vote
 
 
-@dataclass(frozen=True)
-class JuryContext(ModelOptions):
+class JuryContext(JudgeSettings):
     """Run-scoped settings of a jury: its members (model specs, repeats allowed) and how they judge."""
 
-    members: tuple[str, ...] = ("local:smollm2", "local:smollm2", "local:smollm2")
-    strategy: Strategy = "combined-10"
-    swap: bool = False
-    shuffle: bool = False
-    shuffle_seed: int = 0
-
-    def __post_init__(self) -> None:  # lists from a JSON context become tuples
-        object.__setattr__(self, "members", tuple(self.members))
+    members: tuple[str, ...] = Field(("local:smollm2", "local:smollm2", "local:smollm2"),
+                                     description="one model spec per member (repeats allowed)")
+    shuffle: bool = Field(False, description="show a seeded half of the members B first")
+    shuffle_seed: int = Field(0, description="seed of the shuffle")
 
     def judge_context(self, member: str) -> JudgeContext:
-        return JudgeContext(model=member, strategy=self.strategy, swap=self.swap, **self.options())
+        """The context one member judges with."""
+        return JudgeContext(model=member, **self.model_dump(include=set(JudgeSettings.model_fields)))
 
 
 class JuryState(PairInput, total=False):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypedDict
 
 from langchain_core.messages import AnyMessage
+from pydantic import Field
 
 from fellowship.models import ModelOptions
 from fellowship.models.settings import REVIEW_MAX_TOKENS
-from fellowship.runs.evaluation import EvaluatorConfig
-from fellowship.state.records import Bout, LoopResult, Review
+from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.state.records import Bout, LoopResult, Review, Usage
 
 
 def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[AnyMessage]]) -> dict[str, list[AnyMessage]]:
@@ -19,28 +20,15 @@ def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[An
     return {**old, **new}
 
 
-def add_usage(old: list[int], new: list[int]) -> list[int]:
-    """Reducer: element-wise sum of [input_tokens, output_tokens]."""
-    return [x + y for x, y in zip(old or [0, 0], new)]
-
-
-@dataclass(frozen=True)
 class LoopContext(ModelOptions):
     """Run-scoped settings of the loop: the models, the iterations and the evaluator of the knockout."""
 
-    generator: str = "local:smollm2"
-    reviewers: tuple[str, ...] = ("local:smollm2",)
-    iterations: int = 3
-    stop_at: float | None = None
-    review_max_tokens: int = REVIEW_MAX_TOKENS
-    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
-
-    def __post_init__(self) -> None:
-        # A server run passes the context as JSON: rebuild the nested parts.
-        if isinstance(self.evaluator, dict):
-            object.__setattr__(self, "evaluator", EvaluatorConfig(**self.evaluator))
-        object.__setattr__(self, "reviewers", tuple(self.reviewers))
-
+    generator: str = Field("local:smollm2", description="the generator's model spec")
+    reviewers: tuple[str, ...] = Field(("local:smollm2",), description="one model spec per reviewer")
+    iterations: int = Field(3, ge=1, description="responses the generator writes (the paper's 3)")
+    stop_at: float | None = Field(None, description="stop once every reviewer scores the latest response at or above this")
+    review_max_tokens: int = Field(REVIEW_MAX_TOKENS, gt=0, description="most tokens per review")
+    evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig, description="who picks the best response")
 
 
 class LoopInput(TypedDict):
@@ -52,7 +40,7 @@ class LoopState(LoopInput, total=False):
     reviewer_conversations: Annotated[dict[str, list[AnyMessage]], merge_conversations]
     responses: Annotated[list[str], operator.add]
     reviews: Annotated[list[Review], operator.add]
-    usage: Annotated[list[int], add_usage]
+    usage: Annotated[Usage, operator.add]
     stopped_early: bool
     bouts: Annotated[list[Bout], operator.add]
     best: int
@@ -71,3 +59,7 @@ class ReviewTask(TypedDict):
     iteration: int
     response: str
     conversation: list[AnyMessage]
+
+
+RunLoop = Callable[[str, LoopContext], Awaitable[LoopResult]]
+"""Runs the whole loop on one prompt (the generate graph binds one into its candidate node)."""

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
-Label = Literal["A", "B", "tie", "invalid"]
-Order = Literal["AB", "BA"]
+from fellowship.prompts.loop import standalone_review
+from fellowship.state.verdicts import Label, Order
+
+__all__ = ["Label", "Order"]  # re-exported: records and their labels travel together
+
+
+class Counted(Protocol):
+    """Anything that records the tokens of its model calls."""
+
+    @property
+    def input_tokens(self) -> int: ...
+
+    @property
+    def output_tokens(self) -> int: ...
 
 
 class Usage(BaseModel):
+    """Token counts: every sum of tokens in the project goes through this."""
+
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def __add__(self, other: "Usage") -> "Usage":
+    @classmethod
+    def of(cls, message: BaseMessage) -> Usage:
+        """What one model reply reports (zero where the backend reports nothing)."""
+        meta = getattr(message, "usage_metadata", None) or {}
+        return cls(input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
+
+    @classmethod
+    def total(cls, records: Iterable[Counted]) -> Usage:
+        return sum((cls(input_tokens=r.input_tokens, output_tokens=r.output_tokens) for r in records), cls())
+
+    def __add__(self, other: Counted) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
@@ -39,6 +65,22 @@ class Answer(BaseModel):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    # Typed views of `value`, for the parser that produced it; a mismatch is a bug, so it raises.
+    def score(self) -> float:
+        if isinstance(self.value, (int, float)):
+            return float(self.value)
+        raise TypeError(f"expected one score, got {self.value!r}")
+
+    def scores(self) -> tuple[float, float]:
+        if isinstance(self.value, tuple):
+            return self.value
+        raise TypeError(f"expected a pair of scores, got {self.value!r}")
+
+    def choice(self) -> Label:
+        if self.value in ("A", "B", "tie"):
+            return "A" if self.value == "A" else "B" if self.value == "B" else "tie"
+        raise TypeError(f"expected A, B or tie, got {self.value!r}")
 
 
 class Reading(BaseModel):
@@ -109,6 +151,11 @@ class JuryVerdict(BaseModel):
     output_tokens: int = 0
     seconds: float = 0.0
 
+    @property
+    def consistent(self) -> bool | None:
+        """Never set for a panel: each member's own judgement says whether its orders agreed."""
+        return None
+
 
 class Turn(BaseModel):
     """One referee's contribution to the debate."""
@@ -163,6 +210,8 @@ class Review(BaseModel):
     reviewer: str
     seat: int
     seed: int | None = Field(None, description="the sampling seed this reviewer wrote with")
+    request: str = Field("", description="the review request as one standalone prompt: the reviewer's instructions, "
+                                         "the user prompt and the response under review")
     score: float | None = None
     evaluation: str = ""
     feedback: str = ""
@@ -170,6 +219,19 @@ class Review(BaseModel):
     raw: list[str] = Field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+def _evaluator_of(value: Any) -> str:
+    """Which evaluator's record this is, from the fields only it has (a record or its dump)."""
+    has = (lambda key: key in value) if isinstance(value, dict) else (lambda key: hasattr(value, key))
+    return "jury" if has("votes") else "debate" if has("rounds") else "judge"
+
+
+Evaluation = Annotated[
+    Annotated[Verdict, Tag("judge")] | Annotated[JuryVerdict, Tag("jury")] | Annotated[DebateVerdict, Tag("debate")],
+    Discriminator(_evaluator_of),
+]
+"""The full result of whichever evaluator decided: judge, jury or debate."""
 
 
 class Bout(BaseModel):
@@ -182,7 +244,7 @@ class Bout(BaseModel):
     note: str = ""
     score_a: float | None = None
     score_b: float | None = None
-    evaluation: dict = Field(default_factory=dict, description="the evaluator's full result")
+    evaluation: Evaluation = Field(description="the evaluator's full result")
 
 
 class LoopResult(BaseModel):
@@ -201,6 +263,14 @@ class LoopResult(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
+
+    @model_validator(mode="after")
+    def _older_reviews(self) -> LoopResult:
+        """Reviews of earlier journals did not record their request: it is the standalone form of the reviewed response."""
+        for review in self.reviews:
+            if not review.request and review.iteration <= len(self.responses):
+                review.request = standalone_review(self.prompt, self.responses[review.iteration - 1])
+        return self
 
 
 class Candidate(BaseModel):
@@ -225,4 +295,13 @@ class Comparison(BaseModel):
     score_a: float | None = None
     score_b: float | None = None
     consistent: bool | None = None
-    evaluation: dict = Field(default_factory=dict)
+    evaluation: Evaluation | None = Field(None, description="the evaluator's full result; None when it was spared")
+    skipped: str | None = Field(None, description="why no evaluator ran (identical responses)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_skip(cls, data: Any) -> Any:
+        """Earlier journals wrote a skipped comparison as `evaluation: {"skipped": why}`."""
+        if isinstance(data, dict) and isinstance(data.get("evaluation"), dict) and set(data["evaluation"]) == {"skipped"}:
+            return {**data, "evaluation": None, "skipped": data["evaluation"]["skipped"]}
+        return data

@@ -14,9 +14,9 @@ from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
 from fellowship.models import servers as servers_module
-from fellowship.nodes.judge import label_of
+from fellowship.state.verdicts import label_of
 from fellowship.parsing.formats import pair_scores_format
-from fellowship.runs.evaluation import judge_pair
+from fellowship.graphs.evaluate import judge_pair
 from fellowship.state.judge import JudgeContext
 
 pytestmark = pytest.mark.integration

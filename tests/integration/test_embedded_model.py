@@ -15,7 +15,7 @@ import pytest
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
-from fellowship.runs.evaluation import debate_pair, judge_pair, jury_pair
+from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import STRATEGIES, JudgeContext
 from fellowship.state.jury import JuryContext

@@ -11,7 +11,7 @@ import pytest
 
 from fellowship.fileio.pairs import Pair
 from fellowship.models import register_model
-from fellowship.runs.evaluation import debate_pair
+from fellowship.graphs.evaluate import debate_pair
 from fellowship.state.debate import DebateContext
 from tests.fakes import ScriptedChatModel
 from tests.integration.conftest import free_port

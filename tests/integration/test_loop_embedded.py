@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.fileio.prompts import PromptItem
-from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.runs.winrate import refine
 from fellowship.state.loop import LoopContext
 

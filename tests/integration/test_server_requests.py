@@ -18,7 +18,7 @@ from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
 from fellowship.models import servers as servers_module
 from fellowship.parsing.formats import pair_scores_format
-from fellowship.runs.evaluation import judge_pair
+from fellowship.graphs.evaluate import judge_pair
 from fellowship.state.judge import JudgeContext
 from tests.servers import scripted_server
 

@@ -19,10 +19,17 @@ def test_list_names_every_graph_and_what_runs_inside():
 def test_mermaid_with_the_graphs_run_inside_nodes():
     result = runner.invoke(app, ["graph", "draw", "jury"])
     assert result.exit_code == 0
-    assert "member_vote(member_vote)" in result.stdout and "tally(tally)" in result.stdout
+    # the node's own metadata names the graph it runs, in the drawing too
+    assert "member_vote(member_vote<hr/><small><em>runs = judge</em></small>)" in result.stdout and "tally(tally)" in result.stdout
     assert "inside jury: judge" in result.stdout and "judge_call(judge_call)" in result.stdout
     only = runner.invoke(app, ["graph", "draw", "jury", "--no-nested"]).stdout
     assert "judge_call" not in only
+
+
+def test_generate_draws_every_graph_it_runs_once_each():
+    text = runner.invoke(app, ["graph", "draw", "generate"]).stdout
+    inside = [line.split(": ")[1] for line in text.splitlines() if line.startswith("%% inside generate: ")]
+    assert inside == ["loop", "judge", "jury", "debate"]  # breadth first; the loop's own evaluators are not repeated
 
 
 def test_ascii_boxes_or_edges_for_self_loops():

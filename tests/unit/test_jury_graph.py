@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fellowship.graphs.jury import graph
-from fellowship.nodes.jury import plurality, seat_flips
+from fellowship.nodes.jury import seat_flips
+from fellowship.state.verdicts import plurality
 from fellowship.state.jury import JuryContext
 from tests.fakes import InFlight, ScriptedChatModel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fellowship.graphs.loop import graph
-from fellowship.runs.evaluation import EvaluatorConfig
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
 from tests.fakes import ScriptedChatModel
 
@@ -88,7 +88,7 @@ async def test_invalid_bout_is_recorded_not_hidden(fake_models):
     result = (await graph.ainvoke(PROMPT, context=context(iterations=2)))["result"]
     assert result.bouts[0].verdict == "invalid" and result.best == 2
     assert "invalid verdict" in result.bouts[0].note
-    assert result.bouts[0].evaluation["raw"] == ["no scores here", "no scores here"]
+    assert result.bouts[0].evaluation.raw == ["no scores here", "no scores here"]
 
 
 @pytest.mark.parametrize("iterations, calls", [(1, 1), (2, 2), (4, 4)])

@@ -1,0 +1,56 @@
+"""Which evaluator decides between two responses, for the workflows that need one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+from pydantic import Field
+
+from fellowship.fileio.pairs import Pair
+from fellowship.models import ModelOptions
+from fellowship.models.settings import JUDGE_MAX_TOKENS
+from fellowship.state.debate import DebateContext
+from fellowship.state.judge import JudgeContext, Strategy
+from fellowship.state.jury import JuryContext
+from fellowship.state.records import Evaluation
+
+EvaluatorKind = Literal["judge", "jury", "debate"]
+
+
+class EvaluatorConfig(ModelOptions):
+    """The evaluator of the loop's knockout, of `generate`'s comparisons and of win rates.
+
+    Its model options are its own: a full judgement needs more tokens than a candidate may
+    write, and evaluators judge greedily (temperature 0, as in the paper) by default.
+    """
+
+    max_tokens: int = Field(JUDGE_MAX_TOKENS, gt=0, description="most tokens per judgement, apart from the candidates' budget")
+    kind: EvaluatorKind = Field("judge", description="judge (one model), jury (plurality of members) or debate (referees)")
+    model: str = Field("local:smollm2", description="the judge's model spec, or every referee's")
+    members: tuple[str, ...] = Field((), description="jury: one model spec per member")
+    referee_models: tuple[str, ...] = Field((), description="debate: one model spec per referee")
+    strategy: Strategy = Field("combined-10", description="the judge's and jurors' prompting strategy")
+    swap: bool = Field(False, description="judge both orders: the same winner twice wins, otherwise tie")
+    rounds: int = Field(2, ge=0, description="debate: discussion rounds")
+
+    def describe(self) -> str:
+        swap = ", swap" if self.swap else ""
+        if self.kind == "jury":
+            return f"jury of {', '.join(self.members)} ({self.strategy}{swap})"
+        if self.kind == "debate":
+            return f"debate on {', '.join(self.referee_models or (self.model,))} ({self.rounds} rounds{swap})"
+        return f"judge {self.model} ({self.strategy}{swap})"
+
+    def judge_context(self) -> JudgeContext:
+        return JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, **self.options())
+
+    def jury_context(self) -> JuryContext:
+        return JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, **self.options())
+
+    def debate_context(self) -> DebateContext:
+        return DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self.options())
+
+
+Evaluate = Callable[[Pair, EvaluatorConfig], Awaitable[Evaluation]]
+"""Runs the configured evaluator on one pair (the graphs bind one into the nodes that need it)."""
