@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench bench-distilabel lock clean
+.PHONY: demo test typecheck bench bench-distilabel lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,15 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.base
 demo: $(VENV)/.base
 	$(BIN)/fellowship generate --prompts examples/prompts.jsonl --out out/demo --max-tokens 256 --strategy direct
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev typecheck
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# mypy --strict on the package (settings in pyproject.toml). The repository root is the
+# package, so mypy reads it through a link named fellowship.
+typecheck: $(VENV)/.dev
+	mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/fellowship
+	MYPYPATH=build/typecheck $(BIN)/mypy -p fellowship
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/local_decode.py
@@ -53,4 +59,4 @@ lock: | $(BIN)/python
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache build

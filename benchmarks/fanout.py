@@ -47,7 +47,7 @@ FINAL_REPLY = "A is right.\nScore Assistant 1: 9/10\nScore Assistant 2: 2/10"
 async def sequential_jury(specs: tuple[str, ...], settings: ModelSettings) -> None:
     """The members' judge conversations (repair turns included), one after another."""
     task = {"question": PAIR.question, "order": "AB", "part": "pair", "first": PAIR.response_a, "second": PAIR.response_b}
-    messages, parser, repair, fmt = judge_messages("combined-10", task)  # type: ignore[arg-type]
+    messages, parser, repair, fmt = judge_messages("combined-10", task)
     for spec in specs:
         await ask(load_chat_model(spec, settings), messages, parser, repair, fmt)
 
@@ -56,12 +56,12 @@ async def sequential_finals(ctx: DebateContext) -> None:
     """The referees' closing conversations (repair turns included), one after another."""
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
     for seat in range(len(ctx.referees)):
-        messages = referee_messages(ctx, seat, INPUTS, [], debate_prompts.FINAL)  # type: ignore[arg-type]
+        messages = referee_messages(ctx, seat, INPUTS, [], debate_prompts.FINAL)
         await ask(load_chat_model(ctx.model_of(seat), ctx.settings()), messages, parser, debate_prompts.FINAL_REPAIR,
                   pair_scores_format(10, ("1", "2")))
 
 
-async def timed(coro) -> float:  # type: ignore[no-untyped-def]
+async def timed(coro) -> float:
     started = time.perf_counter()
     await coro
     return time.perf_counter() - started

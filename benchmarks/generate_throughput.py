@@ -22,8 +22,8 @@ from fellowship.models.factory import load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
 from fellowship.models.settings import ModelSettings
 from fellowship.preference.rows import RowRules
-from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.runs.generate import Generation
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext
 from tests.fakes import ScriptedChatModel
 
@@ -65,7 +65,7 @@ async def outside_share(items: list[PromptItem]) -> None:
     inside = 0.0
     original = llama.create_chat_completion
 
-    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def timed(*args, **kwargs):
         nonlocal inside
         started = time.perf_counter()
         try:
@@ -73,7 +73,7 @@ async def outside_share(items: list[PromptItem]) -> None:
         finally:
             inside += time.perf_counter() - started
 
-    llama.create_chat_completion = timed  # type: ignore[method-assign]
+    llama.create_chat_completion = timed
     wall = await run(context("local:smollm2", "local:smollm2", "local:smollm2", "local:smollm2", 48), items, 1)
     print(f"[embedded] {len(items)} prompts in {wall:.1f} s, {inside:.1f} s inside llama.cpp: "
           f"{100 * (wall - inside) / wall:.1f}% of wall time outside model calls (target < 5%)")

@@ -57,7 +57,7 @@ async def measure(loop_name: str) -> None:
     model = ScriptedChatModel(script=lambda messages: REPLY)
     register_model("bench:zero", model)
     task = {"question": "q", "order": "AB", "part": "pair", "first": "a", "second": "b"}
-    messages, parser, repair, fmt = judge_messages("combined-10", task)  # type: ignore[arg-type]
+    messages, parser, repair, fmt = judge_messages("combined-10", task)
 
     direct = await best(lambda: ask(model, messages, parser, repair, fmt))
     one = await best(lambda: graph.ainvoke(PAIR, context=JudgeContext(model="bench:zero")))

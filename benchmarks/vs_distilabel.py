@@ -106,7 +106,7 @@ def run_distilabel(prompts: list[str], url: str, model: str, temperature: float,
     rating = {"max_new_tokens": budget} if budget else {}
 
     def llm(kwargs: dict[str, Any]) -> OpenAILLM:
-        return OpenAILLM(model=model, base_url=url, api_key="not-needed", generation_kwargs=kwargs)  # type: ignore[arg-type]
+        return OpenAILLM(model=model, base_url=url, api_key="not-needed", generation_kwargs=kwargs)
 
     with Pipeline(name="vs-fellowship", cache_dir=str(workdir / "distilabel-cache")) as pipeline:
         load = LoadDataFromDicts(data=[{"instruction": p} for p in prompts])

@@ -15,7 +15,6 @@ from fellowship.commands.common import (
     Concurrency,
     Model,
     Ray,
-    RecordedKind,
     Workers,
     auto_concurrency,
     check_spec,
@@ -26,17 +25,15 @@ from fellowship.commands.common import (
     run_journalled,
 )
 from fellowship.commands.options import (
-    DEFAULT_STRATEGY,
-    EvaluatorName,
     JudgeModelFlags,
     StrategyOption,
     SwapOption,
     check_panel,
     grouped,
-    strategy_of,
 )
 from fellowship.fileio.errors import InputError
-from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.runs.agreement import Kind
+from fellowship.state.evaluator import EvaluatorConfig, EvaluatorKind
 
 LIVE, RECORDED = "Live run", "Recorded outputs"
 
@@ -48,14 +45,14 @@ def agreement(
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "test",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N items.", rich_help_panel=INPUTS)] = None,
     recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="A file of recorded evaluator replies (paper-outputs format, one record per item, dataset order). Several judge files form a jury.", rich_help_panel=RECORDED)] = None,
-    kind: Annotated[RecordedKind, typer.Option(help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').", rich_help_panel=RECORDED)] = RecordedKind.judge,
+    kind: Annotated[Kind, typer.Option(help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').", rich_help_panel=RECORDED)] = "judge",
     every_jury: Annotated[bool, typer.Option("--all-juries", help="Rank every jury of two or more of the recorded judges.", rich_help_panel=RECORDED)] = False,
     as_authors: Annotated[bool, typer.Option("--as-authors", help="Score recorded texts as the paper's authors did: where their parser failed (score -1) their recorded scores are compared as they are, a judge text ours cannot read is a tie, an unreadable debate final counts 0/0. Default: unreadable texts are invalid.", rich_help_panel=RECORDED)] = False,
-    evaluator: Annotated[EvaluatorName, typer.Option(help="Live: which evaluator graph to run.", rich_help_panel=LIVE)] = EvaluatorName.judge,
+    evaluator: Annotated[EvaluatorKind, typer.Option(help="Live: which evaluator graph to run.", rich_help_panel=LIVE)] = "judge",
     model: Model = "local:smollm2",
     member: Annotated[Optional[list[str]], typer.Option("--member", help="Live jury: a member's model spec (repeat).", callback=check_spec, rich_help_panel=LIVE)] = None,
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="Live debate: one model spec per referee.", callback=check_spec, rich_help_panel=LIVE)] = None,
-    strategy: StrategyOption = DEFAULT_STRATEGY,
+    strategy: StrategyOption = "combined-10",
     rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = EvaluatorConfig().rounds,
     swap: SwapOption = False,
     results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
@@ -83,14 +80,14 @@ def agreement(
     pairs = pairs[:limit] if limit else pairs
     if recorded:
         try:
-            members = ag.recorded_labels(pairs, recorded, kind.value, as_authors)
+            members = ag.recorded_labels(pairs, recorded, kind, as_authors)
         except InputError as exc:
             fail(str(exc), 2)
         if len(members) != len(recorded):
             fail("two --recorded files share a file name; the name identifies the member", 2)
         name = next(iter(members)) if len(members) == 1 else "jury of " + " + ".join(members)
         labels = next(iter(members.values())) if len(members) == 1 else ag.jury_labels(members, list(members))
-        result = ag.report(f"{kind.value} {name}" if len(members) == 1 else name, pairs, labels, ci_rounds=bootstrap)
+        result = ag.report(f"{kind} {name}" if len(members) == 1 else name, pairs, labels, ci_rounds=bootstrap)
         if every_jury:
             if len(members) < 2:
                 fail("--all-juries needs at least two --recorded judge files", 2)
@@ -103,8 +100,8 @@ def agreement(
                 show_juries(out, result["juries"])
         return
     check_panel(evaluator, member, referee_model)
-    cfg = EvaluatorConfig(kind=evaluator.value, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
-                          strategy=strategy_of(strategy), swap=swap, rounds=rounds, **call.options())
+    cfg = EvaluatorConfig(kind=evaluator, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
+                          strategy=strategy, swap=swap, rounds=rounds, **call.options())
     concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
     result = _live_agreement(pairs, cfg, dataset, results, concurrency, bootstrap, join_cluster(ray, workers))
     if as_json:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional, TypeVar
@@ -26,6 +26,7 @@ from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.threads import checkpointed_items
 
 R = TypeVar("R", bound=BaseModel)
+T = TypeVar("T")
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -130,10 +131,10 @@ def evaluate_pairs(
     if pairs is None:
         if out_path is not None:
             fail("--out is for --pairs runs", 2)
-        missing = [flag for flag, value in (("--question", question), ("--a", a), ("--b", b)) if not (value and value.strip())]
-        if missing:
+        given = {"--question": (question or "").strip(), "--a": (a or "").strip(), "--b": (b or "").strip()}
+        if missing := [flag for flag, value in given.items() if not value]:
             fail(f"one pair needs --question, --a and --b (missing or empty: {', '.join(missing)}); or give --pairs FILE", 2)
-        pair = Pair(id="1", question=question, response_a=a, response_b=b)  # type: ignore[arg-type]
+        pair = Pair(id="1", question=question or "", response_a=a or "", response_b=b or "")
         result = run_sync(checkpointed_run(lambda: run_one(pair)))
         if as_json:
             print(json.dumps(result.model_dump(), ensure_ascii=False))
@@ -149,15 +150,16 @@ def evaluate_pairs(
     evaluate_file(items, run_one, out_path, as_json, concurrency, label)
 
 
-def run_sync(coro: Awaitable[R], usage_errors: tuple[type[Exception], ...] = ()) -> R:
+def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], ...] = ()) -> T:
     """Run a coroutine (on uvloop where installed); configuration errors exit 2, model failures exit 1."""
+    usage: tuple[type[Exception], ...] = (SpecError, BackendUnavailable, *usage_errors)
     try:
         try:
             import uvloop
         except ImportError:  # pragma: no cover - Windows
-            return asyncio.run(coro)  # type: ignore[arg-type]
-        return uvloop.run(coro)  # type: ignore[arg-type]
-    except (SpecError, BackendUnavailable, *usage_errors) as exc:
+            return asyncio.run(coro)
+        return uvloop.run(coro)
+    except usage as exc:
         fail(str(exc), 2)
     except KeyboardInterrupt:
         fail("interrupted", 130)

@@ -23,15 +23,16 @@ def list_data(as_json: Annotated[bool, typer.Option("--json", help="One JSON obj
     from fellowship.data.catalogue import catalogue
     from fellowship.data.store import cache_root, mirror_root, status
 
-    rows = [{"name": d.name, "status": status(d.name), "kind": d.kind, "files": len(d.files), "mb": round(d.size / 1e6, 1),
-             "origin": f"{d.repo}@{d.commit[:7]}", "license": d.license, "title": d.title} for d in catalogue().values()]
+    datasets = list(catalogue().values())
     if as_json:
-        for row in rows:
-            print(json.dumps(row))
+        for d in datasets:
+            print(json.dumps({"name": d.name, "status": status(d.name), "kind": d.kind, "files": len(d.files),
+                              "mb": round(d.size / 1e6, 1), "origin": f"{d.repo}@{d.commit[:7]}", "license": d.license,
+                              "title": d.title}))
         return
     table = Table("name", "status", "MB", "licence", "origin (repository@commit)", box=None, header_style="bold")
-    for row in rows:
-        table.add_row(row["name"], row["status"], f"{row['mb']:.1f}", row["license"], row["origin"])
+    for d in datasets:
+        table.add_row(d.name, status(d.name), f"{d.size / 1e6:.1f}", d.license, f"{d.repo}@{d.commit[:7]}")
     out.print(table)
     out.print(f"mirror: {mirror_root() or '(FELLOWSHIP_DATA not set)'} · cache: {cache_root()}")
 

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -24,8 +24,11 @@ from fellowship.commands.common import (
     out,
     run_sync,
 )
-from fellowship.commands.options import DEFAULT_STRATEGY, ModelFlags, StrategyOption, SwapOption, grouped, strategy_of
+from fellowship.commands.options import ModelFlags, StrategyOption, SwapOption, grouped
 from fellowship.models.settings import ModelOptions
+
+if TYPE_CHECKING:
+    from langchain_core.runnables.graph import Graph as DrawableGraph
 
 graph_app = typer.Typer(help="List and draw the workflow graphs (offline).", no_args_is_help=True)
 
@@ -48,10 +51,10 @@ def graph_list() -> None:
             out.print(f"  {node} runs: {' | '.join(inner)}", highlight=False)
 
 
-def _ascii(drawing: Any) -> str:
+def _ascii(drawing: DrawableGraph) -> str:
     """grandalf's layout, or, where it cannot place a self-loop, the edges one per line."""
     try:
-        return drawing.draw_ascii()
+        return str(drawing.draw_ascii())
     except ValueError:
         edges = [f"  {e.source} {'-.->' if e.conditional else '-->'} {e.target}" for e in drawing.edges]
         return "(no box layout for graphs with self-loops; edges, -.-> conditional)\n" + "\n".join(edges)
@@ -111,7 +114,7 @@ def step(
     thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
     model: Model = "local:smollm2",
     member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
-    strategy: StrategyOption = DEFAULT_STRATEGY,
+    strategy: StrategyOption = "combined-10",
     swap: SwapOption = False,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = 2,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = 3,
@@ -142,8 +145,8 @@ def step(
             missing = [f for f, v in (("--question", question), ("--a", a), ("--b", b)) if not v]
             if missing:
                 fail(f"the {graph} graph needs --question, --a and --b (missing: {', '.join(missing)})", 2)
-            inputs = {"question": question, "response_a": a, "response_b": b}
-        context = _step_context(graph, model, member, strategy_of(strategy), swap, rounds, iterations, call.options())
+            inputs = {"question": question or "", "response_a": a or "", "response_b": b or ""}
+        context = _step_context(graph, model, member, strategy, swap, rounds, iterations, call.options())
         thread_id = stepping.new_thread()
     err.print(f"thread {thread_id}", highlight=False)
     interactive = sys.stdin.isatty()

@@ -22,7 +22,7 @@ from fellowship.commands.common import (
     evaluate_pairs,
     fail,
 )
-from fellowship.commands.options import DEFAULT_STRATEGY, JudgeModelFlags, StrategyOption, SwapOption, grouped, strategy_of
+from fellowship.commands.options import JudgeModelFlags, StrategyOption, SwapOption, grouped
 from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.prompts.debate import PERSONAS
 from fellowship.state.debate import DebateContext
@@ -34,14 +34,14 @@ from fellowship.views.verdicts import show_debate, show_jury, show_verdict
 @grouped(call=JudgeModelFlags)
 def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    model: Model = "local:smollm2", strategy: StrategyOption = DEFAULT_STRATEGY, swap: SwapOption = False,
+    model: Model = "local:smollm2", strategy: StrategyOption = "combined-10", swap: SwapOption = False,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
 
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
-    ctx = JudgeContext(model=model, strategy=strategy_of(strategy), swap=swap, **call.options())
+    ctx = JudgeContext(model=model, strategy=strategy, swap=swap, **call.options())
     concurrency = auto_concurrency(concurrency, model, base_url=call.base_url)
     evaluate_pairs(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
                    pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
@@ -52,7 +52,7 @@ def judge(
 def jury(
     member: Annotated[list[str], typer.Option("--member", help="A jury member's model spec; repeat for each member (repeats allowed).", callback=check_spec, rich_help_panel=MODELS)],
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    strategy: StrategyOption = DEFAULT_STRATEGY,
+    strategy: StrategyOption = "combined-10",
     swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = False,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
@@ -64,7 +64,7 @@ def jury(
     """
     if len(member) < 2 and not thread:
         fail("a jury needs at least two --member options", 2)
-    ctx = JuryContext(members=tuple(member), strategy=strategy_of(strategy), swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed,
+    ctx = JuryContext(members=tuple(member), strategy=strategy, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed,
                       **call.options())
     concurrency = auto_concurrency(concurrency, member, base_url=call.base_url)
     evaluate_pairs(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,

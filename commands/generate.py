@@ -120,7 +120,7 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
     if path.exists() or "/" not in source or source.startswith((".", "/")):
         return read_prompt_file(path)
     try:
-        import datasets  # type: ignore[import-not-found]
+        import datasets
 
         rows = datasets.load_dataset(source, split=split)
     except ImportError:

@@ -12,17 +12,16 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from enum import Enum
 from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
 from fellowship.commands.common import LOOP_PANEL, MODELS, check_spec, fail
-from fellowship.models.constraints import CONSTRAINT_CHOICES, ConstraintChoice
+from fellowship.models.constraints import ConstraintChoice
 from fellowship.models.settings import JUDGE_MAX_TOKENS, ModelOptions
 from fellowship.prompts.debate import PERSONAS
 from fellowship.state.evaluator import EvaluatorConfig, EvaluatorKind
-from fellowship.state.judge import STRATEGIES, Strategy
+from fellowship.state.judge import Strategy
 from fellowship.state.loop import LoopContext
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,22 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EVALUATOR = "Evaluator (knockout and win rate)"
 LOOP = LOOP_PANEL
 
-StrategyName = Enum("StrategyName", {s.replace("-", "_"): s for s in STRATEGIES}, type=str)  # type: ignore[misc]  # functional Enum API
-ConstrainName = Enum("ConstrainName", {c.replace("-", "_"): c for c in CONSTRAINT_CHOICES}, type=str)  # type: ignore[misc]
-DEFAULT_STRATEGY = StrategyName("combined-10")
-
-
-class EvaluatorName(str, Enum):
-    judge = "judge"
-    jury = "jury"
-    debate = "debate"
-
-
-def strategy_of(name: Enum) -> Strategy:
-    return typing.cast(Strategy, name.value)
-
-
-StrategyOption = Annotated[StrategyName, typer.Option("--strategy", help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
+StrategyOption = Annotated[Strategy, typer.Option("--strategy", help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 SwapOption = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
 
 
@@ -61,13 +45,12 @@ class ModelFlags:
     seed: Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)] = _DEFAULTS.seed
     timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)] = _DEFAULTS.timeout
     base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)] = _DEFAULTS.base_url
-    constrain: Annotated[ConstrainName, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)] = ConstrainName(_DEFAULTS.constrain)
+    constrain: Annotated[ConstraintChoice, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)] = _DEFAULTS.constrain
     constrained: Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)] = _DEFAULTS.constrained
 
     def options(self) -> dict[str, Any]:
         """The fields of `ModelOptions`, for any run context."""
-        values = dataclasses.asdict(self)
-        return {**values, "constrain": typing.cast(ConstraintChoice, self.constrain.value)}
+        return dataclasses.asdict(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,9 +63,9 @@ class JudgeModelFlags(ModelFlags):
 _EVALUATOR = EvaluatorConfig()
 
 
-def check_panel(kind: EvaluatorName, members: list[str] | None, referees: list[str] | None) -> None:
+def check_panel(kind: EvaluatorKind, members: list[str] | None, referees: list[str] | None) -> None:
     """A jury needs two members or more; referee models come one per referee, or not at all (exit 2)."""
-    if kind is EvaluatorName.jury and (not members or len(members) < 2):
+    if kind == "jury" and (not members or len(members) < 2):
         fail("--evaluator jury needs at least two --member options", 2)
     if referees and len(referees) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
@@ -92,11 +75,11 @@ def check_panel(kind: EvaluatorName, members: list[str] | None, referees: list[s
 class EvaluatorFlags:
     """Who picks the loop's best response and compares answers: --evaluator and its models and budget."""
 
-    evaluator: Annotated[EvaluatorName, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)] = EvaluatorName(_EVALUATOR.kind)
+    evaluator: Annotated[EvaluatorKind, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)] = _EVALUATOR.kind
     judge_model: Annotated[str, typer.Option("--judge-model", help="The judge's (or all referees') model spec.", callback=check_spec, rich_help_panel=EVALUATOR)] = _EVALUATOR.model
     member: Annotated[Optional[list[str]], typer.Option("--member", help="With --evaluator jury: a member's spec (repeat).", callback=check_spec, rich_help_panel=EVALUATOR)] = None
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="With --evaluator debate: one spec per referee.", callback=check_spec, rich_help_panel=EVALUATOR)] = None
-    strategy: Annotated[StrategyName, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)] = DEFAULT_STRATEGY
+    strategy: Annotated[Strategy, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)] = _EVALUATOR.strategy
     swap: Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)] = _EVALUATOR.swap
     rounds: Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)] = _EVALUATOR.rounds
     judge_max_tokens: Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Most tokens the evaluator (judge, jurors, referees) may write per reply: room for a full judgement, apart from --max-tokens.", rich_help_panel=EVALUATOR)] = _EVALUATOR.max_tokens
@@ -108,9 +91,8 @@ class EvaluatorFlags:
     def config(self, call: ModelFlags) -> EvaluatorConfig:
         """The evaluator, with the shared model options but its own budget and temperature (exit 2 on a bad panel)."""
         check_panel(self.evaluator, self.member, self.referee_model)
-        kind: EvaluatorKind = self.evaluator.value
-        return EvaluatorConfig(kind=kind, model=self.judge_model, members=tuple(self.member or ()),
-                               referee_models=tuple(self.referee_model or ()), strategy=strategy_of(self.strategy),
+        return EvaluatorConfig(kind=self.evaluator, model=self.judge_model, members=tuple(self.member or ()),
+                               referee_models=tuple(self.referee_model or ()), strategy=self.strategy,
                                swap=self.swap, rounds=self.rounds,
                                **{**call.options(), "max_tokens": self.judge_max_tokens, "temperature": self.judge_temperature})
 
@@ -159,7 +141,7 @@ def grouped(**groups: type[Any]) -> Callable[[F], F]:
             return command(**values)
 
         params = own + added
-        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # read by Typer through inspect.signature
+        setattr(run, "__signature__", inspect.Signature(params))  # what Typer reads, through inspect.signature
         run.__annotations__ = {p.name: p.annotation for p in params}
         return typing.cast(F, run)
 

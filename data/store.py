@@ -75,7 +75,8 @@ def root_of(name: str) -> Path:
     found = status(name)
     if found == "missing":
         raise DataMissing(name)
-    return mirror_root() if found == "mirror" else cache_root()  # type: ignore[return-value]
+    mirror = mirror_root()
+    return mirror if found == "mirror" and mirror is not None else cache_root()
 
 
 def sha256_of(data: bytes) -> str:
@@ -86,7 +87,7 @@ def _download(url: str, timeout: float) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
-            data = response.read()
+            data: bytes = response.read()
     except urllib.error.HTTPError as exc:
         raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except http.client.IncompleteRead as exc:

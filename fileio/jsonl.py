@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal, overload
 
 from fellowship.fileio.errors import InputError
 
@@ -80,6 +80,10 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, record
 
 
+@overload
+def text_field(record: dict[str, Any], name: str, path: Path, line: int, *, optional: Literal[False] = False) -> str: ...
+@overload
+def text_field(record: dict[str, Any], name: str, path: Path, line: int, *, optional: Literal[True]) -> str | None: ...
 def text_field(record: dict[str, Any], name: str, path: Path, line: int, *, optional: bool = False) -> str | None:
     """A string field that must be present and non-empty (unless optional)."""
     value = record.get(name)

@@ -22,12 +22,12 @@ def read_pairs(path: Path) -> list[Pair]:
     pairs: list[Pair] = []
     seen: dict[str, int] = {}
     for line, record in read_records(path):
-        fields = {name: text_field(record, name, path, line) for name in ("question", "response_a", "response_b")}
+        question, response_a, response_b = (text_field(record, name, path, line) for name in ("question", "response_a", "response_b"))
         pair_id = text_field(record, "id", path, line, optional=True) or str(line)
         if pair_id in seen:
             raise InputError(f"duplicate id {pair_id!r} (first on line {seen[pair_id]})", path, line, "id")
         seen[pair_id] = line
-        pairs.append(Pair(id=pair_id, **fields))  # type: ignore[arg-type]
+        pairs.append(Pair(id=pair_id, question=question, response_a=response_a, response_b=response_b))
     if not pairs:
         raise InputError("holds no pairs", path)
     return pairs

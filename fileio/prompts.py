@@ -29,7 +29,7 @@ def read_prompts(path: Path) -> list[PromptItem]:
         if key in seen:
             raise InputError(f"duplicate id {key!r} (first on line {seen[key]})", path, line, "id")
         seen[key] = line
-        items.append(PromptItem(id=key, prompt=prompt))  # type: ignore[arg-type]
+        items.append(PromptItem(id=key, prompt=prompt))
     if not items:
         raise InputError("holds no prompts", path)
     return items

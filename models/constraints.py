@@ -20,7 +20,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable
 
 from fellowship.models.servers import engine_of
@@ -44,7 +45,7 @@ def constraint_of(model: BaseChatModel) -> Constraint:
     return getattr(model, "answer_constraint", "off")
 
 
-def constrained(model: BaseChatModel, fmt: AnswerFormat, explained: bool) -> tuple[Runnable, Callable[[str], str]] | None:
+def constrained(model: BaseChatModel, fmt: AnswerFormat, explained: bool) -> tuple[Runnable[LanguageModelInput, BaseMessage], Callable[[str], str]] | None:
     """The model bound to `fmt`, and how to read its reply back as text; None when it cannot be held to it."""
     kind = constraint_of(model)
     if kind == "off" or _server_key(model, kind) in _rejected:

@@ -7,10 +7,13 @@ import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.rate_limiters import InMemoryRateLimiter
+from pydantic import SecretStr
 
-from fellowship.models.constraints import Constraint, detect, warn_once
+from fellowship.models.constraints import detect
 from fellowship.models.settings import ModelSettings
 from fellowship.models.spec import ModelSpec, SpecError
 
@@ -78,57 +81,39 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
             )
         api_key = "not-needed"  # local OpenAI-compatible servers usually ignore the key
     constraint = detect(base_url, api_key) if settings.constrain == "auto" else settings.constrain
-    return _server_chat_class()(
-        model=spec.target,
+    from fellowship.models.chat_classes import ServerChatOpenAI
+
+    return ServerChatOpenAI(
+        model_name=spec.target,
         rate_limiter=_rate_limiter(spec),
-        base_url=base_url,
-        api_key=api_key,
+        openai_api_base=base_url,
+        openai_api_key=SecretStr(api_key),
         temperature=settings.temperature,
-        max_completion_tokens=settings.max_tokens,
+        max_tokens=settings.max_tokens,  # sent as `max_completion_tokens`
         # langchain-openai sends the limit as `max_completion_tokens` only, which OpenAI reads
         # but llama.cpp's and other servers ignore; they read the older `max_tokens`.
         # OpenAI itself gets only the field it documents (its reasoning models reject `max_tokens`).
         extra_body={"max_tokens": settings.max_tokens} if base_url else None,
         seed=settings.seed,
-        timeout=settings.timeout,
+        request_timeout=settings.timeout,
         max_retries=settings.max_retries,
         answer_constraint=constraint,
     )
-
-
-@lru_cache(maxsize=1)
-def _server_chat_class() -> type[BaseChatModel]:
-    """ChatOpenAI that knows how its server constrains answers, and says once when the server overruns the token limit."""
-    from langchain_openai import ChatOpenAI
-
-    class ServerChatOpenAI(ChatOpenAI):
-        answer_constraint: Constraint = "json-schema"
-
-        def _create_chat_result(self, response, generation_info=None):  # type: ignore[no-untyped-def]
-            result = super()._create_chat_result(response, generation_info)
-            usage = result.llm_output.get("token_usage") if result.llm_output else None
-            written = (usage or {}).get("completion_tokens") or 0
-            if self.max_tokens and written > self.max_tokens:
-                warn_once(f"overrun:{self.openai_api_base}",
-                          f"the server at {self.openai_api_base or 'OpenAI'} wrote {written} tokens in one reply "
-                          f"under a limit of {self.max_tokens}: it ignores the token limit")
-            return result
-
-    return ServerChatOpenAI
 
 
 def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
     url = spec.target.startswith(("http://", "https://"))
-    llm = HuggingFaceEndpoint(
-        **({"endpoint_url": spec.target} if url else {"repo_id": spec.target}),
-        task="text-generation",
-        max_new_tokens=settings.max_tokens,
-        temperature=None,  # else its 0.8 default overrides our 0.0, which the chat model treats as unset
-        timeout=settings.timeout,
-        huggingfacehub_api_token=os.environ.get("HF_TOKEN"),
-    )
+    # Built from a dict: the endpoint takes a repo id or a URL (not both) and fills its `model` field from it.
+    llm = HuggingFaceEndpoint.model_validate({
+        "endpoint_url" if url else "repo_id": spec.target,
+        "task": "text-generation",
+        "max_new_tokens": settings.max_tokens,
+        "temperature": None,  # else its 0.8 default overrides our 0.0, which the chat model treats as unset
+        "timeout": settings.timeout,
+        "huggingfacehub_api_token": os.environ.get("HF_TOKEN"),
+    })
     # The chat model sends these with every chat-completion request.
     return ChatHuggingFace(
         llm=llm, rate_limiter=_rate_limiter(spec), temperature=settings.temperature, max_tokens=settings.max_tokens, model_kwargs={"seed": settings.seed}
@@ -146,14 +131,12 @@ def set_rate_limit(requests_per_second: float | None) -> None:
 
 
 @lru_cache(maxsize=None)
-def _limiter(spec: ModelSpec, requests_per_second: float):  # type: ignore[no-untyped-def]
-    from langchain_core.rate_limiters import InMemoryRateLimiter
-
+def _limiter(spec: ModelSpec, requests_per_second: float) -> InMemoryRateLimiter:
     return InMemoryRateLimiter(requests_per_second=requests_per_second, check_every_n_seconds=0.05,
                                max_bucket_size=max(1.0, requests_per_second))
 
 
-def _rate_limiter(spec: ModelSpec):  # type: ignore[no-untyped-def]
+def _rate_limiter(spec: ModelSpec) -> InMemoryRateLimiter | None:
     """One limiter per remote model, shared by all its settings variants."""
     return None if _requests_per_second is None else _limiter(spec, _requests_per_second)
 
@@ -176,40 +159,14 @@ def _hf_local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         return_full_text=False,
         **sampling,
     )
-    return _threaded_chat_class()(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target,
-                                  sampling_seed=settings.seed if settings.temperature > 0 else None)
+    from fellowship.models.chat_classes import ThreadedChatHuggingFace
 
-
-_sampling_lock = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _threaded_chat_class() -> type[BaseChatModel]:
-    """ChatHuggingFace over a local pipeline: async calls in a worker thread, sampling seeded per call."""
-    from langchain_huggingface import ChatHuggingFace
-
-    class ThreadedChatHuggingFace(ChatHuggingFace):
-        sampling_seed: int | None = None
-
-        def _generate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-            if self.sampling_seed is None:
-                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-            from transformers import set_seed
-
-            # torch has one global generator: seed and sample under a lock, so each call's
-            # sample depends on its own seed only.
-            with _sampling_lock:
-                set_seed(self.sampling_seed)
-                return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-
-        async def _agenerate(self, messages, stop=None, run_manager=None, **kwargs):  # type: ignore[no-untyped-def]
-            return await BaseChatModel._agenerate(self, messages, stop=stop, run_manager=run_manager, **kwargs)
-
-    return ThreadedChatHuggingFace
+    return ThreadedChatHuggingFace(llm=HuggingFacePipeline(pipeline=pipe), tokenizer=tokenizer, model_id=spec.target,
+                                   sampling_seed=settings.seed if settings.temperature > 0 else None)
 
 
 @lru_cache(maxsize=4)
-def _transformers_model(target: str):  # type: ignore[no-untyped-def]
+def _transformers_model(target: str) -> tuple[Any, Any]:
     """Load a transformers model and tokenizer once; a `.gguf` file is dequantized by transformers."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -20,6 +21,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
+
+if TYPE_CHECKING:  # llama_cpp is imported when a model loads, not when the CLI starts
+    from llama_cpp.llama_grammar import LlamaGrammar
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
@@ -45,8 +50,8 @@ class _Loaded:
 
 
 @lru_cache(maxsize=32)
-def _grammar(text: str):  # type: ignore[no-untyped-def]
-    from llama_cpp import LlamaGrammar
+def _grammar(text: str) -> LlamaGrammar:
+    from llama_cpp.llama_grammar import LlamaGrammar
 
     return LlamaGrammar.from_string(text, verbose=False)
 
@@ -114,7 +119,7 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         engine = self._engine()
-        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        payload = [cast("ChatCompletionRequestMessage", {"role": _ROLES.get(m.type, "user"), "content": m.text}) for m in messages]
         grammar = _grammar(kwargs["grammar"]) if kwargs.get("grammar") else None
         with engine.lock:
             out = engine.llama.create_chat_completion(
@@ -126,6 +131,7 @@ class LlamaCppChat(BaseChatModel):
                 grammar=grammar,
                 repeat_penalty=1.0 if grammar else self.repeat_penalty,
             )
+        assert not isinstance(out, Iterator), "asked without stream=True"
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         message = AIMessage(

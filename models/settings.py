@@ -15,21 +15,28 @@ JUDGE_MAX_TOKENS = 1024
 REVIEW_MAX_TOKENS = 1024
 
 
+# Each option and its default, defined once: the call settings and the run contexts share them.
+TEMPERATURE = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
+MAX_TOKENS = Field(512, gt=0, description="most tokens a model may write per reply")
+SEED = Field(0, description="sampling seed, where the backend takes one")
+TIMEOUT = Field(120.0, gt=0, description="seconds per remote request")
+BASE_URL = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
+_AUTO: ConstraintChoice = "auto"
+CONSTRAIN = Field(_AUTO, description="how answers are held to their format (see models.constraints)")
+
+
 class ModelSettings(BaseModel):
     """What every model call is made with. Frozen, so it can key the model cache."""
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
-    max_tokens: int = Field(512, gt=0, description="most tokens a model may write per reply")
-    seed: int | None = Field(0, description="sampling seed, where the backend takes one")
-    timeout: float = Field(120.0, gt=0, description="seconds per remote request")
-    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server")
+    temperature: float = TEMPERATURE
+    max_tokens: int = MAX_TOKENS
+    seed: int | None = SEED
+    timeout: float = TIMEOUT
+    base_url: str | None = BASE_URL
     max_retries: int = Field(3, ge=0, description="retries of transient remote failures")
-    constrain: ConstraintChoice = Field("auto", description="how answers are held to their format (see models.constraints)")
-
-
-_CALL = ModelSettings.model_fields  # one definition of each default, shared by the contexts below
+    constrain: ConstraintChoice = CONSTRAIN
 
 
 class ModelOptions(BaseModel):
@@ -42,12 +49,12 @@ class ModelOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = _CALL["temperature"]
-    max_tokens: int = _CALL["max_tokens"]
-    seed: int | None = _CALL["seed"]
-    timeout: float = _CALL["timeout"]
-    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
-    constrain: ConstraintChoice = _CALL["constrain"]
+    temperature: float = TEMPERATURE
+    max_tokens: int = MAX_TOKENS
+    seed: int | None = SEED
+    timeout: float = TIMEOUT
+    base_url: str | None = BASE_URL
+    constrain: ConstraintChoice = CONSTRAIN
     constrained: bool = Field(False, description="hold first replies to the answer format too, not only the repair turn")
 
     def options(self) -> dict[str, Any]:

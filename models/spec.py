@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast, get_args
 
 Provider = Literal["local", "openai", "hf", "hf-local"]
 
@@ -35,7 +35,7 @@ class ModelSpec:
         if not sep:
             raise SpecError(text, "it has no 'provider:' prefix")
         target = target.strip()
-        if provider not in ("local", "openai", "hf", "hf-local"):
+        if provider not in get_args(Provider):
             raise SpecError(text, f"unknown provider {provider!r}")
         if not target:
             raise SpecError(text, "nothing follows the provider")
@@ -45,7 +45,7 @@ class ModelSpec:
                 raise SpecError(text, "a local model is 'smollm2' or a path to a .gguf file")
             if not path.is_file():
                 raise SpecError(text, f"no such file: {path}")
-        return cls(provider, target)  # type: ignore[arg-type]
+        return cls(cast(Provider, provider), target)  # checked against the providers above
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.target}"

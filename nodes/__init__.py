@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TypeVar
 
 from langgraph.runtime import Runtime
+from pydantic import BaseModel
 
-C = TypeVar("C")
+C = TypeVar("C", bound=BaseModel)
 
 
 def context_of(runtime: Runtime[C], schema: type[C]) -> C:

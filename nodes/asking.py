@@ -11,34 +11,31 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from fellowship.models.constraints import constrained, rejected
 from fellowship.parsing.formats import AnswerFormat
 from fellowship.parsing.scores import ParseError
-from fellowship.state.records import Answer, Usage
+from fellowship.state.records import Answer, AnswerValue, Usage
 
-
-def _usage(message: AIMessage) -> Usage:
-    meta = message.usage_metadata or {}
-    return Usage(input_tokens=meta.get("input_tokens", 0), output_tokens=meta.get("output_tokens", 0))
+Parser = Callable[[str], AnswerValue]
 
 
 async def _reply(model: BaseChatModel, conversation: list[BaseMessage], fmt: AnswerFormat | None,
-                 explained: bool) -> tuple[AIMessage, str, bool]:
+                 explained: bool) -> tuple[BaseMessage, str, bool]:
     """One reply, held to `fmt` where the backend can be; (message, text to parse, was it held)."""
     held = constrained(model, fmt, explained) if fmt is not None else None
     if held is not None:
         caller, read = held
         try:
             reply = await caller.ainvoke(conversation)
-            return reply, read(reply.text), True  # type: ignore[return-value]
+            return reply, read(reply.text), True
         except Exception as exc:
             if not rejected(model, exc):
                 raise
     reply = await model.ainvoke(conversation)
-    return reply, reply.text, False  # type: ignore[return-value]
+    return reply, reply.text, False
 
 
 async def ask(
     model: BaseChatModel,
     messages: Sequence[BaseMessage],
-    parse: Callable[[str], object],
+    parse: Parser,
     repair: str,
     fmt: AnswerFormat | None = None,
     constrain_first: bool = False,
@@ -62,7 +59,7 @@ async def ask(
         use = fmt if attempt or constrain_first else None
         reply, text, held = await _reply(model, conversation, use, explained=attempt == 0)
         texts.append(text)
-        usage = usage + _usage(reply)
+        usage = usage + Usage.of(reply)
         try:
             value = parse(text)
         except ParseError as exc:

@@ -67,16 +67,16 @@ def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal
     ]
 
 
-async def closing_score(task: FinalTask, runtime: Runtime[DebateContext]) -> dict[str, list[Final]]:
+async def closing_score(state: FinalTask, runtime: Runtime[DebateContext]) -> dict[str, list[Final]]:
     """One referee's own final scores, with the repair turn when they cannot be read."""
     ctx = context_of(runtime, DebateContext)
-    model_spec = ctx.model_of(task["seat"])
-    messages = referee_messages(ctx, task["seat"], task, task["turns"], p.FINAL)
+    model_spec = ctx.model_of(state["seat"])
+    messages = referee_messages(ctx, state["seat"], state, state["turns"], p.FINAL)
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
     fmt = pair_scores_format(10, labels=("1", "2"))
     answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained)
     score_a, score_b = answer.scores() if answer.ok else (None, None)
-    final = Final(referee=ctx.referees[task["seat"]], model=model_spec, score_a=score_a, score_b=score_b,
+    final = Final(referee=ctx.referees[state["seat"]], model=model_spec, score_a=score_a, score_b=score_b,
                   error=answer.error, raw=answer.texts, **answer.usage.model_dump())
     return {"finals": [final]}
 

@@ -29,22 +29,22 @@ def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> 
             for seat in range(len(context_of(runtime, GenerateContext).candidates))]
 
 
-async def make_candidate(task: CandidateTask, runtime: Runtime[GenerateContext], *, run_loop: RunLoop) -> dict[str, list[Candidate]]:
+async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext], *, run_loop: RunLoop) -> dict[str, list[Candidate]]:
     """One configured source answers the prompt: a single model call, or a whole feedback loop
     (`run_loop`, bound in by the generate graph)."""
     ctx = context_of(runtime, GenerateContext)
-    config = ctx.candidates[task["seat"]]
+    config = ctx.candidates[state["seat"]]
     # Each source samples with a seed of its own for this prompt: two sources of one model
     # differ at temperature > 0, and a rerun gives the same answers.
-    seed = derive_seed(ctx.seed, config.name, task["prompt"])
+    seed = derive_seed(ctx.seed, config.name, state["prompt"])
     if config.kind == "single":
-        reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(task["prompt"])])
+        reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(state["prompt"])])
         candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text, seed=seed,
                               **Usage.of(reply).model_dump())
     else:
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
                                review_max_tokens=ctx.review_max_tokens, evaluator=ctx.evaluator, **{**ctx.options(), "seed": seed})
-        result = await run_loop(task["prompt"], loop_ctx)
+        result = await run_loop(state["prompt"], loop_ctx)
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
                               seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
     return {"candidates": [candidate]}
@@ -77,10 +77,10 @@ async def _compare(evaluate: Evaluate, ctx: GenerateContext, item_id: str, promp
                       consistent=result.consistent, evaluation=result)
 
 
-async def compare(task: CompareTask, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, list[Comparison]]:
+async def compare(state: CompareTask, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, list[Comparison]]:
     """One pair of candidates, judged by the context's evaluator (`evaluate`, bound in by the graph)."""
     ctx = context_of(runtime, GenerateContext)
-    return {"comparisons": [await _compare(evaluate, ctx, task["id"], task["prompt"], task["a"], task["b"])]}
+    return {"comparisons": [await _compare(evaluate, ctx, state["id"], state["prompt"], state["a"], state["b"])]}
 
 
 async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, object]:

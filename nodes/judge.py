@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
@@ -11,7 +10,7 @@ from langgraph.types import Send
 
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
-from fellowship.nodes.asking import ask
+from fellowship.nodes.asking import Parser, ask
 from fellowship.parsing.formats import CHOICE_FORMAT, AnswerFormat, overall_score_format, pair_scores_format
 from fellowship.parsing.scores import (
     explanation_of,
@@ -44,7 +43,7 @@ def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send]:
     return [Send("judge_call", CallTask(question=q, order=o, part="pair", first=x, second=y)) for o, x, y in orders]
 
 
-def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Callable[[str], object], str, AnswerFormat]:
+def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Parser, str, AnswerFormat]:
     """The conversation, parser, repair text and answer format of one judge call."""
     if task["part"] != "pair":
         user = p.SINGLE_BLOCK.format(question=task["question"], answer=task["first"])
@@ -52,7 +51,8 @@ def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Ca
         return messages, parse_overall_score, p.SINGLE_REPAIR, overall_score_format()
     pair = p.PAIR_BLOCK.format(question=task["question"], first=task["first"], second=task["second"])
     if strategy == "direct":
-        user, parser, repair, fmt = pair + "\n\n" + p.DIRECT_TASK, parse_choice, p.DIRECT_REPAIR, CHOICE_FORMAT
+        parser: Parser = parse_choice
+        user, repair, fmt = pair + "\n\n" + p.DIRECT_TASK, p.DIRECT_REPAIR, CHOICE_FORMAT
     else:
         scale = scale_of(strategy)
         user = pair + "\n\n" + p.COMBINED_TASK.format(scale=scale)
@@ -61,13 +61,13 @@ def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Ca
     return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair, fmt
 
 
-async def judge_call(task: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
+async def judge_call(state: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
     """One model conversation (with its repair turn) for one order or one response."""
     ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings())
-    messages, parser, repair, fmt = judge_messages(ctx.strategy, task)
+    messages, parser, repair, fmt = judge_messages(ctx.strategy, state)
     answer = await ask(model, messages, parser, repair, fmt, ctx.constrained)
-    return {"readings": [Reading(order=task["order"], part=task["part"], answer=answer)]}
+    return {"readings": [Reading(order=state["order"], part=state["part"], answer=answer)]}
 
 
 def order_verdict(order: Order, readings: list[Reading]) -> tuple[OrderVerdict, str | None]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from langgraph.pregel import Pregel
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.nodes import context_of
+from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
 from fellowship.state.records import JuryVerdict, Usage, Verdict, Vote
 from fellowship.state.verdicts import flip, mean_known, plurality
+
+JudgeGraph = CompiledStateGraph[JudgeState, JudgeContext, PairInput, JudgeOutput]
 
 
 def seat_flips(members: int, seed: int) -> list[bool]:
@@ -34,20 +37,20 @@ def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send
     ]
 
 
-async def member_vote(task: MemberTask, runtime: Runtime[JuryContext], *, judge: Pregel) -> dict[str, list[Vote]]:
+async def member_vote(state: MemberTask, runtime: Runtime[JuryContext], *, judge: JudgeGraph) -> dict[str, list[Vote]]:
     """One member judges the pair (in its seat's order) with the judge graph, bound in by the jury graph."""
-    a, b = (task["response_b"], task["response_a"]) if task["flipped"] else (task["response_a"], task["response_b"])
+    a, b = (state["response_b"], state["response_a"]) if state["flipped"] else (state["response_a"], state["response_b"])
     out = await judge.ainvoke(
-        {"question": task["question"], "response_a": a, "response_b": b},
-        context=context_of(runtime, JuryContext).judge_context(task["member"]),
+        {"question": state["question"], "response_a": a, "response_b": b},
+        context=context_of(runtime, JuryContext).judge_context(state["member"]),
     )
     judged: Verdict = out["verdict"]
-    if task["flipped"]:
+    if state["flipped"]:
         label, score_a, score_b = flip(judged.verdict), judged.score_b, judged.score_a
     else:
         label, score_a, score_b = judged.verdict, judged.score_a, judged.score_b
-    vote = Vote(member=task["member"], seat=task["seat"], verdict=label, score_a=score_a, score_b=score_b,
-                flipped=task["flipped"], judgement=judged)
+    vote = Vote(member=state["member"], seat=state["seat"], verdict=label, score_a=score_a, score_b=score_b,
+                flipped=state["flipped"], judgement=judged)
     return {"votes": [vote]}
 
 

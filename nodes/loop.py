@@ -69,17 +69,17 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
     ]
 
 
-async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
+async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
     ctx = context_of(runtime, LoopContext)
-    spec = ctx.reviewers[task["seat"]]
-    request = (p.NEXT_REVIEW.format(response=task["response"]) if task["conversation"]
-               else p.FIRST_REVIEW.format(prompt=task["prompt"], response=task["response"]))
-    conversation = list(task["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
+    spec = ctx.reviewers[state["seat"]]
+    request = (p.NEXT_REVIEW.format(response=state["response"]) if state["conversation"]
+               else p.FIRST_REVIEW.format(prompt=state["prompt"], response=state["response"]))
+    conversation = list(state["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
     # Reviewers write under their own budget, each with a seed of its own.
-    seed = derive_seed(ctx.seed, "reviewer", str(task["seat"]))
-    reviewed = Review(iteration=task["iteration"], reviewer=spec, seat=task["seat"], seed=seed,
-                      request=p.standalone_review(task["prompt"], task["response"]))
+    seed = derive_seed(ctx.seed, "reviewer", str(state["seat"]))
+    reviewed = Review(iteration=state["iteration"], reviewer=spec, seat=state["seat"], seed=seed,
+                      request=p.standalone_review(state["prompt"], state["response"]))
     settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=seed)
     try:
         answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
@@ -94,7 +94,7 @@ async def review(task: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, o
         "score": answer.score() if answer.ok else None, "evaluation": evaluation, "feedback": feedback,
         "error": answer.error, "raw": answer.texts, **answer.usage.model_dump(),
     })
-    return {"reviews": [result], "reviewer_conversations": {str(task["seat"]): conversation}, "usage": answer.usage}
+    return {"reviews": [result], "reviewer_conversations": {str(state["seat"]): conversation}, "usage": answer.usage}
 
 
 def collect_reviews(state: LoopState) -> dict[str, object]:

@@ -90,7 +90,7 @@ def parse_choice(text: str) -> Choice:
             raise ParseError("no 'Verdict: A', 'Verdict: B' or 'Verdict: C' line")
     else:
         letter = matches[-1].group(1).upper()
-    return {"A": "A", "B": "B", "C": "tie"}[letter]  # type: ignore[return-value]
+    return "A" if letter == "A" else "B" if letter == "B" else "tie"  # the prompt's C is a tie
 
 
 def explanation_of(text: str) -> str:

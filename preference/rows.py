@@ -36,7 +36,7 @@ KINDS = ("single", "workflow")
 class Rows:
     dpo: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     kto: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
-    dropped: Counter = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: "Rows") -> None:
         for kind in KINDS:
@@ -100,35 +100,42 @@ def _as_messages(role: str, text: str) -> list[dict[str, str]]:
     return [{"role": role, "content": text}]
 
 
+@dataclass(frozen=True)
+class Decision:
+    """The comparison a row comes from: what was shown as A and B, and what the evaluator decided."""
+
+    shown: tuple[str, str]
+    verdict: str
+    consistent: bool | None
+    evaluation: Evaluation | None
+    margin: float | None = None
+
+
 class RowBuilder:
     def __init__(self, rules: RowRules, base_provenance: dict[str, Any]) -> None:
         self.rules = rules
         self.base = base_provenance
 
-    def _provenance(self, kind: str, record: dict[str, Any], *, shown: tuple[str, str], verdict: str, consistent: bool | None,
-                    evaluation: Evaluation | None, chosen: dict[str, Any] | None = None, rejected: dict[str, Any] | None = None,
-                    completion: dict[str, Any] | None = None, margin: float | None = None) -> dict[str, Any]:
+    def _provenance(self, kind: str, record: dict[str, Any], decision: Decision, *, chosen: dict[str, Any] | None = None,
+                    rejected: dict[str, Any] | None = None, completion: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
-            "comparison": {"a": shown[0], "b": shown[1], "verdict": verdict, "consistent": consistent, "margin": margin,
-                           "evaluation": _evaluation_summary(evaluation)},
+            "comparison": {"a": decision.shown[0], "b": decision.shown[1], "verdict": decision.verdict,
+                           "consistent": decision.consistent, "margin": decision.margin,
+                           "evaluation": _evaluation_summary(decision.evaluation)},
             **record,
         }
 
+    def _text(self, role: str, text: str) -> str | list[dict[str, str]]:
+        return _as_messages(role, text) if self.rules.conversational else text
+
     def _dpo(self, prompt: str, chosen: str, rejected: str, provenance: dict[str, Any]) -> dict[str, Any]:
-        if self.rules.conversational:
-            row = {"prompt": _as_messages("user", prompt), "chosen": _as_messages("assistant", chosen),
-                   "rejected": _as_messages("assistant", rejected)}
-        else:
-            row = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
-        return {**row, "provenance": provenance}
+        return {"prompt": self._text("user", prompt), "chosen": self._text("assistant", chosen),
+                "rejected": self._text("assistant", rejected), "provenance": provenance}
 
     def _kto(self, prompt: str, completion: str, label: bool, provenance: dict[str, Any]) -> dict[str, Any]:
-        if self.rules.conversational:
-            row = {"prompt": _as_messages("user", prompt), "completion": _as_messages("assistant", completion), "label": label}
-        else:
-            row = {"prompt": prompt, "completion": completion, "label": label}
-        return {**row, "provenance": provenance}
+        return {"prompt": self._text("user", prompt), "completion": self._text("assistant", completion), "label": label,
+                "provenance": provenance}
 
     def build(self, prompt: str, candidates: list[Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> Rows:
         rows = Rows()
@@ -152,25 +159,25 @@ class RowBuilder:
     def _single(self, rows: Rows, prompt: str, by_name: dict[str, Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> None:
         # For the KTO rows: each response's labels, and the first comparison that gave it one.
         labels: dict[str, set[bool]] = {}
-        decided: dict[str, dict[str, Any]] = {}
+        decided: dict[str, tuple[Decision, dict[str, Any]]] = {}
         for c in comparisons:
             a, b = by_name[c.a], by_name[c.b]
             if not self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response):
                 continue
             (win, win_score), (lose, lose_score) = ((a, c.score_a), (b, c.score_b)) if c.verdict == "A" else ((b, c.score_b), (a, c.score_a))
             chosen, rejected = _candidate_ref(win, win_score), _candidate_ref(lose, lose_score)
-            shared = {"shown": (c.a, c.b), "verdict": c.verdict, "consistent": c.consistent, "evaluation": c.evaluation,
-                      "margin": _margin(win_score, lose_score)}
+            decision = Decision((c.a, c.b), c.verdict, c.consistent, c.evaluation, _margin(win_score, lose_score))
             rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response,
-                                                self._provenance("single", record, chosen=chosen, rejected=rejected, **shared)))
+                                                self._provenance("single", record, decision, chosen=chosen, rejected=rejected)))
             for response, label, ref in ((win.response, True, chosen), (lose.response, False, rejected)):
                 labels.setdefault(response, set()).add(label)
-                decided.setdefault(response, {**shared, "completion": ref})
+                decided.setdefault(response, (decision, ref))
         for text, found in labels.items():
             if len(found) > 1:
                 rows.dropped["single: conflicting KTO labels"] += 1
                 continue
-            rows.kto["single"].append(self._kto(prompt, text, found.pop(), self._provenance("single", record, **decided[text])))
+            decision, ref = decided[text]
+            rows.kto["single"].append(self._kto(prompt, text, found.pop(), self._provenance("single", record, decision, completion=ref)))
 
     def _workflow(self, rows: Rows, prompt: str, candidate: Candidate, record: dict[str, Any]) -> None:
         loop: LoopResult | None = candidate.loop
@@ -187,22 +194,21 @@ class RowBuilder:
                 continue
             win, lose = (bout.a, bout.b) if bout.verdict == "A" else (bout.b, bout.a)
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
+            decision = Decision((f"response {bout.a}", f"response {bout.b}"), bout.verdict, consistent, bout.evaluation,
+                                _margin(scores[win], scores[lose]))
             rows.dpo["workflow"].append(self._dpo(prompt, loop.responses[win - 1], loop.responses[lose - 1], self._provenance(
-                "workflow", record, chosen=ref(win, scores[win]), rejected=ref(lose, scores[lose]),
-                shown=(f"response {bout.a}", f"response {bout.b}"), verdict=bout.verdict, consistent=consistent,
-                evaluation=bout.evaluation, margin=_margin(scores[win], scores[lose]))))
+                "workflow", record, decision, chosen=ref(win, scores[win]), rejected=ref(lose, scores[lose]))))
         outcome = {bout.b: bout for bout in loop.bouts}
         for review in loop.reviews:
             if review.error is not None:
                 rows.dropped["workflow: failed review"] += 1
                 continue
-            bout = outcome.get(review.iteration + 1)
-            if bout is None or bout.verdict not in ("A", "B") or bout.evaluation.consistent is False:
+            prompted = outcome.get(review.iteration + 1)  # the bout of the revision this review prompted
+            if prompted is None or prompted.verdict not in ("A", "B") or prompted.evaluation.consistent is False:
                 rows.dropped["workflow: feedback outcome undecided"] += 1
                 continue
             reviewer = response_ref(candidate.name, "reviewer", [review.reviewer], review.seed, review.iteration, None)
-            scores = {bout.a: bout.score_a, bout.b: bout.score_b}
-            rows.kto["workflow"].append(self._kto(review.request, review.raw[0], bout.verdict == "B", self._provenance(
-                "workflow-feedback", record, completion=reviewer, shown=(f"response {bout.a}", f"response {bout.b}"),
-                verdict=bout.verdict, consistent=bout.evaluation.consistent, evaluation=bout.evaluation,
-                margin=_margin(scores[bout.b], scores[bout.a]))))
+            decision = Decision((f"response {prompted.a}", f"response {prompted.b}"), prompted.verdict,
+                                prompted.evaluation.consistent, prompted.evaluation, _margin(prompted.score_b, prompted.score_a))
+            rows.kto["workflow"].append(self._kto(review.request, review.raw[0], prompted.verdict == "B", self._provenance(
+                "workflow-feedback", record, decision, completion=reviewer)))

@@ -113,7 +113,10 @@ def _arena(rows: Iterator[Row], path: Path) -> Iterator[LabelledPair]:
     for line, r in rows:
         conv_a, conv_b = _need(r, "conversation_a", path, line), _need(r, "conversation_b", path, line)
         question = next((m["content"] for m in conv_a if m.get("role") == "user"), "")
-        answer = lambda conv: next((m["content"] for m in reversed(conv) if m.get("role") == "assistant"), "")  # noqa: E731
+
+        def answer(conv: list[dict[str, str]]) -> str:
+            return next((m["content"] for m in reversed(conv) if m.get("role") == "assistant"), "")
+
         yield LabelledPair(id=str(r.get("question_id", line - 1)), question=question, response_a=answer(conv_a),
                            response_b=answer(conv_b), human=_label(_need(r, "winner", path, line), codes, path, line, "winner"))
 
@@ -158,7 +161,7 @@ def detect_format(path: Path) -> str:
 
 def _from_hub(dataset_id: str, split: str) -> list[dict[str, Any]]:
     try:
-        import datasets  # type: ignore[import-not-found]
+        import datasets
     except ImportError:
         raise InputError(f"{dataset_id!r} is not a local file, and Hub datasets need: pip install datasets") from None
     try:

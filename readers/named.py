@@ -36,7 +36,7 @@ def _faireval(authors: bool) -> list[LabelledPair]:
         human = _FAIREVAL_LABELS[raw]
         question = questions[number]
         if authors:  # Vicuna as A, ChatGPT as B, ids from 0 as in their files
-            flipped: Human = {"A": "B", "B": "A", "tie": "tie"}[human]  # type: ignore[assignment]
+            flipped: Human = "B" if human == "A" else "A" if human == "B" else "tie"
             pairs.append(LabelledPair(id=str(number - 1), question=question["text"], response_a=vicuna[number],
                                       response_b=gpt[number], human=flipped,
                                       extra={"category": question.get("category"), "model_a": "vicuna-13b", "model_b": "gpt-3.5-turbo"}))

@@ -84,7 +84,8 @@ def recorded_labels(pairs: Sequence[LabelledPair], files: Sequence[Path], kind: 
 
 
 def jury_labels(members: dict[str, list[str]], names: Sequence[str]) -> list[str]:
-    return [plurality([members[name][i] for name in names]) for i in range(len(next(iter(members.values()))))]  # type: ignore[misc]
+    items = len(next(iter(members.values())))
+    return [plurality([members[name][i] for name in names]) for i in range(items)]
 
 
 def report(name: str, pairs: Sequence[LabelledPair], labels: Sequence[str], *, consistency: float | None = None,

@@ -27,17 +27,15 @@ async def run_all(
 ) -> list[R | ItemFailure]:
     """Results in input order; a failing item yields an ItemFailure instead of stopping the rest."""
     gate = asyncio.Semaphore(max(1, concurrency))
-    results: list[R | ItemFailure] = [None] * len(items)  # type: ignore[list-item]
 
-    async def one(index: int, item: T) -> None:
+    async def one(index: int, item: T) -> R | ItemFailure:
         async with gate:
             try:
                 result: R | ItemFailure = await job(item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-        results[index] = result
         if on_done:
             on_done(index, result)
+        return result
 
-    await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
-    return results
+    return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))  # in input order

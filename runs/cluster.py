@@ -111,20 +111,19 @@ async def run_on_cluster(
               for _ in range(workers)]
     job_ref = ray.put(job)
     gate = asyncio.Semaphore(workers * concurrency)
-    results: list[R | ItemFailure] = [None] * len(items)  # type: ignore[list-item]
 
-    async def one(index: int, item: T) -> None:
+    async def one(index: int, item: T) -> R | ItemFailure:
         async with gate:
             try:
                 result: R | ItemFailure = await actors[index % workers].run.remote(job_ref, item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-        results[index] = result
         if on_done:
             on_done(index, result)
+        return result
 
     try:
-        await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
+        results = list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))  # in input order
         await asyncio.gather(*(actor.flush.remote() for actor in actors))
     finally:
         for actor in actors:

@@ -29,7 +29,7 @@ def rows_of(row: dict[str, Any], rules: RowRules, base: dict[str, Any]) -> Rows:
 
 def invalid_verdicts(row: dict[str, Any]) -> int:
     bouts = [b for c in row["candidates"] if c.get("loop") for b in c["loop"]["bouts"]]
-    return sum(c["verdict"] == "invalid" for c in row["comparisons"]) + sum(b["verdict"] == "invalid" for b in bouts)
+    return sum(1 for c in [*row["comparisons"], *bouts] if c["verdict"] == "invalid")
 
 
 def license_of(prompts: str, chosen: str | None) -> tuple[str, str]:
@@ -50,7 +50,7 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically."""
     base = config["provenance"]
     total = Rows()
-    tokens: Counter = Counter()
+    tokens: Counter[str] = Counter()
     invalid = 0
     for row in journal_rows:
         total.add(rows_of(row, rules, base))

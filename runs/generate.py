@@ -39,7 +39,8 @@ def fingerprint(ctx: GenerateContext, source: str) -> dict[str, Any]:
     form, format) are not part of it: `fellowship export` rebuilds the files with others."""
     data = {"prompts": source, "context": ctx.model_dump(mode="json", exclude={"evaluator"}),
             "evaluator": ctx.evaluator.model_dump(mode="json"), "provenance": base_provenance(ctx)}
-    return json.loads(json.dumps(data))
+    plain: dict[str, Any] = json.loads(json.dumps(data))  # tuples become lists, as a journal reads them back
+    return plain
 
 
 async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_concurrency: int | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from fellowship.fileio.errors import InputError
 
@@ -52,7 +52,7 @@ class Journal:
         self.config = config
         self.done: dict[str, dict[str, Any]] = {}
         self._load()
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def _load(self) -> None:
         if not self.path.exists():

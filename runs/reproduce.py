@@ -25,6 +25,7 @@ from fellowship.runs.agreement import jury_labels, recorded_labels
 from fellowship.runs.winrate import recorded_winrate
 
 Table = Literal["judge", "debate", "jury", "winrate"]
+Status = Literal["match", "explained", "differs"]
 TABLES: tuple[Table, ...] = ("judge", "debate", "jury", "winrate")
 MODELS = ("gpt-4o", "gpt-4o-mini", "Meta-Llama-3.1-70B-Instruct-Turbo", "Meta-Llama-3.1-8B-Instruct-Turbo",
           "gemma-2-27b-it", "gemma-2-9b-it")
@@ -44,7 +45,7 @@ class Number(BaseModel):
     evaluator: str
     published: float
     recomputed: float
-    status: Literal["match", "explained", "differs"]
+    status: Status
     explanation: str = ""
 
 
@@ -71,7 +72,7 @@ def _unreadable_by_authors(path: Path, kind: str) -> int:
     return count
 
 
-def _status(published: float, ours: float, theirs: float, why: str, digits: int = 3) -> tuple[str, str]:
+def _status(published: float, ours: float, theirs: float, why: str, digits: int = 3) -> tuple[Status, str]:
     if round(ours, digits) == round(published, digits):
         return "match", ""
     if round(theirs, digits) == round(published, digits):
@@ -99,27 +100,27 @@ def _agreement(dataset: str, as_authors: bool, tables: set[str]) -> Iterator[Num
             value, authors = cohen_kappa(human, ours[name]), cohen_kappa(human, theirs[name])
             status, note = _status(published, value, authors, why([name]))
             yield Number(table="judge", dataset=dataset, evaluator=_short(name), published=published, recomputed=value,
-                         status=status, explanation=note)  # type: ignore[arg-type]
+                         status=status, explanation=note)
     if "debate" in tables:
         for (members, published) in read_json(reported / "llm-debate.json"):
             path = root / "debate" / f"{members[0]}.json"
             if not path.is_file():
                 continue  # the authors kept the debate texts of this judge for FairEval only
-            labels = recorded_labels(pairs, [path], "debate", as_authors=as_authors)[path.stem]
-            authors = recorded_labels(pairs, [path], "debate", as_authors=True)[path.stem]
+            debate_labels = recorded_labels(pairs, [path], "debate", as_authors=as_authors)[path.stem]
+            debate_authors = recorded_labels(pairs, [path], "debate", as_authors=True)[path.stem]
             unreadable = _unreadable_by_authors(path, "debate")
-            status, note = _status(published, cohen_kappa(human, labels), cohen_kappa(human, authors),
+            status, note = _status(published, cohen_kappa(human, debate_labels), cohen_kappa(human, debate_authors),
                                    f"{unreadable} final texts have no readable scores: ours leaves them out of the referees' mean, "
                                    "the authors scored them 0/0")
             yield Number(table="debate", dataset=dataset, evaluator=f"debate {_short(members[0])}", published=published,
-                         recomputed=cohen_kappa(human, labels), status=status, explanation=note)  # type: ignore[arg-type]
+                         recomputed=cohen_kappa(human, debate_labels), status=status, explanation=note)
     if "jury" in tables:
         for (members, published) in read_json(reported / "llms-as-a-jury.json"):
             value = cohen_kappa(human, jury_labels(ours, members))
             authors = cohen_kappa(human, jury_labels(theirs, members))
             status, note = _status(published, value, authors, why(members))
             yield Number(table="jury", dataset=dataset, evaluator=" + ".join(_short(m) for m in members), published=published,
-                         recomputed=value, status=status, explanation=note)  # type: ignore[arg-type]
+                         recomputed=value, status=status, explanation=note)
 
 
 def _win_rates() -> Iterator[Number]:
@@ -130,7 +131,7 @@ def _win_rates() -> Iterator[Number]:
             value = 100 * recorded_winrate(path)["win_rate"]
             status, note = _status(expected, value, value, "", digits=1)
             yield Number(table="winrate", dataset="capybara", evaluator=f"{_short(generator)} → {_short(reviewer)} vs {baseline}",
-                         published=expected, recomputed=value, status=status, explanation=note)  # type: ignore[arg-type]
+                         published=expected, recomputed=value, status=status, explanation=note)
 
 
 def reproduce(tables: set[str], as_authors: bool = False) -> list[Number]:

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel
 
 from fellowship.graphs.registry import WORKFLOWS
+from fellowship.graphs.running import Graph
 from fellowship.state import records
 from fellowship.tracing.local import active as local_tracer
 from fellowship.tracing.local import state_dir
@@ -36,16 +37,16 @@ async def saver() -> AsyncIterator[AsyncSqliteSaver]:
 
 
 @asynccontextmanager
-async def checkpointed(graph_name: str) -> AsyncIterator[CompiledStateGraph]:
+async def checkpointed(graph_name: str) -> AsyncIterator[Graph]:
     """The named graph compiled with the project-local SQLite checkpointer."""
     async with saver() as checkpoints:
         yield WORKFLOWS[graph_name].build().compile(checkpointer=checkpoints, name=graph_name)
 
 
-def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: str | None = None) -> dict[str, Any]:
+def thread_config(graph_name: str, thread_id: str, context: BaseModel, checkpoint_id: str | None = None) -> RunnableConfig:
     """Thread config; the graph name and the context ride along in the checkpoints' metadata."""
     configurable = {"thread_id": thread_id, "checkpoint_ns": "", **({"checkpoint_id": checkpoint_id} if checkpoint_id else {})}
-    config: dict[str, Any] = {"configurable": configurable, "run_name": graph_name, "tags": [f"graph:{graph_name}"],
+    config: RunnableConfig = {"configurable": configurable, "run_name": graph_name, "tags": [f"graph:{graph_name}"],
                               "metadata": {"graph": graph_name, "thread_id": thread_id,
                                            # a string: checkpoint metadata keeps plain values only
                                            "context_json": context.model_dump_json()}}
@@ -54,7 +55,7 @@ def thread_config(graph_name: str, thread_id: str, context: Any, checkpoint_id: 
     return config
 
 
-async def update_state(graph: CompiledStateGraph, config: dict[str, Any], context: Any, values: dict[str, Any]) -> dict[str, Any]:
+async def update_state(graph: Graph, config: RunnableConfig, context: BaseModel, values: dict[str, Any]) -> RunnableConfig:
     """`aupdate_state`, with the run context at hand for the routers that the update re-evaluates.
 
     The one use of LangGraph's internals in the project: `aupdate_state` takes no context,
@@ -66,16 +67,16 @@ async def update_state(graph: CompiledStateGraph, config: dict[str, Any], contex
     from langgraph._internal._constants import CONFIG_KEY_RUNTIME
     from langgraph.runtime import Runtime
 
-    with_runtime = {**config, "configurable": {**config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}}
-    updated = await graph.aupdate_state(with_runtime, values)
-    return {**config, "configurable": {k: v for k, v in updated["configurable"].items() if k != CONFIG_KEY_RUNTIME}}
+    configurable = config.get("configurable", {})
+    updated = await graph.aupdate_state({**config, "configurable": {**configurable, CONFIG_KEY_RUNTIME: Runtime(context=context)}}, values)
+    return {**config, "configurable": {k: v for k, v in updated.get("configurable", {}).items() if k != CONFIG_KEY_RUNTIME}}
 
 
 def new_thread() -> str:
     return str(uuid.uuid4())
 
 
-async def thread_origin(thread_id: str) -> tuple[str, Any] | None:
+async def thread_origin(thread_id: str) -> tuple[str, BaseModel] | None:
     """(graph name, context) a thread was started with, from its first checkpoint's metadata."""
     if not (state_dir() / "checkpoints.sqlite").exists():
         return None
@@ -83,10 +84,11 @@ async def thread_origin(thread_id: str) -> tuple[str, Any] | None:
         first = None
         async for item in checkpoints.alist({"configurable": {"thread_id": thread_id}}):
             first = item
-    if first is None or "graph" not in first.metadata:
+    metadata: dict[str, Any] = dict(first.metadata) if first is not None else {}  # our keys, beside LangGraph's
+    if "graph" not in metadata:
         return None
-    name = str(first.metadata["graph"])
-    return name, WORKFLOWS[name].context.model_validate_json(str(first.metadata.get("context_json", "{}")))
+    name = str(metadata["graph"])
+    return name, WORKFLOWS[name].context.model_validate_json(str(metadata.get("context_json", "{}")))
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +127,7 @@ def _brief(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def step_session(graph_name: str, context: Any, inputs: dict[str, Any] | None, thread_id: str,
+async def step_session(graph_name: str, context: BaseModel, inputs: dict[str, Any] | None, thread_id: str,
                        breaks: list[str] | None, ask: Callable[[str], str | None], say: Callable[[str], None]) -> str:
     """Run a graph stopping before each node (or the `breaks`), taking commands at each stop.
 
@@ -211,7 +213,7 @@ async def history(thread_id: str) -> tuple[str, list[dict[str, Any]]]:
     rows = []
     for index, snap in enumerate(snapshots):
         ran = list(snapshots[index - 1].next) if index else ["(input)"]
-        rows.append({"step": snap.metadata.get("step"), "ran": ran, "next": list(snap.next), "created_at": snap.created_at,
+        rows.append({"step": snap.metadata.get("step") if snap.metadata else None, "ran": ran, "next": list(snap.next), "created_at": snap.created_at,
                      "checkpoint_id": snap.config["configurable"]["checkpoint_id"]})
     return name, rows
 

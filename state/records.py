@@ -47,6 +47,10 @@ class Usage(BaseModel):
         )
 
 
+AnswerValue = tuple[float, float] | float | str
+"""What a parser reads from a reply: two scores, one score, or a choice."""
+
+
 class Answer(BaseModel):
     """One model conversation that should end in a parseable answer.
 
@@ -54,7 +58,7 @@ class Answer(BaseModel):
     `value` is None exactly when `error` says why nothing could be read.
     """
 
-    value: tuple[float, float] | float | str | None = None
+    value: AnswerValue | None = None
     texts: list[str] = Field(default_factory=list)
     error: str | None = None
     repaired: bool = False
@@ -223,8 +227,8 @@ class Review(BaseModel):
 
 def _evaluator_of(value: Any) -> str:
     """Which evaluator's record this is, from the fields only it has (a record or its dump)."""
-    has = (lambda key: key in value) if isinstance(value, dict) else (lambda key: hasattr(value, key))
-    return "jury" if has("votes") else "debate" if has("rounds") else "judge"
+    keys = set(value) if isinstance(value, dict) else set(type(value).model_fields)
+    return "jury" if "votes" in keys else "debate" if "rounds" in keys else "judge"
 
 
 Evaluation = Annotated[

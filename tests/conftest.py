@@ -45,7 +45,7 @@ def paper(need_data) -> Path:
 class FakeModels(dict):
     """Scripted models served under specs for one test (see `register_model`)."""
 
-    def __setitem__(self, spec: str, model) -> None:  # type: ignore[no-untyped-def]
+    def __setitem__(self, spec: str, model) -> None:
         super().__setitem__(spec, model)
         factory.register_model(spec, model)
 

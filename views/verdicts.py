@@ -53,8 +53,8 @@ def show_jury(console: Console, v: JuryVerdict) -> None:
             notes.append(vote.judgement.error[:60])
         elif vote.judgement.repairs:
             notes.append("repair turn")
-        fmt = lambda x: "-" if x is None else f"{x:g}"  # noqa: E731
-        table.add_row(str(vote.seat + 1), vote.member, vote.verdict, fmt(vote.score_a), fmt(vote.score_b), "; ".join(n for n in notes if n))
+        table.add_row(str(vote.seat + 1), vote.member, vote.verdict, _score(vote.score_a), _score(vote.score_b),
+                      "; ".join(n for n in notes if n))
     console.print(table)
     counts = ", ".join(f"{label} {n}" for label, n in sorted(v.counts.items()))
     _footer(console, f"votes: {counts}", f"invalid {v.invalid_votes}", v.strategy,
@@ -77,3 +77,7 @@ def show_debate(console: Console, v: DebateVerdict) -> None:
             console.print(f"  {final.referee}: A {final.score_a:g} · B {final.score_b:g}{via}", highlight=False)
     _footer(console, f"{v.rounds} rounds", f"invalid finals {v.invalid_finals}",
             f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"

@@ -11,13 +11,13 @@ import re
 import pytest
 
 from fellowship.fileio.pairs import Pair
+from fellowship.graphs.evaluate import judge_pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
 from fellowship.models import servers as servers_module
-from fellowship.state.verdicts import label_of
 from fellowship.parsing.formats import pair_scores_format
-from fellowship.graphs.evaluate import judge_pair
 from fellowship.state.judge import JudgeContext
+from fellowship.state.verdicts import label_of
 
 pytestmark = pytest.mark.integration
 

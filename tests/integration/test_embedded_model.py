@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from fellowship.fileio.pairs import Pair
+from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
-from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import STRATEGIES, JudgeContext
 from fellowship.state.jury import JuryContext

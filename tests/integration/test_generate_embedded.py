@@ -16,12 +16,12 @@ pytestmark = pytest.mark.integration
 PROMPTS = ["Name a fruit.", "What is 3 + 4?", "Say hello in Spanish.", "Name a planet."]
 
 
-def command(prompts, out) -> list[str]:  # type: ignore[no-untyped-def]
+def command(prompts, out) -> list[str]:
     return [sys.executable, "-m", "fellowship.cli", "generate", "--prompts", str(prompts), "--out", str(out),
             "--max-tokens", "48", "--iterations", "2", "--max-concurrency", "1", "--json"]
 
 
-def journal_rows(out) -> list[dict]:  # type: ignore[no-untyped-def]
+def journal_rows(out) -> list[dict]:
     path = out / "journal.jsonl"
     if not path.exists():
         return []

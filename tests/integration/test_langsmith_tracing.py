@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from fellowship.fileio.pairs import Pair
-from fellowship.models import register_model
 from fellowship.graphs.evaluate import debate_pair
+from fellowship.models import register_model
 from fellowship.state.debate import DebateContext
 from tests.fakes import ScriptedChatModel
 from tests.integration.conftest import free_port

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.fileio.prompts import PromptItem
-from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.runs.winrate import refine
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from fellowship.fileio.pairs import Pair
+from fellowship.graphs.evaluate import judge_pair
 from fellowship.models import ModelSettings, load_chat_model
 from fellowship.models import constraints as constraints_module
 from fellowship.models import servers as servers_module
 from fellowship.parsing.formats import pair_scores_format
-from fellowship.graphs.evaluate import judge_pair
 from fellowship.state.judge import JudgeContext
 from tests.servers import scripted_server
 

@@ -57,11 +57,11 @@ def generated(tmp_path_factory):
     return out
 
 
-def _changed(before, model) -> bool:  # type: ignore[no-untyped-def]
+def _changed(before, model) -> bool:
     return any(not p.detach().equal(before[n]) for n, p in model.named_parameters())
 
 
-def _train(trainer):  # type: ignore[no-untyped-def]
+def _train(trainer):
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

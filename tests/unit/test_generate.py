@@ -19,7 +19,7 @@ def scores(a: float, b: float) -> str:
     return f"### Score Assistant A: {a:g}/10\n### Score Assistant B: {b:g}/10"
 
 
-def judge_by_length(messages) -> str:  # type: ignore[no-untyped-def]
+def judge_by_length(messages) -> str:
     """A scripted judge that gives each response its length (capped at 10) as its score."""
     text = messages[1].text
     a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
@@ -47,7 +47,7 @@ def prompts_file(tmp_path, lines=("Tell me a fact.", "Name a colour.")):
     return path
 
 
-def run(tmp_path, *extra, prompts=None):  # type: ignore[no-untyped-def]
+def run(tmp_path, *extra, prompts=None):
     out = tmp_path / "out"
     args = ["generate", "--prompts", str(prompts or prompts_file(tmp_path)), "--out", str(out), "--judge-model", "openai:judge",
             "--json", *extra]
@@ -55,7 +55,7 @@ def run(tmp_path, *extra, prompts=None):  # type: ignore[no-untyped-def]
     return result, out
 
 
-def rows(out, name):  # type: ignore[no-untyped-def]
+def rows(out, name):
     path = out / name
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -205,14 +205,14 @@ def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_t
     """Two sources of one model differ (per-source seeds); a rerun repeats them; judge and reviewers get their own settings."""
     made: dict[str, list] = {"writer": [], "judge": [], "reviewer": []}
 
-    def maker(role, script):  # type: ignore[no-untyped-def]
-        def make(settings):  # type: ignore[no-untyped-def]
+    def maker(role, script):
+        def make(settings):
             made[role].append(settings)
             return ScriptedChatModel(script=lambda m: script(m, settings))
         return make
 
     fake_models["openai:writer"] = maker("writer", lambda m, s: f"an answer sampled with seed {s.seed}")
-    def higher_seed_wins(messages, settings):  # type: ignore[no-untyped-def]
+    def higher_seed_wins(messages, settings):
         a, b = (int(n) for n in re.findall(r"seed (\d+)", messages[1].text)[:2])
         return scores(9 if a > b else 1, 9 if b > a else 1)
 
@@ -243,7 +243,7 @@ def test_each_source_samples_with_a_seed_of_its_own_and_evaluators_write_under_t
 
     again, out2 = run(tmp_path / "two", *args)
 
-    def stable(name):  # type: ignore[no-untyped-def]
+    def stable(name):
         return [{**r, "provenance": {k: v for k, v in r["provenance"].items() if k not in ("trace_id", "created_at")}}
                 for r in rows(name[0], name[1])]
 
@@ -264,7 +264,7 @@ def test_prompt_sets_by_name_and_limit(models, need_data, tmp_path):
     assert first["provenance"]["prompt_id"] == "81"
 
 
-def direct_by_length(messages) -> str:  # type: ignore[no-untyped-def]
+def direct_by_length(messages) -> str:
     """A scripted direct-comparison judge: the longer response wins (no scores at all)."""
     text = messages[1].text
     a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
@@ -375,7 +375,7 @@ def test_kto_weights_match_trls_own_recommendation():
 
 
 def test_export_counts_the_prompts_whose_last_try_failed(models, tmp_path):
-    def flaky(messages):  # type: ignore[no-untyped-def]
+    def flaky(messages):
         if "Name a colour." in messages[0].text:
             raise ConnectionError("upstream 503")
         return "s"

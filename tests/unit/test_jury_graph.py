@@ -6,8 +6,8 @@ import pytest
 
 from fellowship.graphs.jury import graph
 from fellowship.nodes.jury import seat_flips
-from fellowship.state.verdicts import plurality
 from fellowship.state.jury import JuryContext
+from fellowship.state.verdicts import plurality
 from tests.fakes import InFlight, ScriptedChatModel
 
 PAIR = {"question": "Name a prime.", "response_a": "7", "response_b": "8"}

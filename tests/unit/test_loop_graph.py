@@ -22,7 +22,7 @@ def reviewer(score: float = 6, name: str = "R") -> ScriptedChatModel:
     return ScriptedChatModel(script=lambda m: f"Evaluation: {name} looked.\nOverall Score: {score}/10\nFeedback: {name} says fix {next(counter)}.")
 
 
-def judge_by(choice) -> ScriptedChatModel:  # type: ignore[no-untyped-def]
+def judge_by(choice) -> ScriptedChatModel:
     """A judge whose verdict on (A, B) is choice(a_text, b_text) -> 'A' | 'B' | 'tie' | 'junk'."""
     def script(messages):
         text = messages[1].text if len(messages) > 1 else messages[0].text
@@ -34,7 +34,7 @@ def judge_by(choice) -> ScriptedChatModel:  # type: ignore[no-untyped-def]
     return ScriptedChatModel(script=script)
 
 
-def context(**kw) -> LoopContext:  # type: ignore[no-untyped-def]
+def context(**kw) -> LoopContext:
     base = dict(generator="fake:gen", reviewers=("fake:rev",), evaluator=EvaluatorConfig(model="fake:judge"))
     return LoopContext(**{**base, **kw})
 

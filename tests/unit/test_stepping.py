@@ -15,7 +15,7 @@ FINALS = "Score Assistant 1: 7/10\nScore Assistant 2: 3/10"
 DEBATE = ["step", "debate", "-q", "2+2?", "--a", "4", "--b", "5", "--rounds", "1", "--model", "openai:ref"]
 
 
-def referee(fake_models) -> ScriptedChatModel:  # type: ignore[no-untyped-def]
+def referee(fake_models) -> ScriptedChatModel:
     model = ScriptedChatModel(script=lambda m: FINALS if "discussion is over" in m[-1].text else "A is right.")
     fake_models["openai:ref"] = model
     return model

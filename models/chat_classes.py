@@ -1,0 +1,59 @@
+"""The two LangChain chat classes the factory extends (imported only when a backend needs one)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import openai
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
+from langchain_huggingface import ChatHuggingFace
+from langchain_openai import ChatOpenAI
+
+from fellowship.models.constraints import Constraint, warn_once
+
+
+class ServerChatOpenAI(ChatOpenAI):
+    """ChatOpenAI that knows how its server constrains answers, and says once when the server overruns the token limit."""
+
+    answer_constraint: Constraint = "json-schema"
+
+    def _create_chat_result(self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        usage = result.llm_output.get("token_usage") if result.llm_output else None
+        written = (usage or {}).get("completion_tokens") or 0
+        if self.max_tokens and written > self.max_tokens:
+            warn_once(f"overrun:{self.openai_api_base}",
+                      f"the server at {self.openai_api_base or 'OpenAI'} wrote {written} tokens in one reply "
+                      f"under a limit of {self.max_tokens}: it ignores the token limit")
+        return result
+
+
+_sampling_lock = threading.Lock()
+
+
+class ThreadedChatHuggingFace(ChatHuggingFace):
+    """ChatHuggingFace over a local pipeline: async calls in a worker thread, sampling seeded per call."""
+
+    sampling_seed: int | None = None
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, stream: bool | None = None, **kwargs: Any) -> ChatResult:
+        if self.sampling_seed is None:
+            return super()._generate(messages, stop=stop, run_manager=run_manager, stream=stream, **kwargs)
+        from transformers import set_seed
+
+        # torch has one global generator: seed and sample under a lock, so each call's
+        # sample depends on its own seed only.
+        with _sampling_lock:
+            set_seed(self.sampling_seed)
+            return super()._generate(messages, stop=stop, run_manager=run_manager, stream=stream, **kwargs)
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, stream: bool | None = None,
+                         **kwargs: Any) -> ChatResult:
+        # BaseChatModel's own async path: the sync call above, in a worker thread
+        return await BaseChatModel._agenerate(self, messages, stop=stop, run_manager=run_manager, **kwargs)
