@@ -27,7 +27,6 @@ from fellowship.state.loop import LoopContext
 F = TypeVar("F", bound=Callable[..., Any])
 
 EVALUATOR = "Evaluator (knockout and win rate)"
-LOOP = LOOP_PANEL
 
 StrategyOption = Annotated[Strategy, typer.Option("--strategy", help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 SwapOption = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
@@ -104,11 +103,11 @@ _LOOP = LoopContext()
 class LoopFlags:
     """The feedback loop: its generator, reviewers, iterations, early stop and review budget."""
 
-    generator: Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP)] = _LOOP.generator
-    reviewer: Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP)] = None
-    iterations: Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP)] = _LOOP.iterations
-    stop_at: Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP)] = _LOOP.stop_at
-    review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP)] = _LOOP.review_max_tokens
+    generator: Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP_PANEL)] = _LOOP.generator
+    reviewer: Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = None
+    iterations: Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP_PANEL)] = _LOOP.iterations
+    stop_at: Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP_PANEL)] = _LOOP.stop_at
+    review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP_PANEL)] = _LOOP.review_max_tokens
 
     def specs(self) -> list[str]:
         return [self.generator, *(self.reviewer or ())]

@@ -15,31 +15,26 @@ JUDGE_MAX_TOKENS = 1024
 REVIEW_MAX_TOKENS = 1024
 
 
-# Each option and its default, defined once: the call settings and the run contexts share them.
-TEMPERATURE = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
-MAX_TOKENS = Field(512, gt=0, description="most tokens a model may write per reply")
-SEED = Field(0, description="sampling seed, where the backend takes one")
-TIMEOUT = Field(120.0, gt=0, description="seconds per remote request")
-BASE_URL = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
-_AUTO: ConstraintChoice = "auto"
-CONSTRAIN = Field(_AUTO, description="how answers are held to their format (see models.constraints)")
-
-
-class ModelSettings(BaseModel):
-    """What every model call is made with. Frozen, so it can key the model cache."""
+class CallOptions(BaseModel):
+    """The options of a model call that a user sets: each, and its default, defined once here."""
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = TEMPERATURE
-    max_tokens: int = MAX_TOKENS
-    seed: int | None = SEED
-    timeout: float = TIMEOUT
-    base_url: str | None = BASE_URL
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
+    max_tokens: int = Field(512, gt=0, description="most tokens a model may write per reply")
+    seed: int | None = Field(0, description="sampling seed, where the backend takes one")
+    timeout: float = Field(120.0, gt=0, description="seconds per remote request")
+    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
+    constrain: ConstraintChoice = Field("auto", description="how answers are held to their format (see models.constraints)")
+
+
+class ModelSettings(CallOptions):
+    """What every model call is made with. Frozen, so it can key the model cache."""
+
     max_retries: int = Field(3, ge=0, description="retries of transient remote failures")
-    constrain: ConstraintChoice = CONSTRAIN
 
 
-class ModelOptions(BaseModel):
+class ModelOptions(CallOptions):
     """The model-call options every run context carries (the base of the graphs' contexts).
 
     Contexts are frozen pydantic models: LangGraph builds them from the JSON a server run
@@ -47,14 +42,6 @@ class ModelOptions(BaseModel):
     descriptions are what Studio shows.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    temperature: float = TEMPERATURE
-    max_tokens: int = MAX_TOKENS
-    seed: int | None = SEED
-    timeout: float = TIMEOUT
-    base_url: str | None = BASE_URL
-    constrain: ConstraintChoice = CONSTRAIN
     constrained: bool = Field(False, description="hold first replies to the answer format too, not only the repair turn")
 
     def options(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
+from fellowship.parsing.scores import parse_pair_scores
+from fellowship.state.verdicts import label_of
 from tests.integration.conftest import free_port, serving
 
 pytestmark = pytest.mark.integration
@@ -47,6 +49,15 @@ async def test_debate_interrupt_resume_and_final_state(server):
 
     final = await client.runs.wait(thread["thread_id"], "debate", input=None, context=CONTEXT)
     verdict = final["verdict"]
-    assert verdict["verdict"] in {"A", "B", "tie", "invalid"} and len(verdict["finals"]) == 3
+    readable = [f for f in verdict["finals"] if f["error"] is None]
+    assert len(verdict["finals"]) == 3 and verdict["invalid_finals"] == 3 - len(readable)
+    for f in readable:  # scores as our parser reads the referee's reply
+        assert (f["score_a"], f["score_b"]) == parse_pair_scores(f["raw"][-1], 10, labels=("1", "2"))
+    if readable:
+        mean_a = sum(f["score_a"] for f in readable) / len(readable)
+        mean_b = sum(f["score_b"] for f in readable) / len(readable)
+        assert verdict["score_a"] == pytest.approx(mean_a) and verdict["verdict"] == label_of(mean_a, mean_b)
+    else:
+        assert verdict["verdict"] == "invalid"
     state = await client.threads.get_state(thread["thread_id"])
     assert state["next"] == [] and state["values"]["verdict"]["rounds"] == 1

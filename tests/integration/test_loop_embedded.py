@@ -1,4 +1,4 @@
-"""The feedback loop and a live win rate on the real embedded model (structure, not quality)."""
+"""The feedback loop and a live win rate on the real embedded model: scores read from its replies, rules applied."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.fileio.prompts import PromptItem
+from fellowship.parsing.scores import parse_overall_score, parse_pair_scores
+from fellowship.prompts.loop import standalone_review
 from fellowship.runs.winrate import refine
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
+from fellowship.state.verdicts import label_of
 
 pytestmark = pytest.mark.integration
 
@@ -22,9 +25,16 @@ async def test_two_iterations_one_reviewer():
     assert len(result.responses) == 2 and all(r.strip() for r in result.responses)
     assert len(result.reviews) == 1 and result.reviews[0].iteration == 1
     review = result.reviews[0]
-    assert (review.score is not None and 0 <= review.score <= 10) or review.error
-    assert len(result.bouts) == 1 and result.bouts[0].verdict in {"A", "B", "tie", "invalid"}
-    assert result.best in (1, 2) and result.best_response == result.responses[result.best - 1]
+    if review.error is None:  # the score is the one our parser reads from the reviewer's last reply
+        assert review.score == parse_overall_score(review.raw[-1])
+        assert review.request == standalone_review(result.prompt, result.responses[0])
+    (bout,) = result.bouts
+    assert (bout.a, bout.b) == (1, 2) and bout.verdict == bout.evaluation.verdict
+    if bout.verdict != "invalid":
+        assert bout.verdict == label_of(bout.score_a, bout.score_b)
+        assert (bout.score_a, bout.score_b) == parse_pair_scores(bout.evaluation.raw[-1], 10)
+    assert bout.winner == (1 if bout.verdict == "A" else 2)  # a tie or an invalid verdict carries the later one
+    assert result.best == bout.winner and result.best_response == result.responses[result.best - 1]
 
 
 def test_live_winrate_on_three_prompts(tmp_path):
@@ -34,5 +44,9 @@ def test_live_winrate_on_three_prompts(tmp_path):
                                       "--results", str(tmp_path / "r.jsonl"), "--max-concurrency", "1", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["n"] == 3 and report["wins"] + report["losses"] + report["ties"] + report["invalid"] == 3
-    assert 0 <= report["win_rate"] <= 1 and len(report["win_rate_ci"]) == 2
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()[1:]]
+    verdicts = [row["verdict"] for row in rows]
+    assert len(rows) == 3 and all(row["verdict"] == row["evaluation"]["verdict"] for row in rows)
+    assert (report["n"], report["wins"], report["losses"], report["ties"], report["invalid"]) == (
+        3, verdicts.count("A"), verdicts.count("B"), verdicts.count("tie"), verdicts.count("invalid"))
+    assert report["win_rate"] == verdicts.count("A") / 3

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
+from fellowship.commands.options import ModelFlags, grouped
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()
@@ -184,3 +185,33 @@ def test_ray_without_ray_installed_says_how_to_install_it(monkeypatch, tmp_path)
     assert result.exit_code == 2 and "pip install 'fellowship[ray]'" in result.stderr
     result = runner.invoke(app, ["generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"), "--workers", "2"])
     assert result.exit_code == 2 and "--workers goes with --ray" in result.stderr
+
+
+def test_option_groups_reach_the_model_with_one_set_of_defaults(fake_models):
+    """Defaults come from the contexts; a flag given reaches the model's settings; the evaluator keeps its own budget."""
+    from fellowship.models.settings import JUDGE_MAX_TOKENS, ModelSettings
+
+    seen: list[ModelSettings] = []
+
+    def make(settings: ModelSettings) -> ScriptedChatModel:
+        seen.append(settings)
+        return ScriptedChatModel(script=lambda m: WINS_A)
+
+    fake_models["openai:seen"] = make
+    assert runner.invoke(app, ["judge", *ONE, "--model", "openai:seen"]).exit_code == 0
+    assert seen[-1] == ModelSettings(max_tokens=JUDGE_MAX_TOKENS)  # temperature 0, seed 0, timeout 120, constrain auto
+    assert runner.invoke(app, ["judge", *ONE, "--model", "openai:seen", "--temperature", "0.7", "--seed", "3",
+                               "--max-tokens", "99", "--constrain", "off"]).exit_code == 0
+    assert seen[-1] == ModelSettings(temperature=0.7, seed=3, max_tokens=99, constrain="off")
+    seen.clear()
+    result = runner.invoke(app, ["refine", "-p", "Hi.", "--iterations", "2", "--generator", "openai:seen", "--reviewer", "openai:seen",
+                                 "--judge-model", "openai:seen", "--max-tokens", "64", "--temperature", "0.5"])
+    assert result.exit_code == 0, result.output
+    budgets = {(s.max_tokens, s.temperature) for s in seen}
+    assert budgets == {(64, 0.5), (1024, 0.5), (JUDGE_MAX_TOKENS, 0.0)}  # generator; reviewer's own budget; evaluator's own
+
+
+def test_an_option_group_name_clash_is_refused_when_the_command_is_defined():
+    with pytest.raises(TypeError, match="an option of a group has the name of another option"):
+        @grouped(call=ModelFlags)
+        def clash(temperature: float = 0.0, *, call: ModelFlags) -> None: ...

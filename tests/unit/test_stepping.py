@@ -159,3 +159,17 @@ def test_refine_resumes_with_thread(fake_models):
     assert first.exit_code == 0, first.output
     again = runner.invoke(app, ["refine", "--thread", thread_of(first.stderr), "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["responses"] == json.loads(first.stdout)["responses"]
+
+
+async def test_each_graph_compiles_once_per_checkpointer():
+    from fellowship.graphs import judge
+    from fellowship.graphs.running import compiled
+    from fellowship.runs.threads import checkpointing
+
+    assert compiled(judge.build_judge, judge.graph) is judge.graph  # no checkpointer: the module's graph
+    async with checkpointing():
+        first = compiled(judge.build_judge, judge.graph)
+        assert first is not judge.graph and first.checkpointer is not None
+        assert compiled(judge.build_judge, judge.graph) is first  # every later item reuses it
+    async with checkpointing():
+        assert compiled(judge.build_judge, judge.graph) is not first  # another checkpointer, another compile
