@@ -7,7 +7,6 @@ import json
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
@@ -79,8 +78,6 @@ Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, 
 Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.", rich_help_panel=INPUTS)]
 Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.", callback=check_spec, rich_help_panel=MODELS)]
 CLUSTER = "Cluster"
-Ray = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the cluster this machine belongs to), HOST:PORT or ray://HOST:PORT. Needs pip install 'fellowship[ray]'.", rich_help_panel=CLUSTER)]
-Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: worker processes (Ray actors), each running --max-concurrency items at once. Default: the cluster's CPUs.", rich_help_panel=CLUSTER)]
 
 
 def auto_concurrency(value: Optional[int], *specs: Any, base_url: Optional[str] = None) -> int:
@@ -260,11 +257,6 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], ou
         )
     if counts["failed"]:
         fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
-
-
-class RecordedKind(str, Enum):
-    judge = "judge"
-    debate = "debate"
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -26,6 +26,9 @@ from fellowship.commands.common import (
 )
 from fellowship.commands.options import ModelFlags, StrategyOption, SwapOption, grouped
 from fellowship.models.settings import ModelOptions
+from fellowship.state.debate import DebateContext
+from fellowship.state.judge import JudgeContext
+from fellowship.state.loop import LoopContext
 
 if TYPE_CHECKING:
     from langchain_core.runnables.graph import Graph as DrawableGraph
@@ -86,12 +89,9 @@ STEP = "Stepping"
 
 def _step_context(graph: str, model: str, member: Optional[list[str]], strategy: Any, swap: bool, rounds: int,
                   iterations: int, settings: dict[str, Any]) -> ModelOptions:
-    from fellowship.state.debate import DebateContext
     from fellowship.state.evaluator import EvaluatorConfig
     from fellowship.state.generate import CandidateConfig, GenerateContext
-    from fellowship.state.judge import JudgeContext
     from fellowship.state.jury import JuryContext
-    from fellowship.state.loop import LoopContext
 
     judge_cfg = EvaluatorConfig(model=model, strategy=strategy, swap=swap, **settings)
     sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model, model)))
@@ -112,12 +112,12 @@ def step(
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="loop and generate: the prompt.", rich_help_panel=INPUTS)] = None,
     breakpoints: Annotated[Optional[list[str]], typer.Option("--break", help="Stop only before these nodes (repeat); default: before every node.", rich_help_panel=STEP)] = None,
     thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
-    model: Model = "local:smollm2",
+    model: Model = JudgeContext().model,
     member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
-    strategy: StrategyOption = "combined-10",
+    strategy: StrategyOption = JudgeContext().strategy,
     swap: SwapOption = False,
-    rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = 2,
-    iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = 3,
+    rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = DebateContext().rounds,
+    iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
     *, call: ModelFlags,
 ) -> None:
     """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.

@@ -30,11 +30,14 @@ from fellowship.state.judge import JudgeContext
 from fellowship.state.jury import JuryContext
 from fellowship.views.verdicts import show_debate, show_jury, show_verdict
 
+# The defaults of the flags below are the contexts' own.
+_JUDGE, _JURY, _DEBATE = JudgeContext(), JuryContext(), DebateContext()
+
 
 @grouped(call=JudgeModelFlags)
 def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    model: Model = "local:smollm2", strategy: StrategyOption = "combined-10", swap: SwapOption = False,
+    model: Model = _JUDGE.model, strategy: StrategyOption = _JUDGE.strategy, swap: SwapOption = _JUDGE.swap,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
@@ -52,10 +55,10 @@ def judge(
 def jury(
     member: Annotated[list[str], typer.Option("--member", help="A jury member's model spec; repeat for each member (repeats allowed).", callback=check_spec, rich_help_panel=MODELS)],
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    strategy: StrategyOption = "combined-10",
-    swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = False,
-    shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = False,
-    shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = 0,
+    strategy: StrategyOption = _JURY.strategy,
+    swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = _JURY.swap,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = _JURY.shuffle,
+    shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = _JURY.shuffle_seed,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
@@ -75,9 +78,9 @@ def jury(
 @grouped(call=JudgeModelFlags)
 def debate(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    model: Model = "local:smollm2",
+    model: Model = _DEBATE.model,
     referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help=f"One model spec per referee, in order ({', '.join(PERSONAS)}); default: --model for all.", callback=check_spec, rich_help_panel=MODELS)] = None,
-    rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = DebateContext().rounds,
+    rounds: Annotated[int, typer.Option(min=0, help="Discussion rounds before the closing scores.")] = _DEBATE.rounds,
     swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import typer
 
@@ -15,59 +15,46 @@ from fellowship.commands.common import (
     LOOP_PANEL,
     MODELS,
     Concurrency,
-    Ray,
-    Workers,
     auto_concurrency,
     err,
     fail,
-    join_cluster,
     out,
     progress_bar,
     read_prompt_file,
     run_sync,
 )
-from fellowship.commands.options import EVALUATOR, EvaluatorFlags, ModelFlags, grouped
+from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
-from fellowship.state.generate import CandidateConfig, GenerateContext
-
-
-class PairingName(str, Enum):
-    all = "all"
-    knockout = "knockout"
-
-
-class OutputFormat(str, Enum):
-    jsonl = "jsonl"
-    parquet = "parquet"
-
+from fellowship.preference.rows import KINDS, RowRules
+from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
 
 DATASET = "Dataset"
-Format = Annotated[OutputFormat, typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)]
-License = Annotated[Optional[str], typer.Option("--license", help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). Default: the prompts' licence when fellowship knows it.", rich_help_panel=DATASET)]
-PushToHub = Annotated[Optional[str], typer.Option("--push-to-hub", metavar="REPO_ID", help="Upload the dataset files and card to this Hugging Face dataset repository (HF_TOKEN; HF_ENDPOINT for another Hub).", rich_help_panel=DATASET)]
-Kinds = Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)]
-MinMargin = Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)]
-Conversational = Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)]
 
 
-def _kinds(kind: Optional[list[str]]) -> tuple[str, ...]:
-    from fellowship.preference.rows import KINDS
+@dataclasses.dataclass(frozen=True)
+class DatasetFlags:
+    """What `generate` writes and `export` rebuilds: which datasets, filtered how, in which form, under which licence."""
 
-    kinds = tuple(kind or KINDS)
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
-    return kinds
+    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None
+    min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = RowRules().min_margin
+    conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = RowRules().conversational
+    fmt: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = "jsonl"
+    license: Annotated[Optional[str], typer.Option("--license", help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). Default: the prompts' licence when fellowship knows it.", rich_help_panel=DATASET)] = None
+    push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", metavar="REPO_ID", help="Upload the dataset files and card to this Hugging Face dataset repository (HF_TOKEN; HF_ENDPOINT for another Hub).", rich_help_panel=DATASET)] = None
 
-
-def _check_format(fmt: OutputFormat) -> None:
-    if fmt is OutputFormat.parquet:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+    def rules(self) -> RowRules:
+        """The row rules, after checking the kinds and that the format can be written (exit 2)."""
+        kinds = tuple(self.kind or KINDS)
+        if unknown := [k for k in kinds if k not in KINDS]:
+            fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+        if self.fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                fail("--format parquet needs pyarrow: pip install pyarrow", 2)
+        return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational)
 
 
 def show_and_push(summary: dict[str, Any], out_dir: Path, as_json: bool, repo_id: Optional[str]) -> None:
@@ -135,7 +122,7 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
 _DEFAULTS = GenerateContext()
 
 
-@grouped(judging=EvaluatorFlags, call=ModelFlags)
+@grouped(dataset=DatasetFlags, judging=EvaluatorFlags, call=ModelFlags, cluster=ClusterFlags)
 def generate(
     prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, a prompt set by name (mt-bench, vicuna-bench, alpaca-eval; see `fellowship data list`), or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
@@ -146,22 +133,19 @@ def generate(
     loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP_PANEL)] = None,
     iterations: Annotated[int, typer.Option(min=1, help="Responses each loop's generator writes (the paper's 3).", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.iterations,
     review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.review_max_tokens,
-    pairing: Annotated[PairingName, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = PairingName.all,
-    kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
-    fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
-    concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
+    pairing: Annotated[Pairing, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = _DEFAULTS.pairing,
+    concurrency: Concurrency = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    *, judging: EvaluatorFlags, call: ModelFlags,
+    *, dataset: DatasetFlags, judging: EvaluatorFlags, call: ModelFlags, cluster: ClusterFlags,
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
     For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
     """
-    from fellowship.preference.rows import RowRules
     from fellowship.runs.generate import Generation
 
-    kinds = _kinds(kind)
+    rules = dataset.rules()
     sources = [CandidateConfig(name=name, kind="single", models=(specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
     for name, specs in _named(loop or [], "--loop"):
         if len(specs) < 2:
@@ -171,21 +155,19 @@ def generate(
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         fail(f"source names must differ: {', '.join(names)}", 2)
-    if len(sources) < 2 and "single" in kinds:
+    if len(sources) < 2 and "single" in rules.kinds:
         fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
-    _check_format(fmt)
-    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing.value, iterations=iterations, evaluator=judging.config(call),
+    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing, iterations=iterations, evaluator=judging.config(call),
                           review_max_tokens=review_max_tokens, **call.options())
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
-    rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     try:
-        run = Generation(out_dir, ctx, rules, prompts, fmt.value, license)
+        run = Generation(out_dir, ctx, rules, prompts, dataset.fmt, dataset.license)
     except InputError as exc:
         fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
               "or choose another --out (or delete that folder) to start anew", 2)
-    cluster = join_cluster(ray, workers)
+    workers = cluster.join()
     todo = run.pending(items)
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
@@ -199,35 +181,32 @@ def generate(
             counts["failed"] += row is None
             progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
 
-        run_sync(run.run(items, concurrency, done, cluster))
+        run_sync(run.run(items, concurrency, done, workers))
     summary = run.write(items, time.perf_counter() - started)
-    show_and_push(summary, out_dir, as_json, push_to_hub)
+    show_and_push(summary, out_dir, as_json, dataset.push_to_hub)
     if summary["failed"]:
         fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)
 
 
+@grouped(dataset=DatasetFlags)
 def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder of a generate run (its journal.jsonl).", rich_help_panel=INPUTS)],
     to: Annotated[Optional[Path], typer.Option("--to", help="Write the files to this folder instead (default: --out itself).", rich_help_panel=INPUTS)] = None,
-    kind: Kinds = None, min_margin: MinMargin = 0.0, conversational: Conversational = False,
-    fmt: Format = OutputFormat.jsonl, license: License = None, push_to_hub: PushToHub = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    *, dataset: DatasetFlags,
 ) -> None:
     """Rebuild a generate run's dataset files, summary and card from its journal with other output options: no model is called.
 
     Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
     """
-    from fellowship.preference.rows import RowRules
     from fellowship.runs.export import journalled_run, write_dataset
 
-    kinds = _kinds(kind)
-    _check_format(fmt)
+    rules = dataset.rules()
     try:
         config, rows, failed = journalled_run(out_dir)
     except InputError as exc:
         fail(str(exc), 2)
     target = to or out_dir
-    rules = RowRules(kinds=kinds, min_margin=min_margin, conversational=conversational)
-    summary = write_dataset(target, rows, rules, fmt.value, config, prompts=len(rows) + len(failed), failed_ids=failed,
-                            seconds=0.0, license=license)
-    show_and_push(summary, target, as_json, push_to_hub)
+    summary = write_dataset(target, rows, rules, dataset.fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
+                            seconds=0.0, license=dataset.license)
+    show_and_push(summary, target, as_json, dataset.push_to_hub)

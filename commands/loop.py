@@ -15,26 +15,24 @@ from fellowship.commands.common import (
     LOOP_PANEL,
     AsJson,
     Concurrency,
-    Ray,
     Thread,
-    Workers,
     auto_concurrency,
     check_spec,
     checkpointed_run,
     err,
     fail,
-    join_cluster,
     out,
     progress_bar,
     read_prompt_file,
     run_journalled,
     run_sync,
 )
-from fellowship.commands.options import EvaluatorFlags, LoopFlags, ModelFlags, grouped
+from fellowship.commands.options import ClusterFlags, EvaluatorFlags, LoopFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.runs.batch import ItemFailure
 from fellowship.runs.threads import checkpointed_items
+from fellowship.state.loop import LoopContext
 
 
 @grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags)
@@ -98,14 +96,14 @@ def refine(
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
 
 
-@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags)
+@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags, cluster=ClusterFlags)
 def winrate(
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
     recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
-    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = "local:smollm2",
+    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
-    as_json: AsJson = False, concurrency: Concurrency = None, ray: Ray = None, workers: Workers = None,
-    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags,
+    as_json: AsJson = False, concurrency: Concurrency = None,
+    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags, cluster: ClusterFlags,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
@@ -136,7 +134,7 @@ def winrate(
               "evaluator": judge_cfg.model_dump(mode="json")}
     job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)
     finished = run_journalled(items, job, results, config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt},
-                              concurrency, join_cluster(ray, workers))
+                              concurrency, cluster.join())
     report = {"name": f"loop {ctx.generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from fellowship.commands.common import LOOP_PANEL, MODELS, check_spec, fail
+from fellowship.commands.common import CLUSTER, LOOP_PANEL, MODELS, check_spec, fail, join_cluster
 from fellowship.models.constraints import ConstraintChoice
 from fellowship.models.settings import JUDGE_MAX_TOKENS, ModelOptions
 from fellowship.prompts.debate import PERSONAS
@@ -115,6 +115,18 @@ class LoopFlags:
     def context(self, call: ModelFlags, evaluator: EvaluatorConfig) -> LoopContext:
         return LoopContext(generator=self.generator, reviewers=tuple(self.reviewer or _LOOP.reviewers), iterations=self.iterations,
                            stop_at=self.stop_at, review_max_tokens=self.review_max_tokens, evaluator=evaluator, **call.options())
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterFlags:
+    """--ray and --workers: run the items on a Ray cluster."""
+
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the cluster this machine belongs to), HOST:PORT or ray://HOST:PORT. Needs pip install 'fellowship[ray]'.", rich_help_panel=CLUSTER)] = None
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: worker processes (Ray actors), each running --max-concurrency items at once. Default: the cluster's CPUs.", rich_help_panel=CLUSTER)] = None
+
+    def join(self) -> int | None:
+        """Join the cluster (exit 2 without Ray or a cluster); the number of workers, or None to run here."""
+        return join_cluster(self.ray, self.workers)
 
 
 def grouped(**groups: type[Any]) -> Callable[[F], F]:
