@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal
 
 from pydantic import Field
+from typing_extensions import TypedDict  # not typing's: pydantic needs this one on 3.11 for the JSON schemas Studio shows
 
 from fellowship.models import ModelOptions
 from fellowship.state.records import Order, Reading, Verdict

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from fellowship.state.judge import JudgeContext, JudgeSettings, PairInput
 from fellowship.state.records import JuryVerdict, Vote

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 from langchain_core.messages import AnyMessage
 from pydantic import Field
+from typing_extensions import TypedDict
 
 from fellowship.models import ModelOptions
 from fellowship.models.settings import REVIEW_MAX_TOKENS

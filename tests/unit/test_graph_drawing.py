@@ -42,3 +42,15 @@ def test_ascii_boxes_or_edges_for_self_loops():
 def test_unknown_graph():
     result = runner.invoke(app, ["graph", "draw", "nope"])
     assert result.exit_code == 2 and "unknown graph" in result.stderr
+
+
+def test_every_graph_describes_its_input_output_and_context_for_studio():
+    from fellowship.graphs.registry import WORKFLOWS
+
+    for name, workflow in WORKFLOWS.items():
+        graph = workflow.graph
+        assert graph.get_input_jsonschema()["properties"], name
+        assert graph.get_output_jsonschema()["properties"], name
+        context = graph.get_context_jsonschema()["properties"]
+        undescribed = [field for field, schema in context.items() if not schema.get("description")]
+        assert not undescribed, f"{name}: context fields without a description: {undescribed}"
