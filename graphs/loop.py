@@ -20,7 +20,6 @@ from langgraph.graph import END, START, StateGraph
 from fellowship.graphs.evaluate import evaluate
 from fellowship.nodes.loop import after_response, after_reviews, collect_reviews, finish, generate, knockout, next_bout, review
 from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
-from fellowship.state.records import LoopResult
 
 
 def build_loop() -> StateGraph[LoopState, LoopContext, LoopInput, LoopOutput]:
@@ -42,8 +41,3 @@ def build_loop() -> StateGraph[LoopState, LoopContext, LoopInput, LoopOutput]:
 
 graph = build_loop().compile(name="loop")
 
-
-async def run_loop(prompt: str, ctx: LoopContext) -> LoopResult:
-    """The whole loop on one prompt, inside another graph's node (traced under it, not checkpointed)."""
-    result: LoopResult = (await graph.ainvoke({"prompt": prompt}, context=ctx))["result"]
-    return result

@@ -1,7 +1,8 @@
 """Every workflow by name: its graph, how to build it, its state and context, and what it is for.
 
-Which graphs run inside which nodes is not listed here: each graph's definition says so
-in its nodes' metadata (`runs`), and `inner_graphs` reads it from there.
+Which graphs run inside which nodes is not listed here: `inner_graphs` reads it from each
+graph's own definition (the subgraphs LangGraph finds in its nodes, and the `runs` metadata
+of the nodes that run one of several evaluator graphs).
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ WORKFLOWS: dict[str, Workflow] = {
 
 
 def inner_graphs(name: str) -> dict[str, list[str]]:
-    """node -> the graphs it runs inside, as the graph's own definition declares them (node metadata `runs`)."""
-    nodes = WORKFLOWS[name].graph.get_graph().nodes
-    return {node: list(data.metadata["runs"]) for node, data in nodes.items() if data.metadata and "runs" in data.metadata}
+    """node -> the graphs it runs inside: its subgraph, or the evaluator graphs its metadata names."""
+    graph = WORKFLOWS[name].graph
+    inner = {node: [str(subgraph.name)] for node, subgraph in graph.get_subgraphs()}
+    for node, data in graph.get_graph().nodes.items():
+        if data.metadata and "runs" in data.metadata:
+            inner[node] = list(data.metadata["runs"])
+    return inner

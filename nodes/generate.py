@@ -6,6 +6,7 @@ from itertools import combinations
 from typing import Literal
 
 from langchain_core.messages import HumanMessage
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
@@ -20,8 +21,10 @@ from fellowship.state.generate import (
     GenerateContext,
     GenerateState,
 )
-from fellowship.state.loop import LoopContext, RunLoop
-from fellowship.state.records import Candidate, Comparison, Usage
+from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
+from fellowship.state.records import Candidate, Comparison, LoopResult, Usage
+
+LoopGraph = CompiledStateGraph[LoopState, LoopContext, LoopInput, LoopOutput]
 
 
 def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
@@ -29,9 +32,9 @@ def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> 
             for seat in range(len(context_of(runtime, GenerateContext).candidates))]
 
 
-async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext], *, run_loop: RunLoop) -> dict[str, list[Candidate]]:
+async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext], *, loop: LoopGraph) -> dict[str, list[Candidate]]:
     """One configured source answers the prompt: a single model call, or a whole feedback loop
-    (`run_loop`, bound in by the generate graph)."""
+    (the `loop` graph, which the generate graph passes in)."""
     ctx = context_of(runtime, GenerateContext)
     config = ctx.candidates[state["seat"]]
     # Each source samples with a seed of its own for this prompt: two sources of one model
@@ -44,7 +47,7 @@ async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext]
     else:
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
                                review_max_tokens=ctx.review_max_tokens, evaluator=ctx.evaluator, **{**ctx.options(), "seed": seed})
-        result = await run_loop(state["prompt"], loop_ctx)
+        result: LoopResult = (await loop.ainvoke({"prompt": state["prompt"]}, context=loop_ctx))["result"]
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
                               seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
     return {"candidates": [candidate]}

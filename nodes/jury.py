@@ -38,7 +38,7 @@ def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send
 
 
 async def member_vote(state: MemberTask, runtime: Runtime[JuryContext], *, judge: JudgeGraph) -> dict[str, list[Vote]]:
-    """One member judges the pair (in its seat's order) with the judge graph, bound in by the jury graph."""
+    """One member judges the pair (in its seat's order) with the `judge` graph, which the jury graph passes in."""
     a, b = (state["response_b"], state["response_a"]) if state["flipped"] else (state["response_a"], state["response_b"])
     out = await judge.ainvoke(
         {"question": state["question"], "response_a": a, "response_b": b},

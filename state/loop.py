@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from langchain_core.messages import AnyMessage
@@ -61,6 +60,3 @@ class ReviewTask(TypedDict):
     response: str
     conversation: list[AnyMessage]
 
-
-RunLoop = Callable[[str, LoopContext], Awaitable[LoopResult]]
-"""Runs the whole loop on one prompt (the generate graph binds one into its candidate node)."""

@@ -19,11 +19,24 @@ def test_list_names_every_graph_and_what_runs_inside():
 def test_mermaid_with_the_graphs_run_inside_nodes():
     result = runner.invoke(app, ["graph", "draw", "jury"])
     assert result.exit_code == 0
-    # the node's own metadata names the graph it runs, in the drawing too
-    assert "member_vote(member_vote<hr/><small><em>runs = judge</em></small>)" in result.stdout and "tally(tally)" in result.stdout
+    assert "member_vote(member_vote)" in result.stdout and "tally(tally)" in result.stdout
     assert "inside jury: judge" in result.stdout and "judge_call(judge_call)" in result.stdout
     only = runner.invoke(app, ["graph", "draw", "jury", "--no-nested"]).stdout
     assert "judge_call" not in only
+
+
+def test_a_node_that_runs_one_graph_has_it_as_its_subgraph():
+    """LangGraph itself sees these (Studio and `get_graph(xray=...)` draw them inside the node)."""
+    from fellowship.graphs.registry import WORKFLOWS
+
+    assert [(node, sub.name) for node, sub in WORKFLOWS["jury"].graph.get_subgraphs()] == [("member_vote", "judge")]
+    assert [(node, sub.name) for node, sub in WORKFLOWS["generate"].graph.get_subgraphs()] == [("make_candidate", "loop")]
+    assert "member_vote:judge_call" in WORKFLOWS["jury"].graph.get_graph(xray=1).nodes
+
+
+def test_nodes_that_run_one_of_the_evaluators_name_them_in_their_metadata():
+    text = runner.invoke(app, ["graph", "draw", "loop", "--no-nested"]).stdout
+    assert "knockout(knockout<hr/><small><em>runs = judge, jury, debate</em></small>)" in text
 
 
 def test_generate_draws_every_graph_it_runs_once_each():
