@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Protocol
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
+from fellowship.models.settings import derive_seed
 from fellowship.prompts.loop import standalone_review
 from fellowship.state.verdicts import Label, Order
 
@@ -288,6 +289,15 @@ class Candidate(BaseModel):
     loop: LoopResult | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+
+    @model_validator(mode="after")
+    def _older_review_seeds(self) -> Candidate:
+        """Reviews of earlier journals did not record their seed: each reviewer's is derived from the loop's, as the loop does."""
+        if self.loop is not None and self.seed is not None:
+            for review in self.loop.reviews:
+                if review.seed is None:
+                    review.seed = derive_seed(self.seed, "reviewer", str(review.seat))
+        return self
 
 
 class Comparison(BaseModel):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from fellowship.fileio.errors import InputError
+from fellowship.models.settings import derive_seed
 from fellowship.preference.rows import RowBuilder, RowRules
 from fellowship.runs.journal import Journal, read_journal
 from fellowship.state.records import Bout, Candidate, Comparison, JuryVerdict, LoopResult, Review, Verdict, Vote
@@ -127,10 +128,12 @@ def test_an_earlier_journal_row_still_builds():
     old = {"a": "x", "b": "y", "verdict": "tie", "evaluation": {"skipped": "identical responses"}}
     comparison = Comparison.model_validate(old)
     assert comparison.evaluation is None and comparison.skipped == "identical responses"
-    loop = loop_candidate(["B"]).loop.model_dump()
-    loop["reviews"][0].pop("request")
-    rebuilt = LoopResult.model_validate(loop)
-    assert rebuilt.reviews[0].request.endswith("<response>\ndraft 1\n</response>\n\nReview this response.")
+    candidate = loop_candidate(["B"]).model_dump()
+    review = candidate["loop"]["reviews"][0]
+    review.pop("request"), review.pop("seed")
+    rebuilt = Candidate.model_validate(candidate).loop.reviews[0]
+    assert rebuilt.request.endswith("<response>\ndraft 1\n</response>\n\nReview this response.")
+    assert rebuilt.seed == derive_seed(5, "reviewer", "0")  # the loop's seed, derived as the review node does
 
 
 def test_journal_appends_flushes_and_resumes(tmp_path):
