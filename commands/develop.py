@@ -27,7 +27,7 @@ from fellowship.commands.common import (
 from fellowship.commands.options import ModelFlags, StrategyOption, SwapOption, grouped
 from fellowship.models.settings import ModelOptions
 from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext
+from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.loop import LoopContext
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def graph_draw(
 STEP = "Stepping"
 
 
-def _step_context(graph: str, model: str, member: Optional[list[str]], strategy: Any, swap: bool, rounds: int,
+def _step_context(graph: str, model: str, member: Optional[list[str]], strategy: Strategy, swap: bool, rounds: int,
                   iterations: int, settings: dict[str, Any]) -> ModelOptions:
     from fellowship.state.evaluator import EvaluatorConfig
     from fellowship.state.generate import CandidateConfig, GenerateContext
