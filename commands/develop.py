@@ -115,7 +115,7 @@ def step(
     model: Model = JudgeContext().model,
     member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
     strategy: StrategyOption = JudgeContext().strategy,
-    swap: SwapOption = False,
+    swap: SwapOption = JudgeContext().swap,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = DebateContext().rounds,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
     *, call: ModelFlags,
