@@ -37,6 +37,7 @@ from fanout import start_server
 from fellowship.fileio.prompts import read_prompts
 from fellowship.models.servers import decodes_one_at_a_time
 from fellowship.readers.named import PROMPTS
+from tests.servers import send_json
 
 
 class CountingProxy:
@@ -68,11 +69,7 @@ class CountingProxy:
                         proxy.input_tokens += usage.get("prompt_tokens", 0)
                         proxy.output_tokens += usage.get("completion_tokens", 0)
                         proxy.over_budget += bool(limit) and usage.get("completion_tokens", 0) > limit
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, data)
 
             def do_GET(self) -> None:  # noqa: N802
                 self._relay("GET", None)

@@ -13,6 +13,15 @@ from typing import Any
 Reply = Callable[[dict[str, Any]], str]
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
+    """One JSON response: status, headers, body (also used by the benchmarks' counting proxy)."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class ScriptedOpenAIServer:
     """A test double of an OpenAI-compatible server: records request bodies, answers from `reply(body)`.
 
@@ -32,12 +41,7 @@ class ScriptedOpenAIServer:
                 pass
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, json.dumps(payload).encode())
 
             def do_GET(self) -> None:  # noqa: N802
                 self._send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": server.owned_by}]})
