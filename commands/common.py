@@ -23,8 +23,10 @@ from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.threads import checkpointed_items
+from fellowship.state.records import Evaluation, Usage
 
 R = TypeVar("R", bound=BaseModel)
+E = TypeVar("E", bound=Evaluation)  # a judge's, jury's or debate's verdict
 T = TypeVar("T")
 
 err = Console(stderr=True)
@@ -114,8 +116,8 @@ def resume_run(graph: str, thread: str, show: Callable[[Console, Any], None], as
 
 
 def evaluate_pairs(
-    run_one: Callable[[Pair], Awaitable[R]],
-    show: Callable[[Console, R], None],
+    run_one: Callable[[Pair], Awaitable[E]],
+    show: Callable[[Console, E], None],
     *,
     question: Optional[str], a: Optional[str], b: Optional[str],
     pairs: Optional[Path], out_path: Optional[Path], as_json: bool, concurrency: int, label: str,
@@ -218,9 +220,8 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
     return finished
 
 
-def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
+def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
     counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0, "failed": 0}
-    tokens = [0, 0]
     with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(items), note="")
 
@@ -229,8 +230,6 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], ou
                 counts["failed"] += 1
             else:
                 counts[result.verdict] += 1
-                tokens[0] += result.input_tokens
-                tokens[1] += result.output_tokens
             progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in counts.items() if v))
 
         batch = str(uuid.uuid4())
@@ -246,14 +245,15 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[R]], ou
             print(json.dumps(row, ensure_ascii=False))
     else:
         write_jsonl(out_path, rows)
-    summary = {"pairs": len(items), **counts, "input_tokens": tokens[0], "output_tokens": tokens[1], "out": str(out_path) if out_path else None}
+    usage = Usage.total(result for result in results if not isinstance(result, ItemFailure))
+    summary = {"pairs": len(items), **counts, **usage.model_dump(), "out": str(out_path) if out_path else None}
     if as_json:
         err.print(json.dumps(summary), highlight=False, soft_wrap=True)
     else:
         where = f" → {out_path}" if out_path else ""
         err.print(
             f"{len(items)} pairs{where}: A {counts['A']} · B {counts['B']} · tie {counts['tie']} · invalid {counts['invalid']}"
-            f" · failed {counts['failed']} · {tokens[0]} in / {tokens[1]} out tokens", highlight=False,
+            f" · failed {counts['failed']} · {usage.input_tokens} in / {usage.output_tokens} out tokens", highlight=False,
         )
     if counts["failed"]:
         fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)

@@ -17,7 +17,7 @@ from fellowship.state.debate import DebateContext
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.judge import JudgeContext
 from fellowship.state.jury import JuryContext
-from fellowship.state.records import DebateVerdict, Evaluation, JuryVerdict, OrderVerdict, Verdict
+from fellowship.state.records import DebateVerdict, Evaluation, JuryVerdict, OrderVerdict, Usage, Verdict
 from fellowship.state.verdicts import agree, flip, mean_known
 
 
@@ -79,8 +79,7 @@ def swapped(first: DebateVerdict, second: DebateVerdict) -> DebateVerdict:
         "score_b": None if label == "invalid" else mean_known(o.score_b for o in orders),
         "error": first.error or second.error,
         "swap": True, "consistent": consistent, "orders": orders, "reversed_debate": second,
-        "input_tokens": first.input_tokens + second.input_tokens,
-        "output_tokens": first.output_tokens + second.output_tokens,
+        **Usage.total([first, second]).model_dump(),
     })
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
 from fellowship.runs.journal import read_journal
-from fellowship.state.records import Candidate, Comparison
+from fellowship.state.records import Candidate, Comparison, Usage
 
 # Hub licence ids of the prompt sets the catalogue knows.
 PROMPT_LICENSES = {"Apache-2.0": "apache-2.0", "CC BY-NC 4.0": "cc-by-nc-4.0", "MIT": "mit"}
@@ -50,12 +49,11 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically."""
     base = config["provenance"]
     total = Rows()
-    tokens: Counter[str] = Counter()
     invalid = 0
     for row in journal_rows:
         total.add(rows_of(row, rules, base))
-        tokens.update({"input": row["input_tokens"], "output": row["output_tokens"]})
         invalid += invalid_verdicts(row)
+    usage = Usage.total(Usage.model_validate(row) for row in journal_rows)  # each row's own totals
     previous = _previous_files(out_dir)
     files: dict[str, int] = {}
     balance: dict[str, Any] = {}
@@ -71,7 +69,7 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     summary = {
         "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
         "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
-        "input_tokens": tokens["input"], "output_tokens": tokens["output"], "seconds": round(seconds, 1),
+        **usage.model_dump(), "seconds": round(seconds, 1),
         "out": str(out_dir),
     }
     license_id, license_note = license_of(config["prompts"], license)
