@@ -56,6 +56,7 @@ def test_pairs_file_to_out(judge_a, tmp_path):
     assert [r["id"] for r in rows] == ["p1", "3"]  # no id: the line number
     assert all(r["verdict"] == "A" for r in rows)
     assert "2 pairs" in result.stderr and not list(tmp_path.glob("*.part"))
+    assert "20 in / 10 out tokens" in result.stderr  # one call per pair, 10 in / 5 out each
 
 
 @pytest.mark.parametrize(

@@ -93,6 +93,8 @@ def test_single_and_workflow_rows_with_provenance(models, tmp_path):
     assert "write more" in feedback[0]["completion"] and "<response>\nd\n</response>" in feedback[0]["prompt"]
     assert feedback[0]["provenance"]["completion"]["seed"] == derive_seed(derive_seed(0, "loop", "Tell me a fact."), "reviewer", "0")
     assert summary["rows"] == {"single_dpo.jsonl": 2, "single_kto.jsonl": 4, "workflow_dpo.jsonl": 4, "workflow_kto.jsonl": 4}
+    # per prompt: the short source 1 call, the loop 3 drafts + 2 reviews + 2 bouts, the comparison 1; 10 in / 5 out each
+    assert (summary["input_tokens"], summary["output_tokens"]) == (2 * 9 * 10, 2 * 9 * 5)
 
 
 def test_ties_invalid_and_identical_responses_are_dropped_and_counted(models, tmp_path):
