@@ -37,7 +37,7 @@ _DEFAULTS = ModelOptions()
 
 @dataclasses.dataclass(frozen=True)
 class ModelFlags:
-    """--temperature, --max-tokens, --seed, --timeout, --base-url, --constrain, --constrained."""
+    """--temperature, --max-tokens, --seed, --timeout, --base-url, --constrain, --constrained, --guard/--no-guard."""
 
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature (0 = greedy).", rich_help_panel=MODELS)] = _DEFAULTS.temperature
     max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)] = _DEFAULTS.max_tokens
@@ -46,6 +46,7 @@ class ModelFlags:
     base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)] = _DEFAULTS.base_url
     constrain: Annotated[ConstraintChoice, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)] = _DEFAULTS.constrain
     constrained: Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)] = _DEFAULTS.constrained
+    guard: Annotated[bool, typer.Option("--guard/--no-guard", help="Defend evaluators and reviewers against text aimed at them (fenced responses, neutralised injections, the evaluator's own last answer, degenerate responses ruled out). --no-guard shows responses as they are.", rich_help_panel=MODELS)] = _DEFAULTS.guard
 
     def options(self) -> dict[str, Any]:
         """The fields of `ModelOptions`, for any run context."""

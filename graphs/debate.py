@@ -3,7 +3,9 @@
     START --> open_debate --next_speaker--> referee_turn --next_speaker--> referee_turn  (same or next round)
                                                                   \\--> closing_score  (one per referee, concurrent)
     closing_score --> conclude --> END
+    open_debate --(a degenerate answer, with the defences on)--> conclude
 
+The referees see both answers and each other's turns as screening leaves them (`guard.screen`).
 `referee_turn` lets the current speaker talk and advances the speaker and round
 counters; `next_speaker` loops until the round counter passes the rounds, then fans
 out the closing scores. `conclude` averages the scores of the finals that parsed.
@@ -26,8 +28,8 @@ def build_debate() -> StateGraph[DebateState, DebateContext, PairInput, DebateOu
         .add_node("closing_score", closing_score)
         .add_node("conclude", conclude)
         .add_edge(START, "open_debate")
-        .add_conditional_edges("open_debate", next_speaker, ["referee_turn", "closing_score"])
-        .add_conditional_edges("referee_turn", next_speaker, ["referee_turn", "closing_score"])
+        .add_conditional_edges("open_debate", next_speaker, ["referee_turn", "closing_score", "conclude"])
+        .add_conditional_edges("referee_turn", next_speaker, ["referee_turn", "closing_score", "conclude"])
         .add_edge("closing_score", "conclude")
         .add_edge("conclude", END)
     )

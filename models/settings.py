@@ -43,6 +43,9 @@ class ModelOptions(CallOptions):
     """
 
     constrained: bool = Field(False, description="hold first replies to the answer format too, not only the repair turn")
+    guard: bool = Field(True, description="defend evaluators and reviewers against text aimed at them: responses in blocks they "
+                                          "cannot close, text imitating an answer or addressing the evaluator neutralised, only "
+                                          "the evaluator's own last answer read, degenerate responses ruled out")
 
     def options(self) -> dict[str, Any]:
         """These options as keyword arguments, to pass on to another context."""

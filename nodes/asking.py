@@ -13,7 +13,8 @@ from fellowship.parsing.formats import AnswerFormat
 from fellowship.parsing.scores import ParseError
 from fellowship.state.records import Answer, AnswerValue, Usage
 
-Parser = Callable[[str], AnswerValue]
+Parser = Callable[..., AnswerValue]
+"""Reads a reply's text; takes `quoted=` (texts the model was shown, whose lines are never its answer)."""
 
 
 async def _reply(model: BaseChatModel, conversation: list[BaseMessage], fmt: AnswerFormat | None,
@@ -39,15 +40,17 @@ async def ask(
     repair: str,
     fmt: AnswerFormat | None = None,
     constrain_first: bool = False,
+    quoted: Sequence[str] = (),
 ) -> Answer:
     """Send `messages`, parse the reply; if that fails, ask once more in the same conversation.
 
     Where the backend can hold decoding to `fmt` (a grammar, a regex or a JSON schema,
     see `models.constraints`), the repair turn is held to the bare format, and with
     `constrain_first` the first reply too (a free explanation, then the format). The
-    model still chooses the values. A reply that still cannot be parsed gives an Answer
-    with `error` set and every raw text kept. Model errors (after the backend's own
-    retries) propagate.
+    model still chooses the values. A free reply's line that stands in one of the `quoted`
+    texts is a copy, never read as the answer (a held reply is the model's own by
+    construction). A reply that still cannot be parsed gives an Answer with `error` set and
+    every raw text kept. Model errors (after the backend's own retries) propagate.
     """
     started = time.perf_counter()
     conversation = list(messages)
@@ -61,7 +64,7 @@ async def ask(
         texts.append(text)
         usage = usage + Usage.of(reply)
         try:
-            value = parse(text)
+            value = parse(text, quoted=() if held else quoted)
         except ParseError as exc:
             error = str(exc)
             conversation += [AIMessage(content=text), HumanMessage(content=repair)]

@@ -9,36 +9,47 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from fellowship.guard.fence import blocks, boundary
+from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.parsing.formats import pair_scores_format
 from fellowship.parsing.scores import parse_pair_scores
 from fellowship.prompts import debate as p
+from fellowship.prompts.fencing import with_rule
 from fellowship.state.debate import DebateContext, DebateState, FinalTask
-from fellowship.state.records import DebateVerdict, Final, Turn, Usage
+from fellowship.state.records import DebateVerdict, Final, PairScreening, Turn, Usage
 from fellowship.state.verdicts import label_of, mean_known
 
 
-def transcript(turns: list[Turn]) -> str:
+def transcript(turns: list[Turn], question: str = "", guard: bool = False) -> str:
+    """The discussion so far; with `guard`, each turn as screening leaves it (referees read each other too)."""
     if not turns:
         return p.NO_DISCUSSION
-    return "\n\n".join(f"[{t.referee}, round {t.round}]\n{t.text.strip()}" for t in turns)
+    return "\n\n".join(f"[{t.referee}, round {t.round}]\n{(screen(t.text, question).shown if guard else t.text).strip()}"
+                        for t in turns)
 
 
 def referee_messages(ctx: DebateContext, seat: int, state: DebateState | FinalTask, turns: list[Turn], task: str) -> list[BaseMessage]:
     referee = ctx.referees[seat]
-    case = p.CASE.format(
-        question=state["question"], first=state["response_a"], second=state["response_b"], discussion=transcript(turns)
-    )
+    question, screening = state["question"], PairScreening.of(state["question"], state["response_a"], state["response_b"])
+    first, second = (screening.a.shown, screening.b.shown) if ctx.guard else (state["response_a"], state["response_b"])
+    discussion = transcript(turns, question, ctx.guard)
+    code = boundary(question, first, second, discussion) if ctx.guard else ""
+    case = blocks(code, ("question", question), ("assistant_1", first), ("assistant_2", second), ("discussion", discussion))
     return [
-        SystemMessage(p.SYSTEM.format(referee=referee, persona=p.PERSONAS[referee])),
+        SystemMessage(with_rule(p.SYSTEM.format(referee=referee, persona=p.PERSONAS[referee]), code, "assistant_1")),
         HumanMessage(case + "\n\n" + task),
     ]
 
 
 def open_debate(state: DebateState) -> dict[str, int]:
     return {"round": 1, "speaker": 0}
+
+
+def screening_of(state: DebateState) -> PairScreening:
+    return PairScreening.of(state["question"], state["response_a"], state["response_b"])
 
 
 async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, object]:
@@ -53,9 +64,12 @@ async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> d
     return {"turns": [turn], "speaker": 0 if last_seat else seat + 1, "round": round_ + 1 if last_seat else round_}
 
 
-def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn"] | list[Send]:
-    """Keep talking while the round counter is within the rounds; then every referee scores, concurrently."""
+def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn", "conclude"] | list[Send]:
+    """Keep talking while the round counter is within the rounds; then every referee scores, concurrently.
+    With the defences on, a degenerate answer is ruled on at once."""
     ctx = context_of(runtime, DebateContext)
+    if ctx.guard and screening_of(state).ruling() is not None:
+        return "conclude"
     if state["round"] <= ctx.rounds:
         return "referee_turn"
     return [
@@ -72,9 +86,11 @@ async def closing_score(state: FinalTask, runtime: Runtime[DebateContext]) -> di
     ctx = context_of(runtime, DebateContext)
     model_spec = ctx.model_of(state["seat"])
     messages = referee_messages(ctx, state["seat"], state, state["turns"], p.FINAL)
-    parser = partial(parse_pair_scores, scale=10, labels=("1", "2"))
+    parser = partial(parse_pair_scores, scale=10, labels=("1", "2"), last=ctx.guard)
     fmt = pair_scores_format(10, labels=("1", "2"))
-    answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained)
+    quoted = [state["response_a"], state["response_b"]] if ctx.guard else []
+    answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained,
+                       quoted=quoted)
     score_a, score_b = answer.scores() if answer.ok else (None, None)
     final = Final(referee=ctx.referees[state["seat"]], model=model_spec, score_a=score_a, score_b=score_b,
                   error=answer.error, raw=answer.texts, **answer.usage.model_dump())
@@ -82,10 +98,14 @@ async def closing_score(state: FinalTask, runtime: Runtime[DebateContext]) -> di
 
 
 def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, DebateVerdict]:
-    """Mean scores over the referees whose final parsed; the higher mean wins."""
+    """Mean scores over the referees whose final parsed; the higher mean wins (or the rule on a degenerate answer)."""
     ctx = context_of(runtime, DebateContext)
+    screening = screening_of(state)
+    ruling = screening.ruling() if ctx.guard else None
+    if ruling is not None:
+        return {"verdict": DebateVerdict(verdict=ruling[0], rounds=ctx.rounds, flags=screening.flags(), ruled=ruling[1])}
     order = {name: i for i, name in enumerate(ctx.referees)}
-    finals = sorted(state["finals"], key=lambda f: order[f.referee])
+    finals = sorted(state.get("finals", []), key=lambda f: order[f.referee])
     valid = [f for f in finals if f.error is None]
     turns = state.get("turns", [])
     usage = Usage.total([*turns, *finals])
@@ -96,6 +116,6 @@ def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, D
         label, error = "invalid", "no referee's final scores could be read"
     verdict = DebateVerdict(
         verdict=label, score_a=score_a, score_b=score_b, error=error, rounds=ctx.rounds, turns=turns,
-        finals=finals, invalid_finals=len(finals) - len(valid), **usage.model_dump(),
+        finals=finals, invalid_finals=len(finals) - len(valid), flags=screening.flags(), **usage.model_dump(),
     )
     return {"verdict": verdict}

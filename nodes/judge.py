@@ -1,13 +1,15 @@
-"""Nodes of the judge graph: plan the calls, make each call, decide the verdict."""
+"""Nodes of the judge graph: plan the calls (after screening the responses), make each call, decide the verdict."""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
+from fellowship.guard.fence import blocks, boundary
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import Parser, ask
@@ -19,8 +21,9 @@ from fellowship.parsing.scores import (
     parse_pair_scores,
 )
 from fellowship.prompts import judge as p
+from fellowship.prompts.fencing import with_rule
 from fellowship.state.judge import CallTask, JudgeContext, JudgeState
-from fellowship.state.records import Order, OrderVerdict, Reading, Usage, Verdict
+from fellowship.state.records import Order, OrderVerdict, PairScreening, Reading, Usage, Verdict
 from fellowship.state.verdicts import agree, flip, label_of, mean_known
 
 
@@ -28,45 +31,61 @@ def scale_of(strategy: str) -> int:
     return int(strategy.split("-")[1]) if strategy.startswith("combined-") else 10
 
 
-def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> list[Send]:
-    """Fan out one call per presentation order, or one per response for independent scoring."""
+def screening_of(state: JudgeState) -> PairScreening:
+    return PairScreening.of(state["question"], state["response_a"], state["response_b"])
+
+
+def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> Literal["decide"] | list[Send]:
+    """Fan out one call per presentation order, or one per response for independent scoring.
+
+    With the defences on, the judge sees each response as screening left it, and a
+    degenerate response against a real one is decided by rule, with no call."""
     ctx = context_of(runtime, JudgeContext)
-    q, a, b = state["question"], state["response_a"], state["response_b"]
+    screening = screening_of(state)
+    if ctx.guard and screening.ruling() is not None:
+        return "decide"
+    q = state["question"]
+    a, b = (screening.a.shown, screening.b.shown) if ctx.guard else (state["response_a"], state["response_b"])
+    quoted = [state["response_a"], state["response_b"]] if ctx.guard else []
     if ctx.strategy == "independent":
         return [
-            Send("judge_call", CallTask(question=q, order="AB", part="A", first=a, second="")),
-            Send("judge_call", CallTask(question=q, order="AB", part="B", first=b, second="")),
+            Send("judge_call", CallTask(question=q, order="AB", part="A", first=a, second="", quoted=quoted)),
+            Send("judge_call", CallTask(question=q, order="AB", part="B", first=b, second="", quoted=quoted)),
         ]
     orders: list[tuple[Order, str, str]] = [("AB", a, b)]
     if ctx.swap:
         orders.append(("BA", b, a))
-    return [Send("judge_call", CallTask(question=q, order=o, part="pair", first=x, second=y)) for o, x, y in orders]
+    return [Send("judge_call", CallTask(question=q, order=o, part="pair", first=x, second=y, quoted=quoted)) for o, x, y in orders]
 
 
-def judge_messages(strategy: str, task: CallTask) -> tuple[list[BaseMessage], Parser, str, AnswerFormat]:
-    """The conversation, parser, repair text and answer format of one judge call."""
+def judge_messages(strategy: str, task: CallTask, guard: bool = True) -> tuple[list[BaseMessage], Parser, str, AnswerFormat]:
+    """The conversation, parser, repair text and answer format of one judge call.
+
+    With `guard`, every text sits in a block tagged with a code derived from the texts,
+    the system prompt says what the blocks are, and the last answer block is read."""
+    code = boundary(task["question"], task["first"], task["second"]) if guard else ""
     if task["part"] != "pair":
-        user = p.SINGLE_BLOCK.format(question=task["question"], answer=task["first"])
-        messages = [SystemMessage(p.SINGLE_SYSTEM), HumanMessage(user)]
+        user = blocks(code, ("question", task["question"]), ("assistant_answer", task["first"])) + "\n\n" + p.SINGLE_TASK
+        messages = [SystemMessage(with_rule(p.SINGLE_SYSTEM, code, "assistant_answer")), HumanMessage(user)]
         return messages, parse_overall_score, p.SINGLE_REPAIR, overall_score_format()
-    pair = p.PAIR_BLOCK.format(question=task["question"], first=task["first"], second=task["second"])
+    pair = blocks(code, ("question", task["question"]), ("assistant_a", task["first"]), ("assistant_b", task["second"]))
     if strategy == "direct":
         parser: Parser = parse_choice
         user, repair, fmt = pair + "\n\n" + p.DIRECT_TASK, p.DIRECT_REPAIR, CHOICE_FORMAT
     else:
         scale = scale_of(strategy)
         user = pair + "\n\n" + p.COMBINED_TASK.format(scale=scale)
-        parser, repair = partial(parse_pair_scores, scale=scale), p.COMBINED_REPAIR.format(scale=scale)
+        parser, repair = partial(parse_pair_scores, scale=scale, last=guard), p.COMBINED_REPAIR.format(scale=scale)
         fmt = pair_scores_format(scale)
-    return [SystemMessage(p.PAIRWISE_SYSTEM), HumanMessage(user)], parser, repair, fmt
+    return [SystemMessage(with_rule(p.PAIRWISE_SYSTEM, code, "assistant_a")), HumanMessage(user)], parser, repair, fmt
 
 
 async def judge_call(state: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
     """One model conversation (with its repair turn) for one order or one response."""
     ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings())
-    messages, parser, repair, fmt = judge_messages(ctx.strategy, state)
-    answer = await ask(model, messages, parser, repair, fmt, ctx.constrained)
+    messages, parser, repair, fmt = judge_messages(ctx.strategy, state, ctx.guard)
+    answer = await ask(model, messages, parser, repair, fmt, ctx.constrained, quoted=state["quoted"])
     return {"readings": [Reading(order=state["order"], part=state["part"], answer=answer)]}
 
 
@@ -126,6 +145,14 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
 
 
 def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Verdict]:
-    """Turn the collected readings into the verdict."""
+    """Turn the collected readings into the verdict, or rule on a degenerate response.
+    Screening's findings are recorded even when the defences are off."""
     ctx = context_of(runtime, JudgeContext)
-    return {"verdict": combine(state["readings"], model=ctx.model, strategy=ctx.strategy, swap=ctx.swap)}
+    screening = screening_of(state)
+    ruling = screening.ruling() if ctx.guard else None
+    if ruling is not None:
+        label, why = ruling
+        return {"verdict": Verdict(verdict=label, explanation=why, model=ctx.model, strategy=ctx.strategy, flags=screening.flags(),
+                                   ruled=why, swap=ctx.swap and ctx.strategy != "independent")}
+    verdict = combine(state.get("readings", []), model=ctx.model, strategy=ctx.strategy, swap=ctx.swap)
+    return {"verdict": verdict.model_copy(update={"flags": screening.flags()})}

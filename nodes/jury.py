@@ -12,7 +12,7 @@ from langgraph.types import Send
 from fellowship.nodes import context_of
 from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
-from fellowship.state.records import JuryVerdict, Usage, Verdict, Vote
+from fellowship.state.records import JuryVerdict, Usage, Verdict, Vote, flipped_flags
 from fellowship.state.verdicts import flip, mean_known, plurality
 
 JudgeGraph = CompiledStateGraph[JudgeState, JudgeContext, PairInput, JudgeOutput]
@@ -60,6 +60,10 @@ def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerd
     votes = sorted(state["votes"], key=lambda v: v.seat)
     labels = [v.verdict for v in votes]
     usage = Usage.total(v.judgement for v in votes)
+    # Every member screened the same two responses; the first vote says what was found, under the pair's labels.
+    first = votes[0] if votes else None
+    flags = {} if first is None else flipped_flags(first.judgement.flags) if first.flipped else first.judgement.flags
+    ruled = first.judgement.ruled if first is not None and all(v.judgement.ruled for v in votes) else None
     verdict = JuryVerdict(
         verdict=plurality(labels),
         score_a=mean_known(v.score_a for v in votes),
@@ -69,6 +73,8 @@ def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerd
         votes=votes,
         strategy=ctx.strategy,
         swap=ctx.swap,
+        flags=flags,
+        ruled=ruled,
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         seconds=max((v.judgement.seconds for v in votes), default=0.0),

@@ -10,6 +10,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.fileio.pairs import Pair
+from fellowship.guard.fence import blocks, boundary
+from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
 from fellowship.nodes import context_of
@@ -17,21 +19,33 @@ from fellowship.nodes.asking import ask
 from fellowship.parsing.formats import REVIEW_FORMAT
 from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
+from fellowship.prompts.fencing import with_rule
 from fellowship.state.evaluator import Evaluate
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
 from fellowship.state.records import Bout, LoopResult, Review, Usage
 
 
-def feedback_message(reviews: list[Review]) -> str:
-    """The revision request: every usable review of the latest response, labelled by reviewer when several."""
+def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> str:
+    """The revision request: every usable review of the latest response, labelled by reviewer when several.
+
+    With `guard`, the reviews (model text too) are screened and fenced, and the generator is
+    told they are advice that cannot change its task."""
     usable = [r for r in reviews if r.error is None]
     if not usable:
         return p.REVISE_WITHOUT_FEEDBACK
+
+    def text(review: Review) -> str:
+        written = review.feedback or review.evaluation
+        return screen(written, prompt).shown if guard else written
+
     if len(usable) == 1:
-        body = usable[0].feedback or usable[0].evaluation
+        body = text(usable[0])
     else:
-        body = "\n\n".join(f"Reviewer {r.seat + 1} (score {r.score:g}/10):\n{r.feedback or r.evaluation}" for r in usable)
-    return p.REVISE.format(feedback=body)
+        body = "\n\n".join(f"Reviewer {r.seat + 1} (score {r.score:g}/10):\n{text(r)}" for r in usable)
+    if not guard:
+        return p.REVISE.format(feedback=body, rule="")
+    code = boundary(prompt, body)
+    return p.REVISE.format(feedback=blocks(code, ("feedback", body)), rule=p.FEEDBACK_RULE.format(code=code))
 
 
 async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
@@ -41,7 +55,7 @@ async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str,
     responses = state.get("responses", [])
     if responses:
         latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
-        conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat))))
+        conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])))
     reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
     conversation.append(AIMessage(reply.text))
     return {"generator_conversation": conversation, "responses": [reply.text], "usage": Usage.of(reply)}
@@ -69,13 +83,23 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
     ]
 
 
+def review_request(prompt: str, response: str, revised: bool, guard: bool) -> tuple[str, str]:
+    """A reviewer's request and its block code ('' without defences): the response as screening leaves it, fenced."""
+    shown = screen(response, prompt).shown if guard else response
+    code = boundary(prompt, shown) if guard else ""
+    if revised:
+        lead = p.NEXT_REVIEW_FENCED.format(code=code) if guard else p.NEXT_REVIEW
+        return f"{lead}\n\n{blocks(code, ('response', shown))}\n\n{p.NEXT_REVIEW_TASK}", code
+    return f"{blocks(code, ('request', prompt), ('response', shown))}\n\n{p.FIRST_REVIEW}", code
+
+
 async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
     ctx = context_of(runtime, LoopContext)
     spec = ctx.reviewers[state["seat"]]
-    request = (p.NEXT_REVIEW.format(response=state["response"]) if state["conversation"]
-               else p.FIRST_REVIEW.format(prompt=state["prompt"], response=state["response"]))
-    conversation = list(state["conversation"] or [SystemMessage(p.REVIEWER_SYSTEM)]) + [HumanMessage(request)]
+    request, code = review_request(state["prompt"], state["response"], bool(state["conversation"]), ctx.guard)
+    system = SystemMessage(with_rule(p.REVIEWER_SYSTEM, code, "response"))
+    conversation = list(state["conversation"] or [system]) + [HumanMessage(request)]
     # Reviewers write under their own budget, each with a seed of its own.
     seed = derive_seed(ctx.seed, "reviewer", str(state["seat"]))
     reviewed = Review(iteration=state["iteration"], reviewer=spec, seat=state["seat"], seed=seed,
@@ -83,7 +107,7 @@ async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, 
     settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=seed)
     try:
         answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
-                           REVIEW_FORMAT, ctx.constrained)
+                           REVIEW_FORMAT, ctx.constrained, quoted=[state["response"]] if ctx.guard else [])
     except Exception as exc:  # noqa: BLE001 - a failing reviewer is left out, not fatal
         return {"reviews": [reviewed.model_copy(update={"error": f"model call failed: {type(exc).__name__}: {exc}"})]}
     conversation.append(AIMessage(answer.texts[0]))

@@ -7,6 +7,7 @@ well-formed answer; nothing here guesses a tie or clips a score into range.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 Choice = Literal["A", "B", "tie"]
@@ -38,21 +39,46 @@ def _checked(value: str, denominator: str | None, scale: int, what: str) -> floa
     return score
 
 
+def _lines(texts: Sequence[str]) -> set[str]:
+    return {_plain_line(line) for text in texts for line in text.splitlines() if line.strip()}
+
+
+def _plain_line(line: str) -> str:
+    return " ".join(line.strip(" \t*_`#>").lower().split())
+
+
+def _own(matches: list[re.Match[str]], text: str, quoted: Sequence[str]) -> list[re.Match[str]]:
+    """The matches on lines the model wrote itself: a line that stands in a quoted text is a copy."""
+    if not quoted:
+        return matches
+    copied = _lines(quoted)
+
+    def line_of(match: re.Match[str]) -> str:
+        start = text.rfind("\n", 0, match.start()) + 1
+        end = text.find("\n", match.end())
+        return _plain_line(text[start: len(text) if end < 0 else end])
+
+    return [m for m in matches if line_of(m) not in copied]
+
+
 def parse_pair_scores(
-    text: str, scale: int, labels: tuple[str, str] = ("A", "B")
+    text: str, scale: int, labels: tuple[str, str] = ("A", "B"), *, last: bool = False, quoted: Sequence[str] = ()
 ) -> tuple[float, float]:
     """Scores of both responses from a combined-scoring reply (`Score Assistant A: X/N`).
 
-    The first occurrence of each label is read, as the paper's authors did (a model that
-    "re-evaluates" after scoring does not get a second say).
+    By default the first occurrence of each label is read, as the paper's authors did (a
+    model that "re-evaluates" after scoring does not get a second say): recorded texts are
+    read so. A live evaluator's reply is read with `last`: its final answer block, so a
+    score line it copied or quoted earlier does not count; and a line that stands in one
+    of the `quoted` texts (the responses it was shown) is never its answer.
     """
     scores = []
     for label in labels:
-        matches = list(_score_pattern(r"assistant|response|answer", re.escape(label)).finditer(text))
+        matches = _own(list(_score_pattern(r"assistant|response|answer", re.escape(label)).finditer(text)), text, quoted)
         if not matches:
             raise ParseError(f"no 'Score Assistant {label}: X/{scale}' line")
-        first = matches[0]
-        scores.append(_checked(first.group(1), first.group(2), scale, f"score of {label}"))
+        chosen = matches[-1] if last else matches[0]
+        scores.append(_checked(chosen.group(1), chosen.group(2), scale, f"score of {label}"))
     return scores[0], scores[1]
 
 
@@ -62,9 +88,9 @@ _OVERALL = re.compile(
 )
 
 
-def parse_overall_score(text: str, scale: int = 10) -> float:
-    """The score of a single-response reply (`Overall Score: X/10`)."""
-    matches = list(_OVERALL.finditer(text))
+def parse_overall_score(text: str, scale: int = 10, *, quoted: Sequence[str] = ()) -> float:
+    """The score of a single-response reply (`Overall Score: X/10`): its last one not copied from a `quoted` text."""
+    matches = _own(list(_OVERALL.finditer(text)), text, quoted)
     if not matches:
         raise ParseError(f"no 'Overall Score: X/{scale}' line")
     last = matches[-1]
@@ -79,9 +105,9 @@ _CHOICE = re.compile(
 _BRACKETED = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 
 
-def parse_choice(text: str) -> Choice:
-    """The answer of a direct comparison: A, B, or C for a tie."""
-    matches = list(_CHOICE.finditer(text)) or list(_BRACKETED.finditer(text))
+def parse_choice(text: str, *, quoted: Sequence[str] = ()) -> Choice:
+    """The answer of a direct comparison: A, B, or C for a tie (the last one not copied from a `quoted` text)."""
+    matches = _own(list(_CHOICE.finditer(text)), text, quoted) or _own(list(_BRACKETED.finditer(text)), text, quoted)
     if not matches:
         stripped = text.strip().strip("*_`#.[]() ").upper()
         if stripped in {"A", "B", "C"}:

@@ -21,23 +21,6 @@ You are {referee}, one of several referees judging two AI assistants' answers to
 same user question. {persona} Weigh helpfulness, relevance, accuracy, depth, creativity \
 and level of detail. The order of the answers and their length say nothing about quality."""
 
-CASE = """\
-<question>
-{question}
-</question>
-
-<assistant_1>
-{first}
-</assistant_1>
-
-<assistant_2>
-{second}
-</assistant_2>
-
-<discussion>
-{discussion}
-</discussion>"""
-
 NO_DISCUSSION = "(nobody has spoken yet)"
 
 TURN = """\

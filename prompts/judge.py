@@ -10,19 +10,6 @@ question, and you decide which answer serves the user better. Weigh {RUBRIC}. \
 Which answer is shown first tells you nothing about its quality, and a longer answer \
 is not better merely for being longer. Do not favour either assistant by its name."""
 
-PAIR_BLOCK = """\
-<question>
-{question}
-</question>
-
-<assistant_a>
-{first}
-</assistant_a>
-
-<assistant_b>
-{second}
-</assistant_b>"""
-
 COMBINED_TASK = """\
 Explain in a few sentences how the two answers compare. Then finish with exactly \
 these two lines, giving each answer a score from 0 to {scale} in place of X and Y:
@@ -50,15 +37,7 @@ You are a careful, impartial reviewer. An AI assistant has answered a user quest
 and you rate how well it serves the user. Weigh {RUBRIC}. A longer answer is not \
 better merely for being longer."""
 
-SINGLE_BLOCK = """\
-<question>
-{question}
-</question>
-
-<assistant_answer>
-{answer}
-</assistant_answer>
-
+SINGLE_TASK = """\
 Explain your rating in a few sentences. Then finish with exactly this line, with a \
 score from 0 to 10 in place of X:
 Overall Score: X/10"""

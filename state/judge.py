@@ -52,3 +52,4 @@ class CallTask(TypedDict):
     part: Literal["pair", "A", "B"]
     first: str
     second: str
+    quoted: list[str]  # the responses as written: a line of theirs in the reply is a copy, not the answer

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Protocol
 
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
 
+from fellowship.guard.screen import FlagKind, Screening, screen
 from fellowship.models.settings import derive_seed
 from fellowship.prompts.loop import standalone_review
 from fellowship.state.verdicts import Label, Order
@@ -88,6 +90,44 @@ class Answer(BaseModel):
         raise TypeError(f"expected A, B or tie, got {self.value!r}")
 
 
+Flags = dict[str, list[FlagKind]]
+"""What screening found, by response label ("A", "B"); a clean response has no key."""
+
+
+class PairScreening(BaseModel):
+    """Both responses of a pair, screened against the question (A and B as the evaluator's input has them)."""
+
+    a: Screening
+    b: Screening
+
+    @classmethod
+    def of(cls, question: str, response_a: str, response_b: str) -> PairScreening:
+        """Screen a pair (cached: each node that shows or rules on the pair asks again, so an edited state counts)."""
+        return _screened(question, response_a, response_b)
+
+    def flags(self) -> Flags:
+        return {label: s.flags for label, s in (("A", self.a), ("B", self.b)) if s.flags}
+
+    def ruling(self) -> tuple[Label, str] | None:
+        """A response that answers nothing loses to one that does, with no model asked; two such are a tie."""
+        if self.a.degenerate and self.b.degenerate:
+            return "tie", "both responses answer nothing (degenerate)"
+        if self.a.degenerate or self.b.degenerate:
+            loser = "A" if self.a.degenerate else "B"
+            return ("B" if loser == "A" else "A"), f"response {loser} answers nothing (degenerate)"
+        return None
+
+
+@lru_cache(maxsize=512)
+def _screened(question: str, response_a: str, response_b: str) -> PairScreening:
+    return PairScreening(a=screen(response_a, question), b=screen(response_b, question))
+
+
+def flipped_flags(flags: Flags) -> Flags:
+    """Flags of a pair shown the other way round, under the pair's own labels."""
+    return {("B" if label == "A" else "A"): kinds for label, kinds in flags.items()}
+
+
 class Reading(BaseModel):
     """One model call's contribution to a verdict.
 
@@ -124,6 +164,8 @@ class Verdict(BaseModel):
     swap: bool = False
     consistent: bool | None = Field(None, description="with --swap: did both orders agree")
     orders: list[OrderVerdict] = Field(default_factory=list)
+    flags: Flags = Field(default_factory=dict, description="what screening found in each response (text aimed at the evaluator)")
+    ruled: str | None = Field(None, description="why no model was asked: the verdict follows from a rule (a degenerate response)")
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
@@ -152,6 +194,8 @@ class JuryVerdict(BaseModel):
     votes: list[Vote] = Field(default_factory=list)
     strategy: str
     swap: bool = False
+    flags: Flags = Field(default_factory=dict, description="what screening found in each response")
+    ruled: str | None = Field(None, description="why no member's model was asked (a degenerate response)")
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0
@@ -203,6 +247,8 @@ class DebateVerdict(BaseModel):
     reversed_debate: "DebateVerdict | None" = Field(
         None, description="with --swap: the debate with B shown as Assistant 1 (scores in that frame)"
     )
+    flags: Flags = Field(default_factory=dict, description="what screening found in each response")
+    ruled: str | None = Field(None, description="why no referee was asked (a degenerate response)")
     input_tokens: int = 0
     output_tokens: int = 0
     seconds: float = 0.0

@@ -86,3 +86,13 @@ class GrammarScriptedChatModel(ScriptedChatModel):
 
     answer_constraint: str = "gbnf"
     grammar_kwarg: ClassVar[bool] = True
+
+
+def block(text: str, name: str) -> str:
+    """The text inside the prompt block `name`, whether its tags carry the defences' code (`<name-code>`) or not."""
+    import re
+
+    found = re.search(rf"<{name}(-[0-9a-f]+)?>\n(.*?)\n</{name}\1>", text, re.DOTALL)
+    if found is None:
+        raise AssertionError(f"no <{name}> block in the prompt:\n{text}")
+    return found.group(2)

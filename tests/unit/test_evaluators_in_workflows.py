@@ -8,13 +8,12 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.state.records import DebateVerdict, JuryVerdict, LoopResult
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, block
 
 runner = CliRunner()
 
 
-def between(text: str, tag: str) -> str:
-    return text.split(f"<{tag}>\n")[1].split(f"\n</{tag}>")[0]
+between = block
 
 
 def referee(prefer) -> ScriptedChatModel:

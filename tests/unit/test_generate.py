@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.models.settings import derive_seed
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, block
 
 runner = CliRunner()
 
@@ -22,8 +22,8 @@ def scores(a: float, b: float) -> str:
 def judge_by_length(messages) -> str:
     """A scripted judge that gives each response its length (capped at 10) as its score."""
     text = messages[1].text
-    a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
-    b = text.split("<assistant_b>\n")[1].split("\n</assistant_b>")[0]
+    a = block(text, "assistant_a")
+    b = block(text, "assistant_b")
     return scores(min(len(a), 10), min(len(b), 10))
 
 
@@ -269,8 +269,8 @@ def test_prompt_sets_by_name_and_limit(models, need_data, tmp_path):
 def direct_by_length(messages) -> str:
     """A scripted direct-comparison judge: the longer response wins (no scores at all)."""
     text = messages[1].text
-    a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
-    b = text.split("<assistant_b>\n")[1].split("\n</assistant_b>")[0]
+    a = block(text, "assistant_a")
+    b = block(text, "assistant_b")
     return "Verdict: A" if len(a) > len(b) else "Verdict: B" if len(b) > len(a) else "Verdict: C"
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from fellowship.graphs.judge import graph
 from fellowship.state.judge import JudgeContext
-from tests.fakes import GrammarScriptedChatModel, ScriptedChatModel
+from tests.fakes import GrammarScriptedChatModel, ScriptedChatModel, block
 
 PAIR = {"question": "What is 2+2?", "response_a": "4", "response_b": "5"}
 
@@ -48,13 +48,13 @@ async def test_direct_c_is_a_tie(fake_models):
 
 async def test_independent_scores_each_response_in_its_own_conversation(fake_models):
     def script(messages):
-        return "Overall Score: 8/10" if "<assistant_answer>\n4\n" in messages[-1].text else "Overall Score: 3/10"
+        return "Overall Score: 8/10" if block(messages[-1].text, "assistant_answer") == "4" else "Overall Score: 3/10"
 
     verdict, model = await run(fake_models, script, strategy="independent")
     assert (verdict.verdict, verdict.score_a, verdict.score_b) == ("A", 8, 3)
     assert len(model.calls) == 2
     assert all(len(call) == 2 for call in model.calls)  # a fresh system + user conversation each
-    seen = sorted(call[-1].text.count("<assistant_answer>") for call in model.calls)
+    seen = sorted(call[-1].text.count("<assistant_answer") for call in model.calls)
     assert seen == [1, 1]
 
 
@@ -88,7 +88,7 @@ def _by_order(a_first: str, b_first: str):
 
     def script(messages):
         text = messages[-1].text
-        return a_first if "<assistant_a>\n4\n" in text else b_first
+        return a_first if block(text, "assistant_a") == "4" else b_first
 
     return script
 
@@ -110,14 +110,14 @@ async def test_swap_position_bias_becomes_a_tie(fake_models):
 
 
 async def test_swap_direct_maps_positions_back(fake_models):
-    verdict, _ = await run(fake_models, lambda messages: "Verdict: B" if "<assistant_a>\n4\n" in messages[-1].text else "Verdict: A", strategy="direct", swap=True)
+    verdict, _ = await run(fake_models, lambda messages: "Verdict: B" if block(messages[-1].text, "assistant_a") == "4" else "Verdict: A", strategy="direct", swap=True)
     assert [(o.order, o.verdict) for o in verdict.orders] == [("AB", "B"), ("BA", "B")]
     assert verdict.verdict == "B" and verdict.consistent is True
 
 
 async def test_swap_with_one_invalid_order_is_invalid(fake_models):
     def script(messages):
-        if "<assistant_a>\n4\n" in messages[1].text:
+        if block(messages[1].text, "assistant_a") == "4":
             return "### Score Assistant A: 9/10\n### Score Assistant B: 2/10"
         return "no idea"
 

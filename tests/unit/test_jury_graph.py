@@ -8,7 +8,7 @@ from fellowship.graphs.jury import graph
 from fellowship.nodes.jury import seat_flips
 from fellowship.state.jury import JuryContext
 from fellowship.state.verdicts import plurality
-from tests.fakes import InFlight, ScriptedChatModel
+from tests.fakes import InFlight, ScriptedChatModel, block
 
 PAIR = {"question": "Name a prime.", "response_a": "7", "response_b": "8"}
 SAYS = {
@@ -86,7 +86,7 @@ async def test_shuffled_seats_see_b_first_and_votes_map_back(fake_models):
     # Every member prefers the response "7" wherever it is shown.
     def prefers_seven(messages):
         text = messages[-1].text
-        if "<assistant_a>\n7\n" in text:
+        if block(text, "assistant_a") == "7":
             return "### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
         return "### Score Assistant A: 3/10\n### Score Assistant B: 8/10"
 
@@ -98,7 +98,7 @@ async def test_shuffled_seats_see_b_first_and_votes_map_back(fake_models):
     assert [v.flipped for v in votes] == seat_flips(8, 1)
     assert all((v.verdict, v.score_a, v.score_b) == ("A", 8, 3) for v in votes)
     for vote, spec in zip(votes, members):
-        shown_first = "<assistant_a>\n8\n" in fake_models[spec].calls[0][-1].text
+        shown_first = block(fake_models[spec].calls[0][-1].text, "assistant_a") == "8"
         assert shown_first == vote.flipped
 
 

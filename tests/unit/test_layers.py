@@ -22,6 +22,7 @@ LAYERS: list[set[str]] = [
     {"nodes"},
     {"state"},
     {"models", "prompts", "readers", "metrics", "tracing"},
+    {"guard"},
     {"parsing", "fileio", "data"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}

@@ -7,7 +7,7 @@ import pytest
 from fellowship.graphs.loop import graph
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, block
 
 PROMPT = {"prompt": "Write a haiku about autumn."}
 
@@ -26,8 +26,8 @@ def judge_by(choice) -> ScriptedChatModel:
     """A judge whose verdict on (A, B) is choice(a_text, b_text) -> 'A' | 'B' | 'tie' | 'junk'."""
     def script(messages):
         text = messages[1].text if len(messages) > 1 else messages[0].text
-        a = text.split("<assistant_a>\n")[1].split("\n</assistant_a>")[0]
-        b = text.split("<assistant_b>\n")[1].split("\n</assistant_b>")[0]
+        a = block(text, "assistant_a")
+        b = block(text, "assistant_b")
         verdict = choice(a, b)
         scores = {"A": (8, 3), "B": (3, 8), "tie": (5, 5)}.get(verdict)
         return "no scores here" if scores is None else f"### Score Assistant A: {scores[0]}/10\n### Score Assistant B: {scores[1]}/10"

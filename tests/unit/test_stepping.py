@@ -8,7 +8,7 @@ import re
 from typer.testing import CliRunner
 
 from fellowship.cli import app
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, block
 
 runner = CliRunner()
 FINALS = "Score Assistant 1: 7/10\nScore Assistant 2: 3/10"
@@ -60,7 +60,7 @@ def test_edit_a_field_before_going_on(fake_models):
     result = runner.invoke(app, [*DEBATE, "--break", "referee_turn"], input='e response_b="6"\nr\n')
     assert result.exit_code == 0, result.output
     assert "set response_b" in result.stdout
-    assert all("<assistant_2>\n6\n" in call[1].text for call in model.calls) and len(model.calls) == 6
+    assert all(block(call[1].text, "assistant_2") == "6" for call in model.calls) and len(model.calls) == 6
 
 
 def test_editing_the_round_counter_reroutes(fake_models):
@@ -94,7 +94,7 @@ def test_history_and_fork_with_a_changed_field(fake_models):
     values = json.loads(forked.stdout)["values"]
     assert values["response_b"] == "4" and values["verdict"]["verdict"] == "A"
     assert len(model.calls) == calls + 6  # the debate ran again from that checkpoint
-    assert "<assistant_2>\n4\n" in model.calls[-1][1].text
+    assert block(model.calls[-1][1].text, "assistant_2") == "4"
 
 
 def test_unknown_thread(fake_models):
@@ -129,7 +129,7 @@ def test_a_failed_single_run_resumes_with_thread(fake_models):
 
 def test_each_pair_of_a_file_has_its_own_resumable_thread(fake_models, tmp_path):
     def flaky(messages):
-        if "<assistant_b>\n6\n" in messages[-1].text and not flaky.healed:
+        if block(messages[-1].text, "assistant_b") == "6" and not flaky.healed:
             raise ConnectionError("timeout")
         return "### Score Assistant A: 8/10\n### Score Assistant B: 2/10"
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from fellowship.cli import app
 from fellowship.metrics.winrate import wilson, win_report
 from fellowship.runs.winrate import recorded_winrate
-from tests.fakes import ScriptedChatModel
+from tests.fakes import ScriptedChatModel, block
 
 runner = CliRunner()
 LLAMA, GEMMA = "Meta-Llama-3.1-8B-Instruct-Turbo", "gemma-2-9b-it"
@@ -68,7 +68,7 @@ def _models(fake_models):
 
     def judge(messages):
         text = messages[1].text
-        return "### Score Assistant A: 8/10\n### Score Assistant B: 4/10" if "<assistant_b>\nbaseline answer" in text else \
+        return "### Score Assistant A: 8/10\n### Score Assistant B: 4/10" if block(text, "assistant_b") == "baseline answer" else \
             "### Score Assistant A: 5/10\n### Score Assistant B: 5/10"
 
     fake_models["openai:judge"] = ScriptedChatModel(script=judge)

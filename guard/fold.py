@@ -1,0 +1,108 @@
+"""A folded view of a text for matching: what a reader sees, whatever characters spell it.
+
+Folding removes invisible format characters (zero-width spaces and joiners, direction
+marks), applies compatibility decomposition (full-width and mathematical letters become
+plain ones) and drops accents, maps look-alike letters of other scripts to the Latin ones
+they imitate (Unicode's confusables), lowercases, reads digit-for-letter spellings inside
+words ("sc0re"), and joins letters spaced apart ("s c o r e"). Every folded character
+remembers where it came from, so a match in the folded view is a span of the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from confusable_homoglyphs import confusables
+
+# Digits and signs written for letters, read as letters only inside a word that has letters.
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_SPACED = re.compile(r"(?<![\w])(?:\w[ ._\-]){3,}\w(?![\w])")
+
+
+@lru_cache(maxsize=4096)
+def _plain(char: str) -> str:
+    """The plain lowercase spelling of one character: '' for an invisible one."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    if char.isascii():
+        return char.lower()
+    out = []
+    for part in unicodedata.normalize("NFKD", char):
+        if unicodedata.combining(part):
+            continue
+        if not part.isascii():
+            found = confusables.is_confusable(part, preferred_aliases=[], greedy=True) or []
+            latin = [h["c"] for f in found for h in f["homoglyphs"] if h["c"].isascii() and h["c"].isprintable()]
+            part = latin[0] if latin else part
+        out.append(part.lower())
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """The folded text and, for each of its characters, the index of the original character."""
+
+    text: str
+    origin: tuple[int, ...]
+    source: str
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of folded characters start..end."""
+        if start >= end:
+            at = self.origin[start] if start < len(self.origin) else len(self.source)
+            return at, at
+        return self.origin[start], self.origin[end - 1] + 1
+
+    def changed(self, start: int, end: int) -> bool:
+        """Whether the original of this span reads differently from its folded view beyond case and
+        spacing: look-alike letters, invisible characters, digits for letters or spaced-out letters."""
+        a, b = self.span(start, end)
+        plain = re.sub(r"\s+", " ", self.source[a:b].lower())
+        return plain != re.sub(r"\s+", " ", self.text[start:end])
+
+
+def fold(text: str) -> Folded:
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, char in enumerate(text):
+        for part in _plain(char):
+            chars.append(part)
+            origin.append(i)
+    _read_leet(chars)
+    chars, origin = _join_spaced(chars, origin)
+    return Folded("".join(chars), tuple(origin), text)
+
+
+def _read_leet(chars: list[str]) -> None:
+    """In place: within a word holding letters and look-alike digits or signs, read those as letters."""
+    i = 0
+    while i < len(chars):
+        if not (chars[i].isalnum() or chars[i] in _LEET):
+            i += 1
+            continue
+        j = i
+        while j < len(chars) and (chars[j].isalnum() or chars[j] in _LEET):
+            j += 1
+        word = chars[i:j]
+        if any(c.isalpha() for c in word) and any(c in _LEET for c in word) and not _is_number_like(word):
+            chars[i:j] = [_LEET.get(c, c) for c in word]
+        i = j
+
+
+def _is_number_like(word: list[str]) -> bool:
+    """Ordinals, units and counts ('10th', '3km', '2x') keep their digits."""
+    letters = "".join(c for c in word if c.isalpha())
+    return "".join(word[: len(word) - len(letters)]).isdigit() and len(letters) <= 3
+
+
+def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+    """Join runs of single characters written with one separator between them ('s c o r e')."""
+    text = "".join(chars)
+    keep = [True] * len(chars)
+    for match in _SPACED.finditer(text):
+        for k in range(match.start() + 1, match.end(), 2):
+            keep[k] = False
+    return [c for c, k in zip(chars, keep) if k], [o for o, k in zip(origin, keep) if k]
