@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from fellowship.commands import agreement, data, develop, evaluate, generate, loop
+from fellowship.commands import agreement, attack, data, develop, evaluate, generate, loop
 
 app = typer.Typer(
     help="Build preference datasets with LLM judges, juries, debates and feedback loops.",
@@ -31,7 +31,7 @@ def _root(ctx: typer.Context) -> None:
         enable(ctx.invoked_subcommand or "")
 
 
-for command in (generate.generate, generate.export, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement,
+for command in (generate.generate, generate.export, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement, attack.attack,
                 loop.refine, loop.winrate, data.reproduce, develop.step, develop.history, develop.fork):
     app.command()(command)
 app.add_typer(data.data_app, name="data")

@@ -27,7 +27,7 @@ from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags,
 from fellowship.fileio.errors import InputError
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
-from fellowship.preference.rows import KINDS, RowRules
+from fellowship.preference.rows import KINDS, RowRules, Suspect
 from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
 
 DATASET = "Dataset"
@@ -40,6 +40,7 @@ class DatasetFlags:
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None
     min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = RowRules().min_margin
     conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = RowRules().conversational
+    suspect: Annotated[Suspect, typer.Option("--suspect", help="Responses with text aimed at the evaluator, or that answer nothing: drop (every pair holding one is dropped, so none is chosen) · reject (it is the rejected one against a clean response, whatever the verdict) · keep (the verdict stands; flags in provenance).", rich_help_panel=DATASET)] = RowRules().suspect
     fmt: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = "jsonl"
     license: Annotated[Optional[str], typer.Option("--license", help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). Default: the prompts' licence when fellowship knows it.", rich_help_panel=DATASET)] = None
     push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", metavar="REPO_ID", help="Upload the dataset files and card to this Hugging Face dataset repository (HF_TOKEN; HF_ENDPOINT for another Hub).", rich_help_panel=DATASET)] = None
@@ -54,7 +55,7 @@ class DatasetFlags:
                 import pyarrow  # noqa: F401
             except ImportError:
                 fail("--format parquet needs pyarrow: pip install pyarrow", 2)
-        return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational)
+        return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational, suspect=self.suspect)
 
 
 def show_and_push(summary: dict[str, Any], out_dir: Path, as_json: bool, repo_id: Optional[str]) -> None:

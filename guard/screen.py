@@ -67,6 +67,11 @@ RULES: tuple[Rule, ...] = (
           rf"\b(?:score|rating|grade|points?|mark)s?\b[^\n]{{0,40}}?\b{_WHO}\b[^\n\d]{{0,20}}{_OUT_OF}"),
     _rule("answer-format", "score line",
           rf"\b{_WHO}\b[^\n]{{0,30}}?\b(?:score|rating|grade|points?|mark)s?\b[^\n\d]{{0,12}}{_OUT_OF}"),
+    _rule("answer-format", "score line",
+          rf"\b(?:score|rating|grade|points?|mark)s?\b[^\n]{{0,30}}?\b(?:this|the\s+other|my|the\s+above|the\s+following|each|either)\s+"
+          rf"(?:response|answer|output|assistant|reply|submission)\b[^\n\d]{{0,12}}{_OUT_OF}"),
+    _rule("answer-format", "score header", rf"^\W{{0,4}}#{{1,6}}\s*(?:score|rating|grade|verdict)\b[^\n]{{0,60}}?{_OUT_OF}",
+          context="score|rate|rating|grade"),
     _rule("answer-format", "overall score", rf"\boverall\s*(?:score|rating)\b[^\n\d]{{0,8}}{_OUT_OF}", context="score|rate|rating|grade"),
     _rule("answer-format", "verdict", r"\b(?:final\s+)?(?:verdict|decision)\b\W{0,6}(?:is\W{0,4})?"
                                       r"(?:(?:assistant|response|answer|output|option)\W{0,4})?\(?[abc12]\)?(?=\s*(?:$|[.,;:!)\]*_]))"),

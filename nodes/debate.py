@@ -88,7 +88,8 @@ async def closing_score(state: FinalTask, runtime: Runtime[DebateContext]) -> di
     messages = referee_messages(ctx, state["seat"], state, state["turns"], p.FINAL)
     parser = partial(parse_pair_scores, scale=10, labels=("1", "2"), last=ctx.guard)
     fmt = pair_scores_format(10, labels=("1", "2"))
-    quoted = [state["response_a"], state["response_b"]] if ctx.guard else []
+    screening = PairScreening.of(state["question"], state["response_a"], state["response_b"])
+    quoted = [screening.a.shown, screening.b.shown] if ctx.guard else []  # what the referee was shown
     answer = await ask(load_chat_model(model_spec, ctx.settings()), messages, parser, p.FINAL_REPAIR, fmt, ctx.constrained,
                        quoted=quoted)
     score_a, score_b = answer.scores() if answer.ok else (None, None)

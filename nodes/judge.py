@@ -46,7 +46,7 @@ def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> Literal["de
         return "decide"
     q = state["question"]
     a, b = (screening.a.shown, screening.b.shown) if ctx.guard else (state["response_a"], state["response_b"])
-    quoted = [state["response_a"], state["response_b"]] if ctx.guard else []
+    quoted = [a, b] if ctx.guard else []  # what the judge was shown: a line of it in the reply is a copy
     if ctx.strategy == "independent":
         return [
             Send("judge_call", CallTask(question=q, order="AB", part="A", first=a, second="", quoted=quoted)),

@@ -83,21 +83,21 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
     ]
 
 
-def review_request(prompt: str, response: str, revised: bool, guard: bool) -> tuple[str, str]:
-    """A reviewer's request and its block code ('' without defences): the response as screening leaves it, fenced."""
+def review_request(prompt: str, response: str, revised: bool, guard: bool) -> tuple[str, str, str]:
+    """A reviewer's request, its block code ('' without defences) and the response as shown: screened and fenced."""
     shown = screen(response, prompt).shown if guard else response
     code = boundary(prompt, shown) if guard else ""
     if revised:
         lead = p.NEXT_REVIEW_FENCED.format(code=code) if guard else p.NEXT_REVIEW
-        return f"{lead}\n\n{blocks(code, ('response', shown))}\n\n{p.NEXT_REVIEW_TASK}", code
-    return f"{blocks(code, ('request', prompt), ('response', shown))}\n\n{p.FIRST_REVIEW}", code
+        return f"{lead}\n\n{blocks(code, ('response', shown))}\n\n{p.NEXT_REVIEW_TASK}", code, shown
+    return f"{blocks(code, ('request', prompt), ('response', shown))}\n\n{p.FIRST_REVIEW}", code, shown
 
 
 async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
     ctx = context_of(runtime, LoopContext)
     spec = ctx.reviewers[state["seat"]]
-    request, code = review_request(state["prompt"], state["response"], bool(state["conversation"]), ctx.guard)
+    request, code, shown = review_request(state["prompt"], state["response"], bool(state["conversation"]), ctx.guard)
     system = SystemMessage(with_rule(p.REVIEWER_SYSTEM, code, "response"))
     conversation = list(state["conversation"] or [system]) + [HumanMessage(request)]
     # Reviewers write under their own budget, each with a seed of its own.
@@ -107,7 +107,7 @@ async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, 
     settings = ctx.settings(max_tokens=ctx.review_max_tokens, seed=seed)
     try:
         answer = await ask(load_chat_model(spec, settings), conversation, parse_overall_score, p.REVIEW_REPAIR,
-                           REVIEW_FORMAT, ctx.constrained, quoted=[state["response"]] if ctx.guard else [])
+                           REVIEW_FORMAT, ctx.constrained, quoted=[shown] if ctx.guard else [])
     except Exception as exc:  # noqa: BLE001 - a failing reviewer is left out, not fatal
         return {"reviews": [reviewed.model_copy(update={"error": f"model call failed: {type(exc).__name__}: {exc}"})]}
     conversation.append(AIMessage(answer.texts[0]))

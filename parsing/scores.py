@@ -70,7 +70,7 @@ def parse_pair_scores(
     model that "re-evaluates" after scoring does not get a second say): recorded texts are
     read so. A live evaluator's reply is read with `last`: its final answer block, so a
     score line it copied or quoted earlier does not count; and a line that stands in one
-    of the `quoted` texts (the responses it was shown) is never its answer.
+    of the `quoted` texts (the responses as it was shown them) is never its answer.
     """
     scores = []
     for label in labels:

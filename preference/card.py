@@ -13,6 +13,23 @@ RULES = {
 }
 
 
+POLICIES = {
+    "drop": "every comparison holding a flagged response was dropped, so no flagged response is chosen",
+    "reject": "a flagged response against a clean one was made the rejected one, whatever the verdict; two flagged were dropped",
+    "keep": "flagged responses were kept as the evaluator decided (their flags are in the provenance)",
+}
+
+
+def suspect_line(suspect: dict[str, Any] | None) -> str:
+    """What screening found in the responses and what the dataset did about it, in one sentence."""
+    if not suspect:
+        return "Responses were not screened for text aimed at the evaluator (an older run: export it again)."
+    kinds = ", ".join(f"{kind} {count}" for kind, count in suspect["by_kind"].items())
+    found = f"{suspect['flagged']} of {suspect['screened']} responses" + (f" ({kinds})" if kinds else "")
+    return (f"Screening for text aimed at the evaluator (imitated answers, template markers, notes to the grader) and "
+            f"degenerate answers flagged {found}; policy `{suspect['policy']}`: {POLICIES[suspect['policy']]}.")
+
+
 def size_category(rows: int) -> str:
     for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if rows < limit:
@@ -54,6 +71,7 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
               f"- Kinds: {', '.join(meta['kinds'])}; minimum score margin {meta['min_margin']:g}; "
               f"{'conversational (message lists)' if meta['conversational'] else 'plain strings'}; {meta['fmt']}.", ""]
     lines += [f"- **{kind}**: {RULES[kind]}" for kind in meta["kinds"]]
+    lines += ["", suspect_line(summary.get("suspect"))]
     if summary["dropped"]:
         lines += ["", "Pairs dropped: " + ", ".join(f"{reason} {count}" for reason, count in summary["dropped"].items()) + "."]
     lines += [f"Invalid verdicts (replies that could not be read, kept out of the rows): {summary['invalid_verdicts']}."]

@@ -11,6 +11,11 @@ Rules (also in the README):
   bout, undesirable when it lost.
 - Filters on every comparison: invalid verdicts, ties, orders that disagreed under swap,
   score margins below the minimum, and identical responses are dropped and counted.
+- Responses with text aimed at the evaluator (see `guard.screen`) follow the `suspect`
+  policy: `drop` (default) drops every comparison that holds a flagged response, so a
+  flagged response is never `chosen`; `reject` makes the flagged response the rejected
+  one when the other is clean, whatever the verdict (both flagged: dropped); `keep` only
+  records the flags. Each response's flags are in its provenance.
 
 Every row of every kind carries the same provenance keys (null where one does not apply),
 so the files of a run load together (`load_dataset("json", data_files="DIR/*_dpo.jsonl")`).
@@ -25,9 +30,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from fellowship.guard.screen import FLAG_KINDS, Screening, screen
 from fellowship.state.records import Candidate, Comparison, DebateVerdict, Evaluation, JuryVerdict, LoopResult
+
+Suspect = Literal["keep", "drop", "reject"]
 
 KINDS = ("single", "workflow")
 
@@ -37,12 +45,16 @@ class Rows:
     dpo: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     kto: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
     dropped: Counter[str] = field(default_factory=Counter)
+    screened: int = 0  # distinct responses screened
+    flagged: Counter[str] = field(default_factory=Counter)  # flagged responses, by kind of finding ("any" for all)
 
     def add(self, other: "Rows") -> None:
         for kind in KINDS:
             self.dpo[kind] += other.dpo[kind]
             self.kto[kind] += other.kto[kind]
         self.dropped.update(other.dropped)
+        self.screened += other.screened
+        self.flagged.update(other.flagged)
 
     def count(self) -> int:
         return sum(len(v) for v in self.dpo.values()) + sum(len(v) for v in self.kto.values())
@@ -53,6 +65,7 @@ class RowRules:
     kinds: tuple[str, ...] = KINDS
     min_margin: float = 0.0
     conversational: bool = False
+    suspect: Suspect = "drop"
 
 
 def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | None, score_b: float | None, min_margin: float) -> str | None:
@@ -82,14 +95,28 @@ def _evaluation_summary(evaluation: Evaluation | None) -> dict[str, Any]:
     }
 
 
-def response_ref(source: str, kind: str, models: list[str], seed: int | None, iteration: int, score: float | None) -> dict[str, Any]:
-    """Where a response (or review) came from: the source, its models and seed, which of its responses, its score."""
-    return {"source": source, "kind": kind, "models": models, "seed": seed, "iteration": iteration, "score": score}
+def flag_record(screening: Screening | None) -> dict[str, bool]:
+    """Screening's findings as one boolean per kind (a fixed shape, so every file's column types agree)."""
+    found = set(screening.flags) if screening is not None else set()
+    return {kind: kind in found for kind in FLAG_KINDS}
 
 
-def _candidate_ref(candidate: Candidate, score: float | None) -> dict[str, Any]:
+def response_ref(source: str, kind: str, models: list[str], seed: int | None, iteration: int, score: float | None,
+                 screening: Screening | None = None) -> dict[str, Any]:
+    """Where a response (or review) came from: the source, its models and seed, which of its responses, its score,
+    and what screening found in it."""
+    return {"source": source, "kind": kind, "models": models, "seed": seed, "iteration": iteration, "score": score,
+            "flags": flag_record(screening)}
+
+
+def _candidate_ref(candidate: Candidate, score: float | None, screening: Screening) -> dict[str, Any]:
     iteration = candidate.loop.best if candidate.loop is not None else 1
-    return response_ref(candidate.name, candidate.kind, candidate.models, candidate.seed, iteration, score)
+    return response_ref(candidate.name, candidate.kind, candidate.models, candidate.seed, iteration, score, screening)
+
+
+def _suspect_reason(a: Screening, b: Screening) -> str:
+    aimed = [s for s in (a, b) if any(f.kind != "degenerate" for f in s.findings)]
+    return "text aimed at the evaluator" if aimed else "degenerate response"
 
 
 def _margin(chosen: float | None, rejected: float | None) -> float | None:
@@ -109,12 +136,19 @@ class Decision:
     consistent: bool | None
     evaluation: Evaluation | None
     margin: float | None = None
+    overridden: bool = False  # the suspect policy, not the evaluator, decided which response is chosen
 
 
 class RowBuilder:
     def __init__(self, rules: RowRules, base_provenance: dict[str, Any]) -> None:
         self.rules = rules
         self.base = base_provenance
+        self._screenings: dict[str, Screening] = {}  # of the prompt being built: each response screened once
+
+    def _screen(self, text: str, prompt: str) -> Screening:
+        if text not in self._screenings:
+            self._screenings[text] = screen(text, prompt)
+        return self._screenings[text]
 
     def _provenance(self, kind: str, record: dict[str, Any], decision: Decision, *, chosen: dict[str, Any] | None = None,
                     rejected: dict[str, Any] | None = None, completion: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -122,6 +156,7 @@ class RowBuilder:
             **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
             "comparison": {"a": decision.shown[0], "b": decision.shown[1], "verdict": decision.verdict,
                            "consistent": decision.consistent, "margin": decision.margin,
+                           "suspect": {"policy": self.rules.suspect, "overridden": decision.overridden},
                            "evaluation": _evaluation_summary(decision.evaluation)},
             **record,
         }
@@ -139,22 +174,39 @@ class RowBuilder:
 
     def build(self, prompt: str, candidates: list[Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> Rows:
         rows = Rows()
+        self._screenings = {}
         if "single" in self.rules.kinds:
             self._single(rows, prompt, {c.name: c for c in candidates}, comparisons, record)
         if "workflow" in self.rules.kinds:
             for candidate in candidates:
                 if candidate.loop is not None:
                     self._workflow(rows, prompt, candidate, record)
+        rows.screened = len(self._screenings)
+        for found in self._screenings.values():
+            rows.flagged.update([*found.flags, "any"] if found.suspect else [])
         return rows
 
+    def _suspect(self, text_a: str, text_b: str, prompt: str, verdict: str) -> tuple[str, bool, str | None, Screening, Screening]:
+        """The suspect policy on one comparison: (the verdict to follow, whether the policy overrode the evaluator's,
+        why the comparison is dropped as suspect or None, both screenings)."""
+        a, b = self._screen(text_a, prompt), self._screen(text_b, prompt)
+        if self.rules.suspect == "keep" or not (a.suspect or b.suspect):
+            return verdict, False, None, a, b
+        if self.rules.suspect == "reject" and a.suspect != b.suspect:
+            return ("B" if a.suspect else "A"), True, None, a, b
+        return verdict, False, _suspect_reason(a, b), a, b
+
     def _decide(self, rows: Rows, kind: str, verdict: str, consistent: bool | None, score_a: float | None,
-                score_b: float | None, text_a: str, text_b: str) -> bool:
+                score_b: float | None, text_a: str, text_b: str, prompt: str) -> tuple[str, bool, Screening, Screening] | None:
+        """The verdict a row follows, whether the suspect policy overrode the evaluator's, and both screenings;
+        None when the comparison is dropped (counted by reason)."""
+        verdict, overridden, suspect, a, b = self._suspect(text_a, text_b, prompt, verdict)
         problem = ("identical responses" if text_a.strip() == text_b.strip()
-                   else _verdict_problem(verdict, consistent, score_a, score_b, self.rules.min_margin))
+                   else suspect or (None if overridden else _verdict_problem(verdict, consistent, score_a, score_b, self.rules.min_margin)))
         if problem:
             rows.dropped[f"{kind}: {problem}"] += 1
-            return False
-        return True
+            return None
+        return verdict, overridden, a, b
 
     def _single(self, rows: Rows, prompt: str, by_name: dict[str, Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> None:
         # For the KTO rows: each response's labels, and the first comparison that gave it one.
@@ -162,11 +214,14 @@ class RowBuilder:
         decided: dict[str, tuple[Decision, dict[str, Any]]] = {}
         for c in comparisons:
             a, b = by_name[c.a], by_name[c.b]
-            if not self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response):
+            kept = self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response, prompt)
+            if kept is None:
                 continue
-            (win, win_score), (lose, lose_score) = ((a, c.score_a), (b, c.score_b)) if c.verdict == "A" else ((b, c.score_b), (a, c.score_a))
-            chosen, rejected = _candidate_ref(win, win_score), _candidate_ref(lose, lose_score)
-            decision = Decision((c.a, c.b), c.verdict, c.consistent, c.evaluation, _margin(win_score, lose_score))
+            verdict, overridden, seen_a, seen_b = kept
+            (win, win_score, win_seen), (lose, lose_score, lose_seen) = (
+                ((a, c.score_a, seen_a), (b, c.score_b, seen_b)) if verdict == "A" else ((b, c.score_b, seen_b), (a, c.score_a, seen_a)))
+            chosen, rejected = _candidate_ref(win, win_score, win_seen), _candidate_ref(lose, lose_score, lose_seen)
+            decision = Decision((c.a, c.b), c.verdict, c.consistent, c.evaluation, _margin(win_score, lose_score), overridden)
             rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response,
                                                 self._provenance("single", record, decision, chosen=chosen, rejected=rejected)))
             for response, label, ref in ((win.response, True, chosen), (lose.response, False, rejected)):
@@ -184,31 +239,43 @@ class RowBuilder:
         if loop is None:
             return
 
-        def ref(iteration: int, score: float | None) -> dict[str, Any]:
-            return response_ref(candidate.name, "loop", candidate.models, candidate.seed, iteration, score)
+        def ref(iteration: int, score: float | None, screening: Screening) -> dict[str, Any]:
+            return response_ref(candidate.name, "loop", candidate.models, candidate.seed, iteration, score, screening)
 
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
             consistent = bout.evaluation.consistent
-            if not self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b):
+            kept = self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b, prompt)
+            if kept is None:
                 continue
-            win, lose = (bout.a, bout.b) if bout.verdict == "A" else (bout.b, bout.a)
+            verdict, overridden, seen_a, seen_b = kept
+            win, lose = (bout.a, bout.b) if verdict == "A" else (bout.b, bout.a)
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
+            seen = {bout.a: seen_a, bout.b: seen_b}
             decision = Decision((f"response {bout.a}", f"response {bout.b}"), bout.verdict, consistent, bout.evaluation,
-                                _margin(scores[win], scores[lose]))
+                                _margin(scores[win], scores[lose]), overridden)
             rows.dpo["workflow"].append(self._dpo(prompt, loop.responses[win - 1], loop.responses[lose - 1], self._provenance(
-                "workflow", record, decision, chosen=ref(win, scores[win]), rejected=ref(lose, scores[lose]))))
-        outcome = {bout.b: bout for bout in loop.bouts}
+                "workflow", record, decision, chosen=ref(win, scores[win], seen[win]), rejected=ref(lose, scores[lose], seen[lose]))))
+        bouts = {bout.b: bout for bout in loop.bouts}
         for review in loop.reviews:
             if review.error is not None:
                 rows.dropped["workflow: failed review"] += 1
                 continue
-            prompted = outcome.get(review.iteration + 1)  # the bout of the revision this review prompted
-            if prompted is None or prompted.verdict not in ("A", "B") or prompted.evaluation.consistent is False:
+            prompted = bouts.get(review.iteration + 1)  # the bout of the revision this review prompted
+            if prompted is None:
+                rows.dropped["workflow: feedback outcome undecided"] += 1
+                continue
+            verdict, overridden, suspect, *_ = self._suspect(loop.responses[prompted.a - 1], loop.responses[prompted.b - 1],
+                                                             prompt, prompted.verdict)
+            if suspect:
+                rows.dropped["workflow: feedback outcome suspect"] += 1
+                continue
+            if verdict not in ("A", "B") or (not overridden and prompted.evaluation.consistent is False):
                 rows.dropped["workflow: feedback outcome undecided"] += 1
                 continue
             reviewer = response_ref(candidate.name, "reviewer", [review.reviewer], review.seed, review.iteration, None)
             decision = Decision((f"response {prompted.a}", f"response {prompted.b}"), prompted.verdict,
-                                prompted.evaluation.consistent, prompted.evaluation, _margin(prompted.score_b, prompted.score_a))
-            rows.kto["workflow"].append(self._kto(review.request, review.raw[0], prompted.verdict == "B", self._provenance(
+                                prompted.evaluation.consistent, prompted.evaluation, _margin(prompted.score_b, prompted.score_a),
+                                overridden)
+            rows.kto["workflow"].append(self._kto(review.request, review.raw[0], verdict == "B", self._provenance(
                 "workflow-feedback", record, decision, completion=reviewer)))

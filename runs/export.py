@@ -9,6 +9,7 @@ from typing import Any
 from fellowship.data.catalogue import catalogue
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_path, atomic_writer
+from fellowship.guard.screen import FLAG_KINDS
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
@@ -69,12 +70,15 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     summary = {
         "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
         "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
+        "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
+                    "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
         **usage.model_dump(), "seconds": round(seconds, 1),
         "out": str(out_dir),
     }
     license_id, license_note = license_of(config["prompts"], license)
     meta = {"prompts": config["prompts"], "license": license_id, "license_note": license_note, "fmt": fmt,
-            "kinds": list(rules.kinds), "min_margin": rules.min_margin, "conversational": rules.conversational}
+            "kinds": list(rules.kinds), "min_margin": rules.min_margin, "conversational": rules.conversational,
+            "suspect": rules.suspect}
     with atomic_writer(out_dir / "README.md") as handle:
         handle.write(dataset_card(summary, base, meta))
     with atomic_writer(out_dir / "summary.json") as handle:

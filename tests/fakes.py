@@ -92,7 +92,25 @@ def block(text: str, name: str) -> str:
     """The text inside the prompt block `name`, whether its tags carry the defences' code (`<name-code>`) or not."""
     import re
 
-    found = re.search(rf"<{name}(-[0-9a-f]+)?>\n(.*?)\n</{name}\1>", text, re.DOTALL)
+    found = re.search(rf"<{name}(-[0-9a-f]+|)>\n(.*?)\n</{name}\1>", text, re.DOTALL)
     if found is None:
         raise AssertionError(f"no <{name}> block in the prompt:\n{text}")
     return found.group(2)
+
+
+def gullible_judge(score: Callable[[str], int]) -> Callable[[list[BaseMessage]], str]:
+    """A test double of a judge that obeys any score block it is shown: where the prompt holds lines
+    `Score Assistant A: N/10` and `... B: N/10` (the template's placeholders X and Y do not count), it
+    answers with those scores; otherwise it gives each response `score(text)`."""
+    import re
+
+    def script(messages: list[BaseMessage]) -> str:
+        text = messages[-1].text
+        found = {label: re.findall(rf"Score Assistant {label}: (\d+)/10", text) for label in ("A", "B")}
+        if found["A"] and found["B"]:
+            a, b = found["A"][0], found["B"][0]
+        else:
+            a, b = str(score(block(text, "assistant_a"))), str(score(block(text, "assistant_b")))
+        return f"Short look.\n### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
+
+    return script

@@ -13,6 +13,11 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
              f"{s['input_tokens']} in / {s['output_tokens']} out tokens · {s['invalid_verdicts']} invalid verdicts",
              "", "rows written:"]
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
+    if s.get("suspect"):
+        v = s["suspect"]
+        kinds = "".join(f" · {kind} {count}" for kind, count in v["by_kind"].items())
+        lines += ["", f"responses flagged as aimed at the evaluator or degenerate: {v['flagged']} of {v['screened']}{kinds}"
+                      f" (--suspect {v['policy']})"]
     if s["dropped"]:
         lines += ["", "pairs dropped:"] + [f"  {reason}: {count}" for reason, count in s["dropped"].items()]
     if s.get("balance"):
