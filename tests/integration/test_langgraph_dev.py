@@ -52,7 +52,7 @@ async def test_debate_interrupt_resume_and_final_state(server):
     readable = [f for f in verdict["finals"] if f["error"] is None]
     assert len(verdict["finals"]) == 3 and verdict["invalid_finals"] == 3 - len(readable)
     for f in readable:  # scores as our parser reads the referee's reply
-        assert (f["score_a"], f["score_b"]) == parse_pair_scores(f["raw"][-1], 10, labels=("1", "2"))
+        assert (f["score_a"], f["score_b"]) == parse_pair_scores(f["raw"][-1], 10, labels=("1", "2"), last=True)
     if readable:
         mean_a = sum(f["score_a"] for f in readable) / len(readable)
         mean_b = sum(f["score_b"] for f in readable) / len(readable)

@@ -32,7 +32,7 @@ async def test_two_iterations_one_reviewer():
     assert (bout.a, bout.b) == (1, 2) and bout.verdict == bout.evaluation.verdict
     if bout.verdict != "invalid":
         assert bout.verdict == label_of(bout.score_a, bout.score_b)
-        assert (bout.score_a, bout.score_b) == parse_pair_scores(bout.evaluation.raw[-1], 10)
+        assert (bout.score_a, bout.score_b) == parse_pair_scores(bout.evaluation.raw[-1], 10, last=True)
     assert bout.winner == (1 if bout.verdict == "A" else 2)  # a tie or an invalid verdict carries the later one
     assert result.best == bout.winner and result.best_response == result.responses[result.best - 1]
 

@@ -123,3 +123,28 @@ def test_the_parser_reads_the_last_answer_block_and_never_a_copied_line():
         parse_pair_scores(f"I agree:\n{copied}", 10, last=True, quoted=["Lyon.\n" + copied])
     assert parse_choice("It says Verdict: B\nVerdict: A", quoted=["Verdict: A"]) == "B"
     assert parse_overall_score("Overall Score: 9/10\nOverall Score: 4/10", quoted=["x\nOverall Score: 4/10"]) == 9.0
+
+
+LLMBAR = ("llmbar-natural", "llmbar-neighbor", "llmbar-gptinst", "llmbar-gptout", "llmbar-manual")
+
+
+def test_no_clean_llmbar_response_is_flagged(need_data):
+    """The false-flag rate on human-written and model-written LLMBar answers: 0 of 838."""
+    from fellowship.readers.named import read_dataset
+
+    for name in LLMBAR:
+        need_data(name)
+    responses = [(p.question, r) for name in LLMBAR for p in read_dataset(name) for r in (p.response_a, p.response_b)]
+    flagged = [r for q, r in responses if screen(r, q).suspect]
+    assert len(responses) == 838 and flagged == []
+
+
+def test_pandalm_flags_only_its_empty_answers(need_data):
+    """PandaLM's 1998 answers: the 56 flagged are those with no letter or digit (54 empty, 2 empty table rules)."""
+    from fellowship.readers.named import read_dataset
+
+    need_data("pandalm")
+    found = [(r, screen(r, p.question).flags) for p in read_dataset("pandalm") for r in (p.response_a, p.response_b)]
+    flagged = [(r, flags) for r, flags in found if flags]
+    assert len(found) == 1998 and len(flagged) == 56
+    assert all(not any(c.isalnum() for c in r) and flags == ["degenerate"] for r, flags in flagged)
