@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test typecheck bench bench-distilabel lock clean
+.PHONY: demo test typecheck bench bench-attack bench-distilabel lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/generate_throughput.py
 	$(BIN)/python benchmarks/ray_scaleout.py
+
+# Attacks on the embedded judge, defences off and on (about an hour on 2 cores): the README's table.
+bench-attack: $(VENV)/.base
+	$(BIN)/fellowship attack --dataset llmbar-natural --dataset pandalm --limit 20 --results out/attack-results.jsonl
 
 # The head-to-head with distilabel (a bench-only extra) on 10 MT-Bench prompts and llama.cpp's server.
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev

@@ -222,14 +222,18 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
 
 def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
     counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0, "failed": 0}
+    flagged = ruled = 0
     with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(items), note="")
 
         def done(index: int, result: Any) -> None:
+            nonlocal flagged, ruled
             if isinstance(result, ItemFailure):
                 counts["failed"] += 1
             else:
                 counts[result.verdict] += 1
+                flagged += bool(result.flags)
+                ruled += result.ruled is not None
             progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in counts.items() if v))
 
         batch = str(uuid.uuid4())
@@ -246,7 +250,8 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], ou
     else:
         write_jsonl(out_path, rows)
     usage = Usage.total(result for result in results if not isinstance(result, ItemFailure))
-    summary = {"pairs": len(items), **counts, **usage.model_dump(), "out": str(out_path) if out_path else None}
+    summary = {"pairs": len(items), **counts, "flagged": flagged, "ruled": ruled, **usage.model_dump(),
+               "out": str(out_path) if out_path else None}
     if as_json:
         err.print(json.dumps(summary), highlight=False, soft_wrap=True)
     else:
@@ -255,6 +260,9 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], ou
             f"{len(items)} pairs{where}: A {counts['A']} · B {counts['B']} · tie {counts['tie']} · invalid {counts['invalid']}"
             f" · failed {counts['failed']} · {usage.input_tokens} in / {usage.output_tokens} out tokens", highlight=False,
         )
+        if flagged:
+            err.print(f"{flagged} pairs hold a response flagged as aimed at the evaluator or degenerate ({ruled} decided by rule, "
+                      "no model asked); each row's `flags` says which", highlight=False)
     if counts["failed"]:
         fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
 

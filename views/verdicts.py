@@ -17,12 +17,21 @@ def _orders(orders: list[OrderVerdict], consistent: bool | None) -> str:
     return f"swap: {shown} ({'consistent' if consistent else 'inconsistent' if consistent is False else 'undecided'})"
 
 
+def _screening(console: Console, v: Verdict | JuryVerdict | DebateVerdict) -> None:
+    """What screening found and whether a rule decided: printed only when there is something to say."""
+    for label, kinds in v.flags.items():
+        console.print(f"[yellow]flagged:[/] response {label}: {', '.join(kinds)} (shown to the evaluator neutralised)", highlight=False)
+    if v.ruled:
+        console.print(f"[yellow]decided by rule, no model asked:[/] {v.ruled}", highlight=False)
+
+
 def _footer(console: Console, *parts: object) -> None:
     console.print("[dim]" + " · ".join(str(p) for p in parts) + "[/]", highlight=False)
 
 
 def show_verdict(console: Console, v: Verdict) -> None:
     console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}", highlight=False)
+    _screening(console, v)
     if v.swap:
         console.print(_orders(v.orders, v.consistent), highlight=False)
     if v.error:
@@ -40,6 +49,7 @@ def show_verdict(console: Console, v: Verdict) -> None:
 
 def show_jury(console: Console, v: JuryVerdict) -> None:
     console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of members' scores)", highlight=False)
+    _screening(console, v)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("seat", "member", "vote", "A", "B", "note"):
         table.add_column(column)
@@ -63,6 +73,7 @@ def show_jury(console: Console, v: JuryVerdict) -> None:
 
 def show_debate(console: Console, v: DebateVerdict) -> None:
     console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of referees' final scores)", highlight=False)
+    _screening(console, v)
     if v.swap:
         console.print(_orders(v.orders, v.consistent), highlight=False)
     for turn in v.turns:

@@ -16,9 +16,9 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from fellowship.fileio.pairs import Pair
 from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
+from fellowship.guard.screen import screen
 from fellowship.models import ModelSettings, load_chat_model, register_model
 from fellowship.models.llamacpp import LlamaCppChat
-from fellowship.guard.screen import screen
 from fellowship.parsing.scores import ParseError, parse_choice, parse_overall_score, parse_pair_scores
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import STRATEGIES, JudgeContext
