@@ -14,7 +14,7 @@ from fellowship.fileio.pairs import Pair
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
 from fellowship.nodes import context_of
-from fellowship.state.evaluator import Evaluate
+from fellowship.state.evaluator import Evaluate, as_shown, shown_flipped
 from fellowship.state.generate import (
     CandidateTask,
     CompareTask,
@@ -23,6 +23,7 @@ from fellowship.state.generate import (
 )
 from fellowship.state.loop import LoopContext, LoopInput, LoopOutput, LoopState
 from fellowship.state.records import Candidate, Comparison, LoopResult, Usage
+from fellowship.state.verdicts import flip
 
 LoopGraph = CompiledStateGraph[LoopState, LoopContext, LoopInput, LoopOutput]
 
@@ -74,10 +75,12 @@ def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) ->
 async def _compare(evaluate: Evaluate, ctx: GenerateContext, item_id: str, prompt: str, a: Candidate, b: Candidate) -> Comparison:
     if a.response.strip() == b.response.strip():  # nothing to prefer: spare the evaluator
         return Comparison(a=a.name, b=b.name, verdict="tie", skipped="identical responses")
-    result = await evaluate(Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt,
-                                 response_a=a.response, response_b=b.response), ctx.evaluator)
-    return Comparison(a=a.name, b=b.name, verdict=result.verdict, score_a=result.score_a, score_b=result.score_b,
-                      consistent=result.consistent, evaluation=result)
+    pair = Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt, response_a=a.response, response_b=b.response)
+    flipped = shown_flipped(pair, ctx.evaluator)  # which answer is shown first is drawn, so position bias cannot favour a source
+    result = await evaluate(as_shown(pair, flipped), ctx.evaluator)
+    verdict, score_a, score_b = (flip(result.verdict), result.score_b, result.score_a) if flipped else (result.verdict, result.score_a, result.score_b)
+    return Comparison(a=a.name, b=b.name, verdict=verdict, score_a=score_a, score_b=score_b, consistent=result.consistent,
+                      flipped=flipped, evaluation=result)
 
 
 async def compare(state: CompareTask, runtime: Runtime[GenerateContext], *, evaluate: Evaluate) -> dict[str, list[Comparison]]:

@@ -20,9 +20,10 @@ from fellowship.parsing.formats import REVIEW_FORMAT
 from fellowship.parsing.scores import parse_overall_score
 from fellowship.prompts import loop as p
 from fellowship.prompts.fencing import with_rule
-from fellowship.state.evaluator import Evaluate
+from fellowship.state.evaluator import Evaluate, as_shown, shown_flipped
 from fellowship.state.loop import LoopContext, LoopState, ReviewTask
 from fellowship.state.records import Bout, LoopResult, Review, Usage
+from fellowship.state.verdicts import flip
 
 
 def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> str:
@@ -138,6 +139,7 @@ def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["g
 
 async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate: Evaluate) -> dict[str, object]:
     """The best so far (A) against the next response (B); a tie or an invalid verdict carries the later one forward.
+    Which of the two is shown first is drawn per bout (see `shown_flipped`).
 
     `evaluate` runs the context's evaluator graph (bound in by the loop graph)."""
     ctx = context_of(runtime, LoopContext)
@@ -146,11 +148,13 @@ async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate:
     responses = state["responses"]
     pair = Pair(id=f"bout-{best}-{challenger}", question=state["prompt"],
                 response_a=responses[best - 1], response_b=responses[challenger - 1])
-    result = await evaluate(pair, ctx.evaluator)
-    winner = best if result.verdict == "A" else challenger
-    note = {"tie": "tie: the later response goes on", "invalid": "invalid verdict: the later response goes on"}.get(result.verdict, "")
-    bout = Bout(a=best, b=challenger, verdict=result.verdict, winner=winner, note=note,
-                score_a=result.score_a, score_b=result.score_b, evaluation=result)
+    flipped = shown_flipped(pair, ctx.evaluator)
+    result = await evaluate(as_shown(pair, flipped), ctx.evaluator)
+    verdict, score_a, score_b = (flip(result.verdict), result.score_b, result.score_a) if flipped else (result.verdict, result.score_a, result.score_b)
+    winner = best if verdict == "A" else challenger
+    note = {"tie": "tie: the later response goes on", "invalid": "invalid verdict: the later response goes on"}.get(verdict, "")
+    bout = Bout(a=best, b=challenger, verdict=verdict, winner=winner, note=note, score_a=score_a, score_b=score_b,
+                flipped=flipped, evaluation=result)
     return {"bouts": [bout], "best": winner}
 
 

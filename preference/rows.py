@@ -137,6 +137,7 @@ class Decision:
     evaluation: Evaluation | None
     margin: float | None = None
     overridden: bool = False  # the suspect policy, not the evaluator, decided which response is chosen
+    flipped: bool = False  # b was shown first
 
 
 class RowBuilder:
@@ -154,7 +155,7 @@ class RowBuilder:
                     rejected: dict[str, Any] | None = None, completion: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
-            "comparison": {"a": decision.shown[0], "b": decision.shown[1], "verdict": decision.verdict,
+            "comparison": {"a": decision.shown[0], "b": decision.shown[1], "flipped": decision.flipped, "verdict": decision.verdict,
                            "consistent": decision.consistent, "margin": decision.margin,
                            "suspect": {"policy": self.rules.suspect, "overridden": decision.overridden},
                            "evaluation": _evaluation_summary(decision.evaluation)},
@@ -221,7 +222,8 @@ class RowBuilder:
             (win, win_score, win_seen), (lose, lose_score, lose_seen) = (
                 ((a, c.score_a, seen_a), (b, c.score_b, seen_b)) if verdict == "A" else ((b, c.score_b, seen_b), (a, c.score_a, seen_a)))
             chosen, rejected = _candidate_ref(win, win_score, win_seen), _candidate_ref(lose, lose_score, lose_seen)
-            decision = Decision((c.a, c.b), c.verdict, c.consistent, c.evaluation, _margin(win_score, lose_score), overridden)
+            decision = Decision((c.a, c.b), c.verdict, c.consistent, c.evaluation, _margin(win_score, lose_score), overridden,
+                                c.flipped)
             rows.dpo["single"].append(self._dpo(prompt, win.response, lose.response,
                                                 self._provenance("single", record, decision, chosen=chosen, rejected=rejected)))
             for response, label, ref in ((win.response, True, chosen), (lose.response, False, rejected)):
@@ -253,7 +255,7 @@ class RowBuilder:
             scores = {bout.a: bout.score_a, bout.b: bout.score_b}
             seen = {bout.a: seen_a, bout.b: seen_b}
             decision = Decision((f"response {bout.a}", f"response {bout.b}"), bout.verdict, consistent, bout.evaluation,
-                                _margin(scores[win], scores[lose]), overridden)
+                                _margin(scores[win], scores[lose]), overridden, bout.flipped)
             rows.dpo["workflow"].append(self._dpo(prompt, loop.responses[win - 1], loop.responses[lose - 1], self._provenance(
                 "workflow", record, decision, chosen=ref(win, scores[win], seen[win]), rejected=ref(lose, scores[lose], seen[lose]))))
         bouts = {bout.b: bout for bout in loop.bouts}
@@ -276,6 +278,6 @@ class RowBuilder:
             reviewer = response_ref(candidate.name, "reviewer", [review.reviewer], review.seed, review.iteration, None)
             decision = Decision((f"response {prompted.a}", f"response {prompted.b}"), prompted.verdict,
                                 prompted.evaluation.consistent, prompted.evaluation, _margin(prompted.score_b, prompted.score_a),
-                                overridden)
+                                overridden, prompted.flipped)
             rows.kto["workflow"].append(self._kto(review.request, review.raw[0], verdict == "B", self._provenance(
                 "workflow-feedback", record, decision, completion=reviewer)))

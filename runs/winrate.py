@@ -20,10 +20,10 @@ from fellowship.metrics.winrate import win_report
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
 from fellowship.parsing.scores import ParseError, parse_pair_scores
-from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.state.evaluator import EvaluatorConfig, as_shown, shown_flipped
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
-from fellowship.state.verdicts import Label, label_of
+from fellowship.state.verdicts import Label, flip, label_of
 
 
 async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None = None) -> LoopResult:
@@ -38,7 +38,8 @@ async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None
 
 async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: str, evaluator: EvaluatorConfig,
                                 max_concurrency: int | None = None) -> dict[str, Any]:
-    """The loop's output (A) against the baseline model's single answer (B), judged by the evaluator.
+    """The loop's output (A) against the baseline model's single answer (B), judged by the evaluator
+    (which is shown first is drawn per prompt, unless the evaluator's `fixed_order`).
 
     The loop and the baseline sample with seeds of their own (see `derive_seed`), so one model
     on both sides does not write the same first answer twice at temperature > 0.
@@ -48,9 +49,11 @@ async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: st
         refine(item, loop_ctx, max_concurrency),
         load_chat_model(baseline, ctx.settings(seed=derive_seed(ctx.seed, "baseline", item.prompt))).ainvoke([HumanMessage(item.prompt)]),
     )
-    verdict = await evaluate(Pair(id=item.id, question=item.prompt, response_a=refined.best_response,
-                                  response_b=single.text), evaluator, max_concurrency)
-    return {"verdict": verdict.verdict, "score_a": verdict.score_a, "score_b": verdict.score_b,
+    pair = Pair(id=item.id, question=item.prompt, response_a=refined.best_response, response_b=single.text)
+    flipped = shown_flipped(pair, evaluator)  # drawn per prompt, so the evaluator's position bias favours neither side
+    verdict = await evaluate(as_shown(pair, flipped), evaluator, max_concurrency)
+    label, score_a, score_b = (flip(verdict.verdict), verdict.score_b, verdict.score_a) if flipped else (verdict.verdict, verdict.score_a, verdict.score_b)
+    return {"verdict": label, "score_a": score_a, "score_b": score_b, "flipped": flipped,
             "loop": refined.model_dump(), "baseline": baseline, "baseline_response": single.text,
             "evaluation": verdict.model_dump()}
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from fellowship.fileio.pairs import Pair
 from fellowship.models import ModelOptions
-from fellowship.models.settings import JUDGE_MAX_TOKENS
+from fellowship.models.settings import JUDGE_MAX_TOKENS, derive_seed
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import JudgeContext, Strategy
 from fellowship.state.jury import JuryContext
@@ -32,6 +32,8 @@ class EvaluatorConfig(ModelOptions):
     referee_models: tuple[str, ...] = Field((), description="debate: one model spec per referee")
     strategy: Strategy = Field("combined-10", description="the judge's and jurors' prompting strategy")
     swap: bool = Field(False, description="judge both orders: the same winner twice wins, otherwise tie")
+    fixed_order: bool = Field(False, description="show the first response of every comparison first; by default which is "
+                                                 "shown first is drawn per comparison from the seed (reproducible)")
     rounds: int = Field(2, ge=0, description="debate: discussion rounds")
 
     def describe(self) -> str:
@@ -50,6 +52,20 @@ class EvaluatorConfig(ModelOptions):
 
     def debate_context(self) -> DebateContext:
         return DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self.options())
+
+
+def shown_flipped(pair: Pair, config: EvaluatorConfig) -> bool:
+    """Whether a workflow shows response B first in this comparison: drawn from the seed and the pair's texts
+    (reproducible, and independent between comparisons), never under `fixed_order`."""
+    if config.fixed_order:
+        return False
+    draw = derive_seed(0 if config.seed is None else config.seed, "order", pair.question, pair.response_a, pair.response_b)
+    return bool((draw or 0) % 2)
+
+
+def as_shown(pair: Pair, flipped: bool) -> Pair:
+    """The pair in the order the evaluator is shown it."""
+    return pair.model_copy(update={"response_a": pair.response_b, "response_b": pair.response_a}) if flipped else pair
 
 
 Evaluate = Callable[[Pair, EvaluatorConfig], Awaitable[Evaluation]]

@@ -295,6 +295,7 @@ class Bout(BaseModel):
     note: str = ""
     score_a: float | None = None
     score_b: float | None = None
+    flipped: bool = Field(False, description="response b was shown first; verdict and scores are mapped back, the evaluation is as shown")
     evaluation: Evaluation = Field(description="the evaluator's full result")
 
 
@@ -355,6 +356,7 @@ class Comparison(BaseModel):
     score_a: float | None = None
     score_b: float | None = None
     consistent: bool | None = None
+    flipped: bool = Field(False, description="b was shown first; verdict and scores are mapped back, the evaluation is as shown")
     evaluation: Evaluation | None = Field(None, description="the evaluator's full result; None when it was spared")
     skipped: str | None = Field(None, description="why no evaluator ran (identical responses)")
 

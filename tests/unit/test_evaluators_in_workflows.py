@@ -93,7 +93,7 @@ def test_debate_compares_the_sources_in_generate(fake_models, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(app, ["generate", "--prompts", str(prompts), "--out", str(out), "--candidate", "short=openai:short",
                                  "--candidate", "long=openai:long", "--evaluator", "debate", "--judge-model", "openai:ref",
-                                 "--rounds", "0", "--json"])
+                                 "--rounds", "0", "--fixed-order", "--json"])
     assert result.exit_code == 0, result.output
     (row,) = [json.loads(line) for line in (out / "single_dpo.jsonl").read_text().splitlines()]
     assert (row["chosen"], row["rejected"]) == ("a long and careful answer", "tiny")

@@ -35,7 +35,8 @@ def judge_by(choice) -> ScriptedChatModel:
 
 
 def context(**kw) -> LoopContext:
-    base = dict(generator="fake:gen", reviewers=("fake:rev",), evaluator=EvaluatorConfig(model="fake:judge"))
+    # The judges here decide by position: the order is fixed (the drawn order has its own tests).
+    base = dict(generator="fake:gen", reviewers=("fake:rev",), evaluator=EvaluatorConfig(model="fake:judge", fixed_order=True))
     return LoopContext(**{**base, **kw})
 
 
@@ -143,3 +144,17 @@ async def test_unparseable_review_gets_a_repair_turn(fake_models):
     review = result.reviews[0]
     assert review.score == 5 and review.raw == ["Looks fine to me. Add a season word.", "Overall Score: 5/10"]
     assert review.feedback == "Looks fine to me. Add a season word."
+
+
+async def test_each_bout_draws_its_order_and_maps_the_verdict_back(fake_models):
+    """A judge that prefers the later draft by content: the later draft wins each bout, whichever was shown first."""
+    flips = []
+    for n in range(6):
+        fake_models["fake:gen"] = generator()
+        fake_models["fake:rev"] = reviewer()
+        fake_models["fake:judge"] = judge_by(lambda a, b: "A" if a > b else "B")  # "draft 3" > "draft 2" > "draft 1"
+        ctx = context(evaluator=EvaluatorConfig(model="fake:judge"))
+        result = (await graph.ainvoke({"prompt": f"Prompt {n}"}, context=ctx))["result"]
+        assert [(b.a, b.b, b.verdict, b.winner) for b in result.bouts] == [(1, 2, "B", 2), (2, 3, "B", 3)]
+        flips += [b.flipped for b in result.bouts]
+    assert True in flips and False in flips

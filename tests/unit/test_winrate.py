@@ -66,10 +66,13 @@ def _models(fake_models):
     fake_models["openai:rev"] = ScriptedChatModel(script=lambda m: "Evaluation: ok\nOverall Score: 6/10\nFeedback: more detail")
     fake_models["openai:base"] = ScriptedChatModel(script=lambda m: "baseline answer")
 
-    def judge(messages):
+    def judge(messages):  # the loop's answer beats the baseline's, whichever is shown first
         text = messages[1].text
-        return "### Score Assistant A: 8/10\n### Score Assistant B: 4/10" if block(text, "assistant_b") == "baseline answer" else \
-            "### Score Assistant A: 5/10\n### Score Assistant B: 5/10"
+        if block(text, "assistant_b") == "baseline answer":
+            return "### Score Assistant A: 8/10\n### Score Assistant B: 4/10"
+        if block(text, "assistant_a") == "baseline answer":
+            return "### Score Assistant A: 4/10\n### Score Assistant B: 8/10"
+        return "### Score Assistant A: 5/10\n### Score Assistant B: 5/10"
 
     fake_models["openai:judge"] = ScriptedChatModel(script=judge)
 
