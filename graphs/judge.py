@@ -1,7 +1,7 @@
 """LLM-as-a-Judge: one model compares two responses with one of the paper's strategies.
 
     START --plan_calls--> judge_call (one per order, or per response) --> decide --> END
-          \--(a degenerate response)--------------------------------> decide
+          \\--(a degenerate response)--------------------------------> decide
 
 `plan_calls` screens both responses for text aimed at the judge (`guard.screen`) and is a
 conditional edge that fans out with `Send`: one call for a plain run, two under `swap`

@@ -20,6 +20,42 @@ POLICIES = {
 }
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def label_lines(labels: dict[str, Any] | None) -> list[str]:
+    """The label-quality diagnostics, one line each, then the warnings."""
+    if not labels:
+        return ["not computed (an older run: export it again)"]
+    lines = []
+    pos = labels["position"]
+    if pos["n"]:
+        low, high = pos["ci"]
+        lines.append(f"position: {pos['count']} of {pos['n']} decisive verdicts went to the answer shown first ({_pct(pos['share'])}, "
+                     f"95% CI {_pct(low)}-{_pct(high)}; p = {pos['p_value']:.2g} against 50%)")
+    else:
+        lines.append("position: no decisive verdict")
+    if pos["swap_consistency"]:
+        sc = pos["swap_consistency"]
+        lines.append(f"swap consistency: {sc['count']} of {sc['n']} judged in both orders agreed ({_pct(sc['share'])})")
+    size = labels["length"]
+    if size["n"]:
+        lines.append(f"length: chosen is the longer answer in {size['count']} of {size['n']} pairs ({_pct(size['share'])}); "
+                     f"median length ratio chosen/rejected {size['median_ratio']:.2f}")
+    if labels["sources"]:
+        lines.append("sources: " + " · ".join(f"{name} wins {w['wins']} of {w['n']} ({_pct(w['win_rate'])})"
+                                              for name, w in labels["sources"].items()))
+    for entry in labels["self_preference"]:
+        lines.append(f"self-preference: {entry['source']} is written by {entry['model']}, which also evaluates: it wins "
+                     f"{_pct(entry['win_rate'])}, the other sources {_pct(entry['others_win_rate'])}")
+    if labels["margins"]:
+        m = labels["margins"]
+        lines.append(f"score margins: median {m['median']:g}, quartiles {m['q1']:g}-{m['q3']:g}, range {m['min']:g}-{m['max']:g}, "
+                     f"{_pct(m['under_1'])} under one point ({m['n']} decisive verdicts with scores)")
+    return lines + [f"warning: {w}" for w in labels["warnings"]]
+
+
 def suspect_line(suspect: dict[str, Any] | None) -> str:
     """What screening found in the responses and what the dataset did about it, in one sentence."""
     if not suspect:
@@ -71,7 +107,11 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
               f"- Kinds: {', '.join(meta['kinds'])}; minimum score margin {meta['min_margin']:g}; "
               f"{'conversational (message lists)' if meta['conversational'] else 'plain strings'}; {meta['fmt']}.", ""]
     lines += [f"- **{kind}**: {RULES[kind]}" for kind in meta["kinds"]]
-    lines += ["", suspect_line(summary.get("suspect"))]
+    lines += ["", "## How good the labels are", ""]
+    lines += [f"- {line}" for line in label_lines(summary.get("labels"))]
+    lines += ["", "Position counts every decisive verdict of the run (comparisons between sources and the loops' bouts); "
+              "length counts the kept DPO pairs. Which answer was shown first is in each row's `provenance.comparison.flipped`.",
+              "", suspect_line(summary.get("suspect"))]
     if summary["dropped"]:
         lines += ["", "Pairs dropped: " + ", ".join(f"{reason} {count}" for reason, count in summary["dropped"].items()) + "."]
     lines += [f"Invalid verdicts (replies that could not be read, kept out of the rows): {summary['invalid_verdicts']}."]

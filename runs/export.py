@@ -10,6 +10,7 @@ from fellowship.data.catalogue import catalogue
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_path, atomic_writer
 from fellowship.guard.screen import FLAG_KINDS
+from fellowship.metrics.labels import Decision, label_report
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
@@ -25,6 +26,29 @@ def rows_of(row: dict[str, Any], rules: RowRules, base: dict[str, Any]) -> Rows:
     comparisons = [Comparison.model_validate(c) for c in row["comparisons"]]
     record = {"prompt_id": row["id"], "trace_id": row["trace_id"], "created_at": row["created_at"]}
     return RowBuilder(rules, base).build(row["prompt"], candidates, comparisons, record)
+
+
+def decisions_of(row: dict[str, Any]) -> list[Decision]:
+    """Every decision the evaluator made for one prompt: comparisons between sources (not the spared ones) and loop bouts."""
+    out = [Decision("single", c["a"], c["b"], c["verdict"], c.get("flipped", False), c.get("consistent"), c.get("score_a"),
+                    c.get("score_b")) for c in row["comparisons"] if not c.get("skipped")]
+    for candidate in row["candidates"]:
+        for bout in (candidate.get("loop") or {}).get("bouts", []):
+            out.append(Decision("workflow", f"response {bout['a']}", f"response {bout['b']}", bout["verdict"], bout.get("flipped", False),
+                                bout["evaluation"].get("consistent"), bout.get("score_a"), bout.get("score_b")))
+    return out
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else value[0]["content"]  # conversational rows hold one message
+
+
+def evaluator_models(evaluator: dict[str, Any]) -> list[str]:
+    if evaluator.get("kind") == "jury":
+        return list(evaluator.get("members") or [])
+    if evaluator.get("kind") == "debate":
+        return list(evaluator.get("referee_models") or [evaluator["model"]])
+    return [evaluator["model"]]
 
 
 def invalid_verdicts(row: dict[str, Any]) -> int:
@@ -55,6 +79,9 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
         total.add(rows_of(row, rules, base))
         invalid += invalid_verdicts(row)
     usage = Usage.total(Usage.model_validate(row) for row in journal_rows)  # each row's own totals
+    pairs = [(_text(r["chosen"]), _text(r["rejected"])) for kind in rules.kinds for r in total.dpo[kind]]
+    labels = label_report([d for row in journal_rows for d in decisions_of(row)], pairs,
+                          {s["name"]: s["models"] for s in base["sources"]}, evaluator_models(config["evaluator"]))
     previous = _previous_files(out_dir)
     files: dict[str, int] = {}
     balance: dict[str, Any] = {}
@@ -70,6 +97,7 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     summary = {
         "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
         "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
+        "labels": labels,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
         **usage.model_dump(), "seconds": round(seconds, 1),

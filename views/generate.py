@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.console import Console
 
+from fellowship.preference.card import label_lines
+
 
 def show_summary(console: Console, s: dict[str, Any]) -> None:
     when = f"in {s['seconds']:.0f} s" if s["seconds"] else "(files rebuilt from the journal: no model calls)"
@@ -13,6 +15,8 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
              f"{s['input_tokens']} in / {s['output_tokens']} out tokens · {s['invalid_verdicts']} invalid verdicts",
              "", "rows written:"]
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
+    if s.get("labels"):
+        lines += ["", "labels:"] + [f"  {line}" for line in label_lines(s["labels"])]
     if s.get("suspect"):
         v = s["suspect"]
         kinds = "".join(f" · {kind} {count}" for kind, count in v["by_kind"].items())

@@ -446,10 +446,14 @@ def test_the_order_shown_is_drawn_per_comparison_so_position_bias_favours_no_sou
     dpo = rows(out, "single_dpo.jsonl")
     winners = [r["provenance"]["chosen"]["source"] for r in dpo]
     flipped = [r["provenance"]["comparison"]["flipped"] for r in dpo]
-    shown_first = [block(call[1].text, "assistant_a") for call in judge.calls]
+    shown_first = {block(call[1].text, "question"): block(call[1].text, "assistant_a") for call in judge.calls}  # calls overlap
     # Whatever the order, the source shown first won: the verdict is mapped back to the sources, never lost.
     assert winners == [("two" if f else "one") for f in flipped]
-    assert shown_first == [("second" if f else "first") + " source's answer" for f in flipped]
+    assert [shown_first[r["prompt"]] for r in dpo] == [("second" if f else "first") + " source's answer" for f in flipped]
+    labels = json.loads(result.stdout)["labels"]
+    assert (labels["position"]["count"], labels["position"]["n"]) == (12, 12)  # the judge's bias is measured either way
+    assert "12 of 12 decisive verdicts went to the answer shown first" in labels["warnings"][0]
+    assert "12 of 12 decisive verdicts went to the answer shown first" in (out / "README.md").read_text()
     if fixed:
         assert not any(flipped) and set(winners) == {"one"}
     else:  # seeded draws: both orders occur, the same ones on every run
