@@ -50,9 +50,9 @@ def binomial_p(successes: int, n: int) -> float:
     if n > 1000:
         z = abs(successes - n / 2) / math.sqrt(n / 4)
         return math.erfc(z / math.sqrt(2))
-    probabilities = [math.comb(n, k) / 2**n for k in range(n + 1)]
+    probabilities = [float(math.comb(n, k) / 2**n) for k in range(n + 1)]
     observed = probabilities[successes]
-    return min(1.0, sum(p for p in probabilities if p <= observed * (1 + 1e-9)))
+    return float(min(1.0, sum(p for p in probabilities if p <= observed * (1 + 1e-9))))
 
 
 def _share(successes: int, n: int) -> dict[str, Any]:
