@@ -250,7 +250,8 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], ou
     else:
         write_jsonl(out_path, rows)
     usage = Usage.total(result for result in results if not isinstance(result, ItemFailure))
-    summary = {"pairs": len(items), **counts, "flagged": flagged, "ruled": ruled, **usage.model_dump(),
+    labels = _pair_labels(items, results)
+    summary = {"pairs": len(items), **counts, "flagged": flagged, "ruled": ruled, **usage.model_dump(), "labels": labels,
                "out": str(out_path) if out_path else None}
     if as_json:
         err.print(json.dumps(summary), highlight=False, soft_wrap=True)
@@ -260,11 +261,27 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], ou
             f"{len(items)} pairs{where}: A {counts['A']} · B {counts['B']} · tie {counts['tie']} · invalid {counts['invalid']}"
             f" · failed {counts['failed']} · {usage.input_tokens} in / {usage.output_tokens} out tokens", highlight=False,
         )
+        from fellowship.preference.card import label_lines
+
+        for line in label_lines(labels)[:2] + [f"warning: {w}" for w in labels["warnings"]]:
+            err.print(line, highlight=False)
         if flagged:
             err.print(f"{flagged} pairs hold a response flagged as aimed at the evaluator or degenerate ({ruled} decided by rule, "
                       "no model asked); each row's `flags` says which", highlight=False)
     if counts["failed"]:
         fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
+
+
+def _pair_labels(items: list[Pair], results: list[Any]) -> dict[str, Any]:
+    """Position and length diagnostics of a pairs file's verdicts (each pair shown as given: A first)."""
+    from fellowship.metrics.labels import Decision, label_report
+
+    done = [(pair, r) for pair, r in zip(items, results) if not isinstance(r, ItemFailure)]
+    decisions = [Decision("single", "a", "b", r.verdict, consistent=r.consistent) for _, r in done]
+    kept = [(p.response_a, p.response_b) if r.verdict == "A" else (p.response_b, p.response_a) for p, r in done if r.verdict in ("A", "B")]
+    report = label_report(decisions, kept, {}, [])
+    del report["sources"], report["self_preference"]  # the two sides of a pairs file are not sources
+    return report
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -136,7 +136,7 @@ def warnings(report: dict[str, Any]) -> list[str]:
         which = "longer" if size["share"] > 0.5 else "shorter"
         out.append(f"chosen is the {which} answer in {max(size['share'], 1 - size['share']):.0%} of {size['n']} pairs: "
                    "a model trained on these labels learns length. Check with another judge, or filter by --min-margin.")
-    for entry in report["self_preference"]:
+    for entry in report.get("self_preference", []):
         if entry["others_win_rate"] is not None and entry["n"] >= MIN_N and entry["win_rate"] - entry["others_win_rate"] > 0.2:
             out.append(f"source {entry['source']} is written by the evaluator's own model ({entry['model']}) and wins "
                        f"{entry['win_rate']:.0%} against {entry['others_win_rate']:.0%} for the others: possible "

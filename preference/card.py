@@ -43,10 +43,10 @@ def label_lines(labels: dict[str, Any] | None) -> list[str]:
     if size["n"]:
         lines.append(f"length: chosen is the longer answer in {size['count']} of {size['n']} pairs ({_pct(size['share'])}); "
                      f"median length ratio chosen/rejected {size['median_ratio']:.2f}")
-    if labels["sources"]:
+    if labels.get("sources"):
         lines.append("sources: " + " · ".join(f"{name} wins {w['wins']} of {w['n']} ({_pct(w['win_rate'])})"
                                               for name, w in labels["sources"].items()))
-    for entry in labels["self_preference"]:
+    for entry in labels.get("self_preference", []):
         lines.append(f"self-preference: {entry['source']} is written by {entry['model']}, which also evaluates: it wins "
                      f"{_pct(entry['win_rate'])}, the other sources {_pct(entry['others_win_rate'])}")
     if labels["margins"]:

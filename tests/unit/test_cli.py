@@ -228,3 +228,13 @@ def test_pairs_file_summary_counts_flagged_pairs_and_rulings(judge_a, tmp_path):
     assert (summary["flagged"], summary["ruled"]) == (2, 1)
     rows = {r["id"]: r for r in map(json.loads, result.stdout.splitlines())}
     assert rows["cheat"]["flags"] == {"B": ["answer-format"]} and rows["empty"]["ruled"] and not rows["clean"]["flags"]
+
+
+def test_pairs_file_summary_says_when_the_first_shown_always_wins(judge_a, tmp_path):
+    pairs = [json.dumps({"question": f"{n}+{n}?", "response_a": "x" * (n + 1), "response_b": "y" * (n + 10)}) for n in range(6)]
+    result = runner.invoke(app, ["judge", "--pairs", str(write(tmp_path, pairs)), "--model", "openai:fake", "--json"])
+    assert result.exit_code == 0, result.output
+    labels = json.loads(result.stderr.strip().splitlines()[-1])["labels"]
+    assert (labels["position"]["count"], labels["position"]["n"]) == (6, 6) and labels["length"]["share"] == 0.0
+    assert [w.split(":")[0] for w in labels["warnings"]] == ["6 of 6 decisive verdicts went to the answer shown first",
+                                                            "chosen is the shorter answer in 100% of 6 pairs"]
