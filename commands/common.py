@@ -181,22 +181,30 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
     Returns the finished rows, in item order. A journal from another configuration exits 2;
     no finished item at all exits 1.
     """
-    from fellowship.runs.journal import Journal
+    from fellowship.runs.journal import Journal, input_hash
 
+    if results.is_dir():
+        fail(f"--results {results} is a folder: give a file", 2)
+    if not results.parent.is_dir():
+        fail(f"--results {results}: the folder {results.parent} does not exist; create it or give another path", 2)
     try:
         journal = Journal(results, json.loads(json.dumps(config)))
     except InputError as exc:
         fail(str(exc), 2)
-    todo = [item for item in items if item.id not in journal.done]
+    digests = {item.id: input_hash(item.model_dump_json()) for item in items}  # exactly what each item asks
+    todo = [items[i] for i in journal.pending([(item.id, digests[item.id]) for item in items])]
+    redone = sum(journal.changed(item.id, digests[item.id]) for item in items)
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} items already in {results}", highlight=False)
+    if redone:
+        err.print(f"{redone} items changed since they were done: doing them again", highlight=False)
     failures = 0
     with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(todo), note="")
 
         def done(index: int, result: Any) -> None:
             nonlocal failures
-            row = base_row(todo[index])
+            row = {**base_row(todo[index]), "input_hash": digests[todo[index].id]}
             if isinstance(result, ItemFailure):
                 failures += 1
                 row.update(verdict=None, error=f"model call failed: {result}")
@@ -214,7 +222,7 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
                 run_sync(run_all(todo, job, concurrency=concurrency, on_done=done))
         finally:
             journal.close()
-    finished = [journal.done[item.id] for item in items if item.id in journal.done]
+    finished = [journal.done[item.id] for item in items if item.id in journal.done and not journal.changed(item.id, digests[item.id])]
     if not finished:
         fail(f"no item finished ({failures} failed); see {results}", 1)
     return finished

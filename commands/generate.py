@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
@@ -25,6 +26,7 @@ from fellowship.commands.common import (
 )
 from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
+from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
@@ -56,6 +58,18 @@ class DatasetFlags:
             except ImportError:
                 fail("--format parquet needs pyarrow: pip install pyarrow", 2)
         return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational, suspect=self.suspect)
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """--out must be a folder this process can create and write: checked before any model is called (exit 2)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out {out_dir} is a file, not a folder: give a folder for the dataset files", 2)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out_dir}: cannot create the folder ({exc.strerror or exc})", 2)
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        fail(f"--out {out_dir}: the folder is not writable", 2)
 
 
 def show_and_push(summary: dict[str, Any], out_dir: Path, as_json: bool, repo_id: Optional[str]) -> None:
@@ -163,30 +177,42 @@ def generate(
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
+    check_out_dir(out_dir)
+    workers = cluster.join()
     try:
         run = Generation(out_dir, ctx, rules, prompts, dataset.fmt, dataset.license)
+    except RunLocked as exc:
+        fail(str(exc), 2)
     except InputError as exc:
         fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
               "or choose another --out (or delete that folder) to start anew", 2)
-    workers = cluster.join()
     todo = run.pending(items)
+    redone = run.changed(items)
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
+    if redone:
+        err.print(f"{redone} prompts changed since they were done: doing them again (their new rows replace the old)",
+                  highlight=False)
     started = time.perf_counter()
     counts = {"rows": 0, "failed": 0}
-    with progress_bar("generate") as progress:
-        task = progress.add_task("generate", total=len(todo), note="")
+    try:
+        with progress_bar("generate") as progress:
+            task = progress.add_task("generate", total=len(todo), note="")
 
-        def done(row: Any, rows: int) -> None:
-            counts["rows"] += rows
-            counts["failed"] += row is None
-            progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
+            def done(row: Any, rows: int) -> None:
+                counts["rows"] += rows
+                counts["failed"] += row is None
+                progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
 
-        run_sync(run.run(items, concurrency, done, workers))
-    summary = run.write(items, time.perf_counter() - started)
+            run_sync(run.run(items, concurrency, done, workers))
+        summary = {**run.write(items, time.perf_counter() - started), "redone": redone}
+    finally:
+        run.close()  # the folder's lock: held until the files are written
     show_and_push(summary, out_dir, as_json, dataset.push_to_hub)
     if summary["failed"]:
-        fail(f"{summary['failed']} of {summary['prompts']} prompts failed (see {out_dir / 'journal.jsonl'}); run the same command again to retry them", 1)
+        reasons = "".join(f"\n  {count} x {reason}" for reason, count in summary["failures"].items())
+        fail(f"{summary['failed']} of {summary['prompts']} prompts failed:{reasons}\nrun the same command again to retry them "
+             f"(each error is in {out_dir / 'journal.jsonl'})", 1)
 
 
 @grouped(dataset=DatasetFlags)

@@ -107,8 +107,9 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     meta = {"prompts": config["prompts"], "license": license_id, "license_note": license_note, "fmt": fmt,
             "kinds": list(rules.kinds), "min_margin": rules.min_margin, "conversational": rules.conversational,
             "suspect": rules.suspect}
-    with atomic_writer(out_dir / "README.md") as handle:
-        handle.write(dataset_card(summary, base, meta))
+    if sum(files.values()):  # no card for a dataset without rows
+        with atomic_writer(out_dir / "README.md") as handle:
+            handle.write(dataset_card(summary, base, meta))
     with atomic_writer(out_dir / "summary.json") as handle:
         handle.write(json.dumps(summary, indent=2) + "\n")
     return summary

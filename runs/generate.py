@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -18,7 +19,7 @@ from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.export import rows_of, write_dataset
-from fellowship.runs.journal import Journal
+from fellowship.runs.journal import Journal, input_hash
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
 
@@ -54,12 +55,17 @@ async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_c
     comparisons: list[Comparison] = out["comparisons"]
     usage = Usage.total(candidates) + Usage.total(c.evaluation for c in comparisons if c.evaluation is not None)
     return {
-        "id": item.id, "index": index, "prompt": item.prompt,
+        "id": item.id, "index": index, "prompt": item.prompt, "input_hash": prompt_hash(item),
         "candidates": [c.model_dump() for c in candidates], "comparisons": [c.model_dump() for c in comparisons],
         "trace_id": str(run_id), "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         **usage.model_dump(),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def prompt_hash(item: PromptItem) -> str:
+    """What a journal row answered: the prompt's id and text."""
+    return input_hash(item.id, item.prompt)
 
 
 async def _generate_item(item: PromptItem, *, ctx: GenerateContext, index: dict[str, int], concurrency: int) -> dict[str, Any]:
@@ -76,7 +82,16 @@ class Generation:
         self.journal = Journal(out_dir / "journal.jsonl", self.config)
 
     def pending(self, items: list[PromptItem]) -> list[PromptItem]:
-        return [item for item in items if item.id not in self.journal.done]
+        """The prompts to do: not finished yet, or finished for a prompt text that has changed since."""
+        return [items[i] for i in self.journal.pending([(item.id, prompt_hash(item)) for item in items])]
+
+    def changed(self, items: list[PromptItem]) -> int:
+        """How many finished prompts' texts have changed since (they are done again)."""
+        return sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
+
+    def close(self) -> None:
+        """Let the next writer of this folder in."""
+        self.journal.close()
 
     async def run(self, items: list[PromptItem], concurrency: int, on_done: Callable[[dict[str, Any] | None, int], None],
                   workers: int | None = None) -> None:
@@ -92,26 +107,27 @@ class Generation:
         def done(position: int, result: Any) -> None:
             item = todo[position]
             if isinstance(result, ItemFailure):
-                self.journal.append({"id": item.id, "index": index[item.id], "prompt": item.prompt, "error": f"{result}"})
+                self.journal.append({"id": item.id, "index": index[item.id], "prompt": item.prompt,
+                                     "input_hash": prompt_hash(item), "error": f"{result}"})
                 on_done(None, 0)
                 return
             self.journal.append(result)
             on_done(result, rows_of(result, self.rules, base).count())
 
         job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=concurrency)
-        try:
-            if workers:
-                from fellowship.runs.cluster import run_on_cluster
+        if workers:
+            from fellowship.runs.cluster import run_on_cluster
 
-                await run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command="generate", on_done=done)
-            else:
-                await run_all(todo, job, concurrency=concurrency, on_done=done)
-        finally:
-            self.journal.close()
+            await run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command="generate", on_done=done)
+        else:
+            await run_all(todo, job, concurrency=concurrency, on_done=done)
 
     def write(self, items: list[PromptItem], seconds: float) -> dict[str, Any]:
         """Build every row from the journal (prompt order) and write the dataset files and card atomically."""
-        rows = [self.journal.done[item.id] for item in items if item.id in self.journal.done]
-        failed = [item.id for item in items if item.id not in self.journal.done]
-        return write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
-                             seconds=seconds, license=self.license)
+        current = [item for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
+        rows = [self.journal.done[item.id] for item in current]
+        failed = [item.id for item in items if item not in current]
+        summary = write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
+                                seconds=seconds, license=self.license)
+        reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
+        return {**summary, "failures": dict(reasons.most_common())}

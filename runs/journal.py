@@ -1,18 +1,28 @@
 """A results file that doubles as a resume journal: one JSON row per finished item.
 
 The first line records the run's configuration; a rerun with another configuration is
-refused rather than mixed in. Rows are appended and flushed to disk as items finish,
-so a killed run loses at most the item in flight; a torn last line is dropped on resume.
+refused rather than mixed in. One process writes a journal at a time (`fileio.lock`): a
+second is refused before it reads or rewrites anything. Rows are appended and flushed to
+disk as items finish, so a killed run loses at most the item in flight; a torn last line
+is dropped on resume. A row may record `input_hash`, the hash of exactly what it answered:
+an item whose input changed since is done again, and its new row supersedes the old.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, TextIO
 
 from fellowship.fileio.errors import InputError
+from fellowship.fileio.lock import RunLock
+
+
+def input_hash(*parts: str) -> str:
+    """The hash of what an item asks (its prompt, or its question and responses)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
 def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str], list[str]]:
@@ -47,17 +57,36 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str,
 
 
 class Journal:
+    """A journal held by this process until `close()` (a second writer gets RunLocked)."""
+
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
         self.config = config
         self.done: dict[str, dict[str, Any]] = {}
-        self._load()
+        self.errors: dict[str, str] = {}  # the error of each item whose last try failed
         self._handle: TextIO | None = None
+        self._lock = RunLock(path)
+        self._lock.acquire()
+        try:
+            self._load()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def changed(self, item_id: str, digest: str) -> bool:
+        """Whether a finished item's input differs from what its row answered (rows of older runs record none)."""
+        row = self.done.get(item_id)
+        return row is not None and row.get("input_hash") not in (None, digest)
+
+    def pending(self, ids_and_hashes: list[tuple[str, str]]) -> list[int]:
+        """Positions of the items to do: not finished, or finished on another input."""
+        return [i for i, (item_id, digest) in enumerate(ids_and_hashes) if item_id not in self.done or self.changed(item_id, digest)]
 
     def _load(self) -> None:
         if not self.path.exists():
             return
-        config, self.done, _, good = read_journal(self.path)
+        config, self.done, failed, good = read_journal(self.path)
+        self.errors = {item_id: "failed in an earlier run" for item_id in failed}
         if good and config != self.config:
             raise InputError(
                 "was written by a run with another configuration; give another --results file, "
@@ -75,6 +104,9 @@ class Journal:
         self._write(row)
         if row.get("error") is None:
             self.done[str(row["id"])] = row
+            self.errors.pop(str(row["id"]), None)
+        else:
+            self.errors[str(row["id"])] = str(row["error"])
 
     def _write(self, row: dict[str, Any]) -> None:
         assert self._handle is not None
@@ -83,6 +115,8 @@ class Journal:
         os.fsync(self._handle.fileno())
 
     def close(self) -> None:
+        """Close the file and let the next writer in."""
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        self._lock.release()

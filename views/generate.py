@@ -34,5 +34,7 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
                 line += (f" · for TRL: desirable_weight {b['desirable_weight'][0]}-{b['desirable_weight'][1]}"
                          f" or undesirable_weight {b['undesirable_weight'][0]}-{b['undesirable_weight'][1]}")
             lines.append(line)
-    lines += ["", f"dataset card: {s['out']}/README.md"]
+    if s.get("redone"):
+        lines += ["", f"redone because their prompt changed: {s['redone']}"]
+    lines += ["", f"dataset card: {s['out']}/README.md" if any(s["rows"].values()) else "no dataset card: no rows"]
     console.print("\n".join(lines), markup=False, highlight=False)

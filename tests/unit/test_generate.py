@@ -405,8 +405,7 @@ def test_a_source_that_writes_to_the_judge_never_becomes_chosen(fake_models, tmp
     summary = json.loads(result.stdout)
     assert summary["rows"]["single_dpo.jsonl"] == 0 and summary["dropped"] == {"single: text aimed at the evaluator": 2}
     assert summary["suspect"] == {"policy": "drop", "screened": 4, "flagged": 2, "by_kind": {"answer-format": 2}}
-    card = (out / "README.md").read_text()
-    assert "flagged 2 of 4 responses (answer-format 2); policy `drop`" in card
+    assert not (out / "README.md").exists()  # no card for a dataset without rows
     journal = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
     for comparison in (c for r in journal for c in r["comparisons"]):  # the evaluation is as shown: the cheat is B unless flipped
         assert comparison["verdict"] == "A"
@@ -425,6 +424,8 @@ def test_a_source_that_writes_to_the_judge_never_becomes_chosen(fake_models, tmp
     exported = runner.invoke(app, ["export", "--out", str(tmp_path / "default" / "out"), "--suspect", "reject", "--json"])
     assert exported.exit_code == 0, exported.output
     assert [r["chosen"] for r in rows(tmp_path / "default" / "out", "single_dpo.jsonl")] == ["A true and useful fact."] * 2
+    card = (tmp_path / "default" / "out" / "README.md").read_text()
+    assert "flagged 2 of 4 responses (answer-format 2); policy `reject`" in card
     assert len(fake_models["openai:judge"].calls) == calls
 
 

@@ -197,6 +197,7 @@ def test_journal_drops_a_torn_last_line_and_refuses_another_configuration(tmp_pa
     path.write_text('{"config": {"model": "x"}}\n{"id": "1", "verdict": "A"}\n{"id": "2", "verd', encoding="utf-8")
     journal = Journal(path, {"model": "x"})
     assert set(journal.done) == {"1"} and path.read_text().count("\n") == 2  # the torn line is gone from the file
+    journal.close()
     with pytest.raises(InputError, match="another configuration"):
         Journal(path, {"model": "y"})
 
