@@ -101,6 +101,7 @@ def agreement(
     check_panel(evaluator, member, referee_model)
     cfg = EvaluatorConfig(kind=evaluator, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
                           strategy=strategy, swap=swap, rounds=rounds, **call.options())
+    call.check(member if evaluator == "jury" else referee_model or model)
     concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
     result = _live_agreement(pairs, cfg, dataset, results, concurrency, bootstrap, cluster.join())
     if as_json:

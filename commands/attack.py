@@ -65,6 +65,7 @@ def attack(
     families = list(family or FAMILIES)
     cfg = EvaluatorConfig(kind=evaluator, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
                           strategy=strategy, swap=swap, rounds=rounds, **call.options())
+    call.check(member if evaluator == "jury" else referee_model or model)
     items = at.cases(pairs, families, strategy)
     concurrency_ = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
     err.print(f"{len(pairs)} pairs x {len(families)} families + clean x 2 positions x defences off/on = {len(items)} evaluations",

@@ -29,8 +29,9 @@ R = TypeVar("R", bound=BaseModel)
 E = TypeVar("E", bound=Evaluation)  # a judge's, jury's or debate's verdict
 T = TypeVar("T")
 
-err = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
+# No emoji codes: a model spec such as "openai:m:" is text.
+err = Console(stderr=True, emoji=False)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -45,6 +45,8 @@ def judge(
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
     ctx = JudgeContext(model=model, strategy=strategy, swap=swap, **call.options())
+    if not thread:
+        call.check(model)
     concurrency = auto_concurrency(concurrency, model, base_url=call.base_url)
     evaluate_pairs(lambda pair: judge_pair(pair, ctx, concurrency), show_verdict, question=question, a=a, b=b,
                    pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="judging",
@@ -69,6 +71,8 @@ def jury(
         fail("a jury needs at least two --member options", 2)
     ctx = JuryContext(members=tuple(member), strategy=strategy, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed,
                       **call.options())
+    if not thread:
+        call.check(member)
     concurrency = auto_concurrency(concurrency, member, base_url=call.base_url)
     evaluate_pairs(lambda pair: jury_pair(pair, ctx, concurrency), show_jury, question=question, a=a, b=b,
                    pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="jury",
@@ -91,6 +95,8 @@ def debate(
     if referee_model and len(referee_model) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
     ctx = DebateContext(model=model, referee_models=tuple(referee_model or ()), rounds=rounds, **call.options())
+    if not thread:
+        call.check(referee_model or model)
     concurrency = auto_concurrency(concurrency, model, referee_model, base_url=call.base_url)
     evaluate_pairs(lambda pair: debate_pair(pair, ctx, swap, concurrency), show_debate, question=question, a=a, b=b,
                    pairs=pairs, out_path=out_path, as_json=as_json, concurrency=concurrency, label="debate",

@@ -177,6 +177,7 @@ def generate(
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
+    call.check([m for c in sources for m in c.models], judging.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
     try:

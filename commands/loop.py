@@ -59,6 +59,7 @@ def refine(
         print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
         return
     ctx = loop.context(call, judging.config(call))
+    call.check(loop.specs(), judging.specs())
     concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), base_url=call.base_url)
     if prompts is None:
         if not prompt or not prompt.strip():
@@ -129,6 +130,7 @@ def winrate(
     items = read_prompt_file(prompts)
     judge_cfg = judging.config(call)
     ctx = loop.context(call, judge_cfg)
+    call.check(loop.specs(), judging.specs(), baseline)
     concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), baseline, base_url=call.base_url)
     config = {"prompts": str(prompts), "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
               "evaluator": judge_cfg.model_dump(mode="json")}

@@ -37,7 +37,7 @@ _DEFAULTS = ModelOptions()
 
 @dataclasses.dataclass(frozen=True)
 class ModelFlags:
-    """--temperature, --max-tokens, --seed, --timeout, --base-url, --constrain, --constrained, --guard/--no-guard."""
+    """--temperature, --max-tokens, --seed, --timeout, --base-url, --constrain, --constrained, --guard/--no-guard, --preflight/--no-preflight."""
 
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature (0 = greedy).", rich_help_panel=MODELS)] = _DEFAULTS.temperature
     max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)] = _DEFAULTS.max_tokens
@@ -48,9 +48,23 @@ class ModelFlags:
     constrained: Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)] = _DEFAULTS.constrained
     guard: Annotated[bool, typer.Option("--guard/--no-guard", help="Defend evaluators and reviewers against text aimed at them (fenced responses, neutralised injections, the evaluator's own last answer, degenerate responses ruled out). --no-guard shows responses as they are.", rich_help_panel=MODELS)] = _DEFAULTS.guard
 
+    preflight: Annotated[bool, typer.Option("--preflight/--no-preflight", help="Before the first item, check every model once: credentials, the server (one request to its model list), the model's name. A failure is one message, exit 2, nothing written.", rich_help_panel=MODELS)] = True
+
     def options(self) -> dict[str, Any]:
         """The fields of `ModelOptions`, for any run context."""
-        return dataclasses.asdict(self)
+        return {name: value for name, value in dataclasses.asdict(self).items() if name in ModelOptions.model_fields}
+
+    def check(self, *specs: Any) -> None:
+        """The preflight of these model specs (lists flattened), unless --no-preflight: exit 2 on a failure."""
+        if not self.preflight:
+            return
+        from fellowship.models.preflight import PreflightFailed, preflight
+
+        flat = [str(s) for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
+        try:
+            preflight(flat, self.base_url, self.timeout)
+        except PreflightFailed as exc:
+            fail(str(exc), 2)
 
 
 @dataclasses.dataclass(frozen=True)

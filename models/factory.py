@@ -42,6 +42,11 @@ def register_model(spec: str, model: BaseChatModel | ModelMaker | None) -> None:
             _registered[spec] = model
 
 
+def is_registered(spec: str) -> bool:
+    """Whether `spec` names a model registered in this process (a test double, or the caller's own)."""
+    return spec in _registered
+
+
 def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseChatModel:
     """The chat model for `spec`; one instance per (spec, settings) and process."""
     settings = settings or ModelSettings()
