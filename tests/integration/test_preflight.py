@@ -53,7 +53,7 @@ def test_a_model_the_server_does_not_serve_is_named_with_what_it_serves(prompts,
     with scripted_server(lambda body: "### Score Assistant A: 8/10\n### Score Assistant B: 3/10") as server:
         result = runner.invoke(app, ["judge", "--question", "Q?", "--a", "x", "--b", "y", "--model", "openai:gpt-nope",
                                      "--base-url", server.url])
-        assert result.exit_code == 2 and f"does not serve a model named 'gpt-nope'; it serves: m" in said(result)
+        assert result.exit_code == 2 and "does not serve a model named 'gpt-nope'; it serves: m" in said(result)
         assert server.bodies == []  # no chat request was made
         ok = generate(prompts, tmp_path / "out", "--base-url", server.url)
         assert ok.exit_code == 0, ok.output
