@@ -6,6 +6,8 @@ Exit codes: 0 done, 1 a runtime failure (a model call that failed after retries)
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from fellowship.commands import agreement, attack, data, develop, evaluate, generate, loop
@@ -19,6 +21,14 @@ app = typer.Typer(
 )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption: what finished is journalled, and the run says so."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
@@ -26,6 +36,8 @@ def _root(ctx: typer.Context) -> None:
     Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
     """
     from fellowship.tracing.local import enable
+
+    signal.signal(signal.SIGTERM, _terminate)
 
     if ctx.invoked_subcommand not in ("traces", "graph", "data", "reproduce"):
         enable(ctx.invoked_subcommand or "")

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fellowship.fileio.errors import InputError
+from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.pairs import Pair, read_pairs
 from fellowship.models.factory import BackendUnavailable
@@ -161,8 +161,12 @@ def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], 
         return uvloop.run(coro)
     except usage as exc:
         fail(str(exc), 2)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    except KeyboardInterrupt as exc:
+        terminated = type(exc).__name__ == "Terminated"  # SIGTERM (cli.py): 128 + 15, as a shell reports it
+        fail(f"{'terminated' if terminated else 'interrupted'}; what finished is journalled: run the same command again to go on",
+             143 if terminated else 130)
+    except OutputError as exc:
+        fail(f"{exc.strerror}; free space or fix the permission, then run the same command again to go on", 1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
 
@@ -257,7 +261,10 @@ def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], ou
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
-        write_jsonl(out_path, rows)
+        try:
+            write_jsonl(out_path, rows)
+        except OutputError as exc:
+            fail(str(exc.strerror), 1)
     usage = Usage.total(result for result in results if not isinstance(result, ItemFailure))
     labels = _pair_labels(items, results)
     summary = {"pairs": len(items), **counts, "flagged": flagged, "ruled": ruled, **usage.model_dump(), "labels": labels,

@@ -25,7 +25,7 @@ from fellowship.commands.common import (
     run_sync,
 )
 from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
-from fellowship.fileio.errors import InputError
+from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
@@ -207,6 +207,8 @@ def generate(
 
             run_sync(run.run(items, concurrency, done, workers))
         summary = {**run.write(items, time.perf_counter() - started), "redone": redone}
+    except OutputError as exc:
+        fail(f"{exc.strerror}; the journal keeps every finished prompt: free space, then run the same command again", 1)
     finally:
         run.close()  # the folder's lock: held until the files are written
     show_and_push(summary, out_dir, as_json, dataset.push_to_hub)
@@ -235,6 +237,9 @@ def export(
     except InputError as exc:
         fail(str(exc), 2)
     target = to or out_dir
-    summary = write_dataset(target, rows, rules, dataset.fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
-                            seconds=0.0, license=dataset.license)
+    try:
+        summary = write_dataset(target, rows, rules, dataset.fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
+                                seconds=0.0, license=dataset.license)
+    except OutputError as exc:
+        fail(str(exc.strerror), 1)
     show_and_push(summary, target, as_json, dataset.push_to_hub)

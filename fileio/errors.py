@@ -13,3 +13,11 @@ class InputError(ValueError):
         about = f"field '{field}': " if field else ""
         super().__init__(f"{where}: {about}{message}" if where else f"{about}{message}")
         self.path, self.line, self.field = path, line, field
+
+
+class OutputError(OSError):
+    """A file this run writes could not be written (disk full, file too large, no permission): not a model failure."""
+
+    def __init__(self, path: Path | str, cause: OSError) -> None:
+        super().__init__(cause.errno, f"could not write {path}: {cause.strerror or cause}")
+        self.path = path

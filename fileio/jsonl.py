@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
 
-from fellowship.fileio.errors import InputError
+from fellowship.fileio.errors import InputError, OutputError
 
 
 def not_text(path: Path, exc: UnicodeDecodeError, line: int | None = None) -> InputError:
@@ -112,6 +112,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise exc if isinstance(exc, OutputError) else OutputError(path, exc) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

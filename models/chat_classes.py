@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -16,10 +17,43 @@ from langchain_openai import ChatOpenAI
 from fellowship.models.constraints import Constraint, warn_once
 
 
+class ModelCallFailed(RuntimeError):
+    """A model call that failed after the client's retries, saying which model, where, and why."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code  # the server's HTTP status, where it answered (see constraints.rejected)
+
+
 class ServerChatOpenAI(ChatOpenAI):
-    """ChatOpenAI that knows how its server constrains answers, and says once when the server overruns the token limit."""
+    """ChatOpenAI that knows how its server constrains answers, says once when the server overruns the token
+    limit, and names the model and the URL when a call fails."""
 
     answer_constraint: Constraint = "json-schema"
+
+    def _failed(self, exc: Exception) -> ModelCallFailed:
+        where = self.openai_api_base or "https://api.openai.com/v1"
+        if isinstance(exc, openai.APITimeoutError) and isinstance(self.request_timeout, (int, float)):
+            what = f"timed out after {self.request_timeout:g} s"
+        elif isinstance(exc, json.JSONDecodeError):
+            what = f"the server's answer is not valid JSON ({exc})"
+        else:
+            what = f"{type(exc).__name__}: {exc}"
+        return ModelCallFailed(f"openai:{self.model_name} at {where}: {what}", getattr(exc, "status_code", None))
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        try:
+            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        except (openai.OpenAIError, json.JSONDecodeError) as exc:
+            raise self._failed(exc) from exc
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        try:
+            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        except (openai.OpenAIError, json.JSONDecodeError) as exc:
+            raise self._failed(exc) from exc
 
     def _create_chat_result(self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, TextIO
 
-from fellowship.fileio.errors import InputError
+from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLock
 
 
@@ -110,9 +110,12 @@ class Journal:
 
     def _write(self, row: dict[str, Any]) -> None:
         assert self._handle is not None
-        self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        try:
+            self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise OutputError(self.path, exc) from exc
 
     def close(self) -> None:
         """Close the file and let the next writer in."""

@@ -80,3 +80,53 @@ def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServe
         server.httpd.shutdown()
         server.httpd.server_close()
 
+
+
+class FaultyOpenAIServer(ScriptedOpenAIServer):
+    """A test double of an OpenAI-compatible server that fails in one way while `failing` is set:
+    `500`, `429` (with `Retry-After: 1`), `429-bare` (without it), `bad-json` (a 200 with a broken body),
+    `drop` (the connection closed without an answer), `hang` (no answer for `hang` seconds)."""
+
+    def __init__(self, reply: Reply, fault: str, hang: float = 5.0, **kwargs: Any) -> None:
+        super().__init__(reply, **kwargs)
+        self.fault, self.hang, self.failing, self.failures = fault, hang, True, 0
+        server = self
+        ok_handler = self.httpd.RequestHandlerClass
+
+        class Handler(ok_handler):  # type: ignore[misc, valid-type]
+            def do_POST(self) -> None:  # noqa: N802
+                if not server.failing:
+                    return super().do_POST()
+                server.failures += 1
+                self.rfile.read(int(self.headers["Content-Length"]))
+                if server.fault in ("500", "429", "429-bare"):
+                    status = 500 if server.fault == "500" else 429
+                    self.send_response(status)
+                    if server.fault == "429":
+                        self.send_header("Retry-After", "1")
+                    body = b'{"error": {"message": "scripted failure"}}'
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                elif server.fault == "bad-json":
+                    send_json(self, 200, b'{"id": "x", "choices": [{"mess')
+                elif server.fault == "drop":
+                    self.connection.shutdown(2)
+                    self.close_connection = True
+                elif server.fault == "hang":
+                    time.sleep(server.hang)
+
+        self.httpd.RequestHandlerClass = Handler
+
+
+@contextmanager
+def faulty_server(reply: Reply, fault: str, **kwargs: Any) -> Iterator[FaultyOpenAIServer]:
+    server = FaultyOpenAIServer(reply, fault, **kwargs)
+    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
