@@ -6,9 +6,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 Reply = Callable[[dict[str, Any]], str]
 
@@ -69,9 +69,12 @@ class ScriptedOpenAIServer:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
 
+S = TypeVar("S", bound=ScriptedOpenAIServer)
+
+
 @contextmanager
-def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServer]:
-    server = ScriptedOpenAIServer(reply, **kwargs)
+def serving(server: S) -> Iterator[S]:
+    """The server answering on loopback for the block's duration."""
     thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -79,6 +82,10 @@ def scripted_server(reply: Reply, **kwargs: Any) -> Iterator[ScriptedOpenAIServe
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+def scripted_server(reply: Reply, **kwargs: Any) -> AbstractContextManager[ScriptedOpenAIServer]:
+    return serving(ScriptedOpenAIServer(reply, **kwargs))
 
 
 
@@ -120,13 +127,5 @@ class FaultyOpenAIServer(ScriptedOpenAIServer):
         self.httpd.RequestHandlerClass = Handler
 
 
-@contextmanager
-def faulty_server(reply: Reply, fault: str, **kwargs: Any) -> Iterator[FaultyOpenAIServer]:
-    server = FaultyOpenAIServer(reply, fault, **kwargs)
-    thread = threading.Thread(target=server.httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+def faulty_server(reply: Reply, fault: str, **kwargs: Any) -> AbstractContextManager[FaultyOpenAIServer]:
+    return serving(FaultyOpenAIServer(reply, fault, **kwargs))
