@@ -29,6 +29,12 @@ def _terminate(signum: int, frame: object) -> None:
     raise Terminated
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """Ctrl-C stops the run where it is. (asyncio's own handler cancels the main task instead, and a cancellation
+    that a library swallows lets the run go on: seen once in the fault tests.)"""
+    raise KeyboardInterrupt
+
+
 @app.callback()
 def _root(ctx: typer.Context) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
@@ -38,6 +44,7 @@ def _root(ctx: typer.Context) -> None:
     from fellowship.tracing.local import enable
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _interrupt)
 
     if ctx.invoked_subcommand not in ("traces", "graph", "data", "reproduce"):
         enable(ctx.invoked_subcommand or "")
