@@ -202,7 +202,7 @@ def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], resul
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} items already in {results}", highlight=False)
     if redone:
-        err.print(f"{redone} items changed since they were done: doing them again", highlight=False)
+        err.print(f"{redone} {'item' if redone == 1 else 'items'} changed since done: doing them again", highlight=False)
     failures = 0
     with progress_bar(label) as progress:
         task = progress.add_task(label, total=len(todo), note="")

@@ -192,8 +192,8 @@ def generate(
     if len(todo) < len(items):
         err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
     if redone:
-        err.print(f"{redone} prompts changed since they were done: doing them again (their new rows replace the old)",
-                  highlight=False)
+        err.print(f"{redone} {'prompt' if redone == 1 else 'prompts'} changed since done: doing them again "
+                  "(their new rows replace the old)", highlight=False)
     started = time.perf_counter()
     counts = {"rows": 0, "failed": 0}
     try:
