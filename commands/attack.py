@@ -72,7 +72,9 @@ def attack(
               highlight=False)
     rows = run_journalled(
         items, partial(at.evaluate_case, evaluator=cfg, max_concurrency=concurrency_),
-        results, {"evaluator": cfg.model_dump(mode="json", exclude={"guard"}), "datasets": dataset, "limit": limit},
+        # Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its input:
+        # another --dataset, --limit or --family reuses what this results file already holds.
+        results, {"evaluator": cfg.model_dump(mode="json", exclude={"guard"})},
         "attack", lambda c: c.model_dump(include={"id", "pair", "family", "position", "guard"}),
         concurrency_, cluster.join(),
     )
