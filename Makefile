@@ -43,9 +43,10 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/generate_throughput.py
 	$(BIN)/python benchmarks/ray_scaleout.py
 
-# Attacks on the embedded judge, defences off and on (about an hour on 2 cores): the README's table.
+# Attacks on the embedded judge, defences off and on (about 75 minutes on 2 cores): the README's tables.
 bench-attack: $(VENV)/.base
-	$(BIN)/fellowship attack --dataset llmbar-natural --dataset pandalm --limit 20 --results out/attack-results.jsonl
+	$(BIN)/fellowship attack --dataset llmbar-natural --limit 20 --results out/attack-results.jsonl
+	$(BIN)/fellowship attack --dataset pandalm --limit 10 --results out/attack-results.jsonl
 
 # The head-to-head with distilabel (a bench-only extra) on 10 MT-Bench prompts and llama.cpp's server.
 $(VENV)/.bench: pyproject.toml $(VENV)/.dev
