@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -22,6 +23,7 @@ from fellowship.commands.common import (
     out,
     progress_bar,
     read_prompt_file,
+    run_journalled,
     run_sync,
 )
 from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
@@ -30,6 +32,8 @@ from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
+from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
 
 DATASET = "Dataset"
@@ -151,6 +155,7 @@ def generate(
     pairing: Annotated[Pairing, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = _DEFAULTS.pairing,
     concurrency: Concurrency = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
+    calibrate: Annotated[Optional[str], typer.Option("--calibrate", metavar="DATASET[:N]", help=f"Also run the evaluator on the first N (default {DEFAULT_PAIRS}) pairs of a human-labelled dataset (e.g. llmbar-natural:50; see `fellowship data list`) and put its agreement with the humans (kappa with its 95% interval, accuracy) and its position and length bias into the summary and the card.", rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags, judging: EvaluatorFlags, call: ModelFlags, cluster: ClusterFlags,
 ) -> None:
@@ -177,6 +182,7 @@ def generate(
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
+    calibration_pairs = _calibration_pairs(calibrate) if calibrate else None
     call.check([m for c in sources for m in c.models], judging.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
@@ -206,7 +212,10 @@ def generate(
                 progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
 
             run_sync(run.run(items, concurrency, done, workers))
-        summary = {**run.write(items, time.perf_counter() - started), "redone": redone}
+        calibration = None
+        if calibration_pairs is not None:
+            calibration = _calibrate(*calibration_pairs, ctx.evaluator, out_dir, concurrency, workers)
+        summary = {**run.write(items, time.perf_counter() - started, calibration), "redone": redone}
     except OutputError as exc:
         fail(f"{exc.strerror}; the journal keeps every finished prompt: free space, then run the same command again", 1)
     finally:
@@ -216,6 +225,37 @@ def generate(
         reasons = "".join(f"\n  {count} x {reason}" for reason, count in summary["failures"].items())
         fail(f"{summary['failed']} of {summary['prompts']} prompts failed:{reasons}\nrun the same command again to retry them "
              f"(each error is in {out_dir / 'journal.jsonl'})", 1)
+
+
+def _calibration_pairs(value: str) -> tuple[str, list[Any]]:
+    """The named dataset and its first N pairs, read before any model is called (exit 2 on a bad value)."""
+    from fellowship.data.store import DataMissing
+    from fellowship.readers.named import read_dataset
+
+    try:
+        name, count = parse_calibrate(value)
+        pairs = read_dataset(name)[:count]
+    except (InputError, DataMissing) as exc:
+        fail(f"--calibrate: {exc}", 2)
+    except ValueError as exc:  # the value's form
+        fail(str(exc), 2)
+    if not pairs:
+        fail(f"--calibrate {value}: the dataset holds no pairs", 2)
+    return name, pairs
+
+
+def _calibrate(name: str, pairs: list[Any], evaluator: EvaluatorConfig, out_dir: Path, concurrency: int,
+               workers: Optional[int]) -> dict[str, Any]:
+    """The run's evaluator on the labelled pairs, journalled as `fellowship agreement` journals them; the report saved in out_dir."""
+    from fellowship.runs import agreement as ag
+    from fellowship.runs import calibration as cal
+
+    rows = run_journalled(pairs, partial(ag.evaluate_labelled, evaluator=evaluator, max_concurrency=concurrency),
+                          out_dir / cal.JOURNAL, cal.journal_config(evaluator, name), "calibrate",
+                          lambda p: {"id": p.id, "human": p.human}, concurrency, workers)
+    report = cal.calibration_report(name, evaluator.describe(), pairs, rows, asked=len(pairs))
+    cal.save(out_dir, report)
+    return report
 
 
 @grouped(dataset=DatasetFlags)
@@ -229,6 +269,7 @@ def export(
 
     Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
     """
+    from fellowship.runs.calibration import load as load_calibration
     from fellowship.runs.export import journalled_run, write_dataset
 
     rules = dataset.rules()
@@ -238,8 +279,12 @@ def export(
         fail(str(exc), 2)
     target = to or out_dir
     try:
+        calibration = load_calibration(out_dir)
+    except InputError as exc:
+        fail(str(exc), 2)
+    try:
         summary = write_dataset(target, rows, rules, dataset.fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
-                                seconds=0.0, license=dataset.license)
+                                seconds=0.0, license=dataset.license, calibration=calibration)
     except OutputError as exc:
         fail(str(exc.strerror), 1)
     show_and_push(summary, target, as_json, dataset.push_to_hub)

@@ -118,10 +118,9 @@ def margins(decisions: Sequence[Decision]) -> dict[str, Any] | None:
             "under_1": sum(v < 1 for v in values) / len(values)}
 
 
-def warnings(report: dict[str, Any]) -> list[str]:
-    """Plain-words warnings where a number says the labels are not to be trusted, each with what to do."""
+def position_warnings(pos: dict[str, Any]) -> list[str]:
+    """Warnings on the position numbers: verdicts that follow the order shown."""
     out = []
-    pos = report["position"]
     if pos["n"] >= MIN_N and pos["share"] is not None and max(pos["share"], 1 - pos["share"]) > BIASED:
         side = "first" if pos["share"] > 0.5 else "second"
         count = pos["count"] if side == "first" else pos["n"] - pos["count"]
@@ -131,6 +130,12 @@ def warnings(report: dict[str, Any]) -> list[str]:
     if consistency and consistency["n"] >= MIN_N and consistency["share"] < 0.5:
         out.append(f"only {consistency['count']} of {consistency['n']} swapped judgements agreed in both orders: most "
                    "verdicts follow the order shown. Use a stronger judge.")
+    return out
+
+
+def warnings(report: dict[str, Any]) -> list[str]:
+    """Plain-words warnings where a number says the labels are not to be trusted, each with what to do."""
+    out = position_warnings(report["position"])
     size = report["length"]
     if size["n"] >= MIN_N and size["share"] is not None and max(size["share"], 1 - size["share"]) > BIASED:
         which = "longer" if size["share"] > 0.5 else "shorter"

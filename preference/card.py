@@ -56,6 +56,26 @@ def label_lines(labels: dict[str, Any] | None) -> list[str]:
     return lines + [f"warning: {w}" for w in labels["warnings"]]
 
 
+def calibration_lines(cal: dict[str, Any]) -> list[str]:
+    """The evaluator's agreement with humans on a labelled dataset, and its bias there, one line each, then the warnings."""
+    low, high = cal["kappa_ci"]
+    interval = f", 95% CI {low:.2f} to {high:.2f}" if low == low and high == high else ""  # NaN: undefined
+    lines = [f"this evaluator agreed with humans at kappa {cal['kappa']:.3f}{interval} on {cal['pairs']} pairs of "
+             f"{cal['dataset']} (accuracy {_pct(cal['accuracy'])}; {cal['invalid']} invalid verdicts)"]
+    if cal["pairs"] < cal["asked"]:
+        lines.append(f"{cal['asked'] - cal['pairs']} of the {cal['asked']} pairs failed and are left out")
+    pos = cal["position"]
+    if pos["n"]:
+        low, high = pos["ci"]
+        lines.append(f"there, position: {pos['count']} of {pos['n']} decisive verdicts went to the answer shown first "
+                     f"({_pct(pos['share'])}, 95% CI {_pct(low)}-{_pct(high)}; p = {pos['p_value']:.2g} against 50%)")
+    mine, human = cal["length"], cal["human_length"]
+    if mine["n"]:
+        lines.append(f"there, length: it picked the longer answer in {mine['count']} of {mine['n']} decisive verdicts "
+                     f"({_pct(mine['share'])}); the humans in {human['count']} of {human['n']} ({_pct(human['share'])})")
+    return lines + [f"warning: {w}" for w in cal["warnings"]]
+
+
 def suspect_line(suspect: dict[str, Any] | None) -> str:
     """What screening found in the responses and what the dataset did about it, in one sentence."""
     if not suspect:
@@ -110,8 +130,13 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
     lines += ["", "## How good the labels are", ""]
     lines += [f"- {line}" for line in label_lines(summary.get("labels"))]
     lines += ["", "Position counts every decisive verdict of the run (comparisons between sources and the loops' bouts); "
-              "length counts the kept DPO pairs. Which answer was shown first is in each row's `provenance.comparison.flipped`.",
-              "", suspect_line(summary.get("suspect"))]
+              "length counts the kept DPO pairs. Which answer was shown first is in each row's `provenance.comparison.flipped`."]
+    if summary.get("calibration"):
+        lines += ["", "### Agreement with humans", ""]
+        lines += [f"- {line}" for line in calibration_lines(summary["calibration"])]
+        lines += ["", "The same evaluator configuration judged human-labelled pairs, shown in the dataset's order "
+                  "(`fellowship agreement` with the same options gives the same numbers; the verdicts are in `calibration.jsonl`)."]
+    lines += ["", suspect_line(summary.get("suspect"))]
     if summary["dropped"]:
         lines += ["", "Pairs dropped: " + ", ".join(f"{reason} {count}" for reason, count in summary["dropped"].items()) + "."]
     lines += [f"Invalid verdicts (replies that could not be read, kept out of the rows): {summary['invalid_verdicts']}."]

@@ -70,8 +70,10 @@ def license_of(prompts: str, chosen: str | None) -> tuple[str, str]:
 
 
 def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
-                  prompts: int, failed_ids: list[str], seconds: float, license: str | None = None) -> dict[str, Any]:
-    """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically."""
+                  prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
+                  calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
+    `calibration`: the evaluator's agreement with humans (`runs.calibration`), when the run measured it."""
     base = config["provenance"]
     total = Rows()
     invalid = 0
@@ -97,7 +99,7 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     summary = {
         "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
         "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
-        "labels": labels,
+        "labels": labels, "calibration": calibration,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
         **usage.model_dump(), "seconds": round(seconds, 1),

@@ -122,12 +122,12 @@ class Generation:
         else:
             await run_all(todo, job, concurrency=concurrency, on_done=done)
 
-    def write(self, items: list[PromptItem], seconds: float) -> dict[str, Any]:
+    def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Build every row from the journal (prompt order) and write the dataset files and card atomically."""
         current = [item for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
         rows = [self.journal.done[item.id] for item in current]
         failed = [item.id for item in items if item not in current]
         summary = write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
-                                seconds=seconds, license=self.license)
+                                seconds=seconds, license=self.license, calibration=calibration)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
         return {**summary, "failures": dict(reasons.most_common())}

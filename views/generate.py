@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fellowship.preference.card import label_lines
+from fellowship.preference.card import calibration_lines, label_lines
 
 
 def show_summary(console: Console, s: dict[str, Any]) -> None:
@@ -17,6 +17,8 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
     if s.get("labels"):
         lines += ["", "labels:"] + [f"  {line}" for line in label_lines(s["labels"])]
+    if s.get("calibration"):
+        lines += ["", "agreement with humans (--calibrate):"] + [f"  {line}" for line in calibration_lines(s["calibration"])]
     if s.get("suspect"):
         v = s["suspect"]
         kinds = "".join(f" · {kind} {count}" for kind, count in v["by_kind"].items())

@@ -462,3 +462,57 @@ def test_the_order_shown_is_drawn_per_comparison_so_position_bias_favours_no_sou
         again, out2 = run(tmp_path / "again", "--candidate", "one=openai:one", "--candidate", "two=openai:two", "--kind", "single",
                           prompts=prompts)
         assert [r["provenance"]["comparison"]["flipped"] for r in rows(out2, "single_dpo.jsonl")] == flipped
+
+
+def labelled_pairs(tmp_path):
+    """Eight human-labelled pairs for a judge that prefers the longer answer: it agrees on six (kappa 0.385 by hand),
+    gives 7 of 8 verdicts to A, and picks the longer answer always where the humans did 6 times in 8."""
+    pairs = [(f"q{i}", "x" * (i + 3), "y", "A") for i in range(5)]  # longer A, humans agree
+    pairs += [("q5", "xxxx", "y", "B"), ("q6", "xxxxx", "y", "B")]  # longer A, the humans preferred the short B
+    pairs += [("q7", "z", "zzzzz", "B")]  # longer B, humans agree
+    path = tmp_path / "labelled.jsonl"
+    path.write_text("".join(json.dumps({"id": f"p{i}", "question": q, "response_a": a, "response_b": b, "human": h}) + "\n"
+                            for i, (q, a, b, h) in enumerate(pairs)))
+    return path
+
+
+def test_calibrate_measures_the_evaluator_on_human_labels_as_agreement_does_and_export_keeps_it(models, tmp_path):
+    data = labelled_pairs(tmp_path)
+    judge = models["openai:judge"]
+    sources = ["--candidate", "short=openai:short", "--candidate", "medium=openai:medium"]
+    result, out = run(tmp_path, *sources, "--calibrate", f"{data}:8")
+    assert result.exit_code == 0, result.output
+    generated = 2  # one comparison per prompt
+    assert len(judge.calls) == generated + 8
+    cal = json.loads(result.stdout)["calibration"]
+    assert (cal["pairs"], cal["asked"], cal["invalid"]) == (8, 8, 0)
+    assert cal["accuracy"] == 6 / 8 and cal["kappa"] == pytest.approx((0.75 - 38 / 64) / (1 - 38 / 64))
+    assert (cal["position"]["count"], cal["position"]["n"]) == (7, 8)
+    assert (cal["length"]["count"], cal["human_length"]["count"]) == (8, 6)
+    assert len(cal["warnings"]) == 2
+    assert "7 of 8 decisive verdicts went to the answer shown first" in cal["warnings"][0]
+    assert "picked the longer answer in 100% of its decisive verdicts, the humans in 75%" in cal["warnings"][1]
+    card = (out / "README.md").read_text()
+    assert "this evaluator agreed with humans at kappa 0.385" in card and "on 8 pairs of" in card
+
+    # `fellowship agreement` with the same evaluator options gives the same numbers from its own calls.
+    agreement = runner.invoke(app, ["agreement", "--dataset", str(data), "--model", "openai:judge",
+                                    "--results", str(tmp_path / "agreement.jsonl"), "--json"])
+    assert agreement.exit_code == 0, agreement.output
+    assert len(judge.calls) == generated + 16
+    assert json.loads(agreement.stdout)["kappa"] == cal["kappa"] and json.loads(agreement.stdout)["kappa_ci"] == cal["kappa_ci"]
+
+    # A rerun resumes both journals without a call; export keeps the calibration in the summary and the card.
+    again, _ = run(tmp_path, *sources, "--calibrate", f"{data}:8")
+    assert again.exit_code == 0 and len(judge.calls) == generated + 16
+    exported = runner.invoke(app, ["export", "--out", str(out), "--to", str(tmp_path / "copy"), "--json"])
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["calibration"] == cal
+    assert "this evaluator agreed with humans at kappa 0.385" in (tmp_path / "copy" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("value, message", [("nowhere.jsonl:5", "--calibrate"), ("llmbar-natural:0", "N at least 1")])
+def test_a_bad_calibrate_value_stops_before_any_model_call(models, tmp_path, value, message):
+    result, out = run(tmp_path, *SOURCES, "--calibrate", value)
+    assert result.exit_code == 2 and message in result.output
+    assert not models["openai:judge"].calls and not (out / "journal.jsonl").exists()
