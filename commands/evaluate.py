@@ -22,7 +22,7 @@ from fellowship.commands.common import (
     evaluate_pairs,
     fail,
 )
-from fellowship.commands.options import JudgeModelFlags, StrategyOption, SwapOption, grouped
+from fellowship.commands.options import ConfidenceOption, JudgeModelFlags, StrategyOption, SwapOption, grouped
 from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.prompts.debate import PERSONAS
 from fellowship.state.debate import DebateContext
@@ -38,13 +38,14 @@ _JUDGE, _JURY, _DEBATE = JudgeContext(), JuryContext(), DebateContext()
 def judge(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
     model: Model = _JUDGE.model, strategy: StrategyOption = _JUDGE.strategy, swap: SwapOption = _JUDGE.swap,
+    confidence: ConfidenceOption = _JUDGE.confidence,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
 
     Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
-    ctx = JudgeContext(model=model, strategy=strategy, swap=swap, **call.options())
+    ctx = JudgeContext(model=model, strategy=strategy, swap=swap, confidence=confidence, **call.options())
     if not thread:
         call.check(model)
     concurrency = auto_concurrency(concurrency, model, base_url=call.base_url)
@@ -61,6 +62,7 @@ def jury(
     swap: Annotated[bool, typer.Option("--swap", help="Each member judges both orders; its vote is the same winner twice, otherwise tie.")] = _JURY.swap,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Show a seeded half of the members B first, so position bias does not line up across the panel.")] = _JURY.shuffle,
     shuffle_seed: Annotated[int, typer.Option(help="Seed of --shuffle.")] = _JURY.shuffle_seed,
+    confidence: ConfidenceOption = _JURY.confidence,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, call: JudgeModelFlags,
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
@@ -70,7 +72,7 @@ def jury(
     if len(member) < 2 and not thread:
         fail("a jury needs at least two --member options", 2)
     ctx = JuryContext(members=tuple(member), strategy=strategy, swap=swap, shuffle=shuffle, shuffle_seed=shuffle_seed,
-                      **call.options())
+                      confidence=confidence, **call.options())
     if not thread:
         call.check(member)
     concurrency = auto_concurrency(concurrency, member, base_url=call.base_url)

@@ -45,6 +45,7 @@ class DatasetFlags:
 
     kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). Default both.", rich_help_panel=DATASET)] = None
     min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).", rich_help_panel=DATASET)] = RowRules().min_margin
+    min_confidence: Annotated[float, typer.Option(min=0, max=1, help="Drop pairs whose verdict's probability (read with --confidence) is below this; pairs without one too, when above 0.", rich_help_panel=DATASET)] = RowRules().min_confidence
     conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational form).", rich_help_panel=DATASET)] = RowRules().conversational
     suspect: Annotated[Suspect, typer.Option("--suspect", help="Responses with text aimed at the evaluator, or that answer nothing: drop (every pair holding one is dropped, so none is chosen) · reject (it is the rejected one against a clean response, whatever the verdict) · keep (the verdict stands; flags in provenance).", rich_help_panel=DATASET)] = RowRules().suspect
     fmt: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = "jsonl"
@@ -61,7 +62,8 @@ class DatasetFlags:
                 import pyarrow  # noqa: F401
             except ImportError:
                 fail("--format parquet needs pyarrow: pip install pyarrow", 2)
-        return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational, suspect=self.suspect)
+        return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational, suspect=self.suspect,
+                        min_confidence=self.min_confidence)
 
 
 def check_out_dir(out_dir: Path) -> None:

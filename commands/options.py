@@ -30,6 +30,8 @@ EVALUATOR = "Evaluator (knockout and win rate)"
 
 StrategyOption = Annotated[Strategy, typer.Option("--strategy", help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
 SwapOption = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
+CONFIDENCE_HELP = "Judge and jury: ask for token log-probabilities and record each verdict's probability (`confidence`; in datasets provenance.confidence, filtered by --min-confidence). OpenAI, vLLM and llama.cpp's servers return them (llama-cpp-python's server with --logits_all true); the embedded model computes them at some cost per prompt token. Where a backend returns none, a note says so once and confidence is null."
+ConfidenceOption = Annotated[bool, typer.Option("--confidence", help=CONFIDENCE_HELP)]
 
 
 _DEFAULTS = ModelOptions()
@@ -97,6 +99,7 @@ class EvaluatorFlags:
     swap: Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)] = _EVALUATOR.swap
     rounds: Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)] = _EVALUATOR.rounds
     fixed_order: Annotated[bool, typer.Option("--fixed-order", help="Show the first source (the best so far, the loop's answer) first in every comparison. Default: which answer is shown first is drawn per comparison from --seed (reproducible, recorded as `flipped`), so an evaluator's position bias favours no source.", rich_help_panel=EVALUATOR)] = _EVALUATOR.fixed_order
+    confidence: Annotated[bool, typer.Option("--confidence", help=CONFIDENCE_HELP, rich_help_panel=EVALUATOR)] = _EVALUATOR.confidence
     judge_max_tokens: Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Most tokens the evaluator (judge, jurors, referees) may write per reply: room for a full judgement, apart from --max-tokens.", rich_help_panel=EVALUATOR)] = _EVALUATOR.max_tokens
     judge_temperature: Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="The evaluator's sampling temperature (the paper judged at 0), apart from --temperature.", rich_help_panel=EVALUATOR)] = _EVALUATOR.temperature
 
@@ -108,7 +111,7 @@ class EvaluatorFlags:
         check_panel(self.evaluator, self.member, self.referee_model)
         return EvaluatorConfig(kind=self.evaluator, model=self.judge_model, members=tuple(self.member or ()),
                                referee_models=tuple(self.referee_model or ()), strategy=self.strategy,
-                               swap=self.swap, rounds=self.rounds, fixed_order=self.fixed_order,
+                               swap=self.swap, rounds=self.rounds, fixed_order=self.fixed_order, confidence=self.confidence,
                                **{**call.options(), "max_tokens": self.judge_max_tokens, "temperature": self.judge_temperature})
 
 

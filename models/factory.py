@@ -14,7 +14,7 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 from pydantic import SecretStr
 
 from fellowship.models.constraints import detect
-from fellowship.models.settings import ModelSettings
+from fellowship.models.settings import TOP_LOGPROBS, ModelSettings
 from fellowship.models.spec import ModelSpec, SpecError
 
 
@@ -73,6 +73,7 @@ def _local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         max_tokens=settings.max_tokens,
         seed=settings.seed,
         answer_constraint="off" if settings.constrain == "off" else "gbnf",
+        logprobs=settings.logprobs,
     )
 
 
@@ -103,6 +104,8 @@ def _openai(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
         request_timeout=settings.timeout,
         max_retries=settings.max_retries,
         answer_constraint=constraint,
+        logprobs=settings.logprobs or None,
+        top_logprobs=TOP_LOGPROBS if settings.logprobs else None,
     )
 
 

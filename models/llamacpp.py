@@ -22,6 +22,8 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from fellowship.models.settings import TOP_LOGPROBS
+
 if TYPE_CHECKING:  # llama_cpp is imported when a model loads, not when the CLI starts
     from llama_cpp.llama_grammar import LlamaGrammar
     from llama_cpp.llama_types import ChatCompletionRequestMessage
@@ -42,10 +44,12 @@ def smollm2_path() -> Path:
 
 
 class _Loaded:
-    def __init__(self, path: str, n_ctx: int, n_threads: int) -> None:
+    def __init__(self, path: str, n_ctx: int, n_threads: int, logits_all: bool = False) -> None:
         from llama_cpp import Llama
 
-        self.llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        # llama-cpp-python returns log-probabilities only from an instance that keeps the logits
+        # of every token (a little more work per prompt token), so that is a second instance.
+        self.llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, logits_all=logits_all, verbose=False)
         self.lock = threading.Lock()
 
 
@@ -57,17 +61,17 @@ def _grammar(text: str) -> LlamaGrammar:
 
 
 @lru_cache(maxsize=None)
-def _load(path: str, n_ctx: int, n_threads: int) -> _Loaded:
-    return _Loaded(path, n_ctx, n_threads)
+def _load(path: str, n_ctx: int, n_threads: int, logits_all: bool) -> _Loaded:
+    return _Loaded(path, n_ctx, n_threads, logits_all)
 
 
 _load_lock = threading.Lock()
 
 
-def shared_llama(path: str, n_ctx: int, n_threads: int) -> _Loaded:
-    """The process-wide llama.cpp instance for this file (loaded on first use)."""
+def shared_llama(path: str, n_ctx: int, n_threads: int, logits_all: bool = False) -> _Loaded:
+    """The process-wide llama.cpp instance for this file (loaded on first use); `logits_all`: one that gives log-probabilities."""
     with _load_lock:
-        return _load(path, n_ctx, n_threads)
+        return _load(path, n_ctx, n_threads, logits_all)
 
 
 class LlamaCppChat(BaseChatModel):
@@ -89,6 +93,7 @@ class LlamaCppChat(BaseChatModel):
     repeat_penalty: float = 1.1
     n_ctx: int = 8192
     n_threads: int = os.cpu_count() or 1
+    logprobs: bool = False  # return each token's log-probability and its TOP_LOGPROBS alternatives
 
     _loaded: _Loaded | None = PrivateAttr(default=None)
 
@@ -104,11 +109,12 @@ class LlamaCppChat(BaseChatModel):
             "max_tokens": self.max_tokens,
             "seed": self.seed,
             "repeat_penalty": self.repeat_penalty,
+            "logprobs": self.logprobs,
         }
 
     def _engine(self) -> _Loaded:
         if self._loaded is None:
-            self._loaded = shared_llama(self.model_path, self.n_ctx, self.n_threads)
+            self._loaded = shared_llama(self.model_path, self.n_ctx, self.n_threads, self.logprobs)
         return self._loaded
 
     def _generate(
@@ -130,6 +136,8 @@ class LlamaCppChat(BaseChatModel):
                 stop=stop,
                 grammar=grammar,
                 repeat_penalty=1.0 if grammar else self.repeat_penalty,
+                logprobs=self.logprobs or None,
+                top_logprobs=TOP_LOGPROBS if self.logprobs else None,
             )
         assert not isinstance(out, Iterator), "asked without stream=True"
         choice = out["choices"][0]
@@ -141,6 +149,18 @@ class LlamaCppChat(BaseChatModel):
                 output_tokens=usage.get("completion_tokens", 0),
                 total_tokens=usage.get("total_tokens", 0),
             ),
-            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": Path(self.model_path).name},
+            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": Path(self.model_path).name,
+                               **({"logprobs": _plain(choice.get("logprobs"))} if self.logprobs else {})},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _plain(logprobs: Any) -> dict[str, Any] | None:
+    """llama.cpp's log-probabilities in OpenAI's chat form with plain floats (it gives numpy's, which do not serialise)."""
+    if not logprobs or not logprobs.get("content"):
+        return None
+
+    def entry(e: dict[str, Any]) -> dict[str, Any]:
+        return {"token": e["token"], "logprob": float(e["logprob"])}
+
+    return {"content": [{**entry(e), "top_logprobs": [entry(t) for t in e.get("top_logprobs") or []]} for e in logprobs["content"]]}

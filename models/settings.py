@@ -32,6 +32,11 @@ class ModelSettings(CallOptions):
     """What every model call is made with. Frozen, so it can key the model cache."""
 
     max_retries: int = Field(3, ge=0, description="retries of transient remote failures")
+    logprobs: bool = Field(False, description="ask for each token's log-probability and its most likely alternatives "
+                                              "(an evaluator's confidence is read from them)")
+
+
+TOP_LOGPROBS = 10  # alternatives per token: enough for a choice among three letters or a score out of ten
 
 
 class ModelOptions(CallOptions):

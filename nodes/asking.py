@@ -8,13 +8,27 @@ from collections.abc import Callable, Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from fellowship.models.constraints import constrained, rejected
+from fellowship.models.constraints import constrained, rejected, warn_once
+from fellowship.parsing.confidence import Distribution, Tokens, tokens_of
 from fellowship.parsing.formats import AnswerFormat
 from fellowship.parsing.scores import ParseError
 from fellowship.state.records import Answer, AnswerValue, Usage
 
 Parser = Callable[..., AnswerValue]
 """Reads a reply's text; takes `quoted=` (texts the model was shown, whose lines are never its answer)."""
+
+
+Reader = Callable[[Tokens, Sequence[str]], "dict[str, Distribution] | None"]
+"""Reads the answer's value distributions from a reply's tokens (see `parsing.confidence`); takes the quoted texts."""
+
+
+def _distributions(model: BaseChatModel, reply: BaseMessage, read: Reader, quoted: Sequence[str]) -> dict[str, Distribution] | None:
+    tokens = tokens_of(reply.response_metadata)
+    if tokens is None:
+        name = getattr(model, "model_name", None) or getattr(model, "model_path", None) or type(model).__name__
+        warn_once(f"logprobs:{name}", f"{name} returned no token log-probabilities: confidence is recorded as null")
+        return None
+    return read(tokens, quoted)
 
 
 async def _reply(model: BaseChatModel, conversation: list[BaseMessage], fmt: AnswerFormat | None,
@@ -41,6 +55,7 @@ async def ask(
     fmt: AnswerFormat | None = None,
     constrain_first: bool = False,
     quoted: Sequence[str] = (),
+    distributions: Reader | None = None,
 ) -> Answer:
     """Send `messages`, parse the reply; if that fails, ask once more in the same conversation.
 
@@ -50,7 +65,9 @@ async def ask(
     model still chooses the values. A free reply's line that stands in one of the `quoted`
     texts is a copy, never read as the answer (a held reply is the model's own by
     construction). A reply that still cannot be parsed gives an Answer with `error` set and
-    every raw text kept. Model errors (after the backend's own retries) propagate.
+    every raw text kept. Model errors (after the backend's own retries) propagate. With
+    `distributions`, the parsed reply's token log-probabilities are read into the answer's
+    value distributions (None, said once per model, where the backend returned none).
     """
     started = time.perf_counter()
     conversation = list(messages)
@@ -69,7 +86,8 @@ async def ask(
             error = str(exc)
             conversation += [AIMessage(content=text), HumanMessage(content=repair)]
             continue
-        return Answer(value=value, texts=texts, repaired=attempt > 0, constrained=held,
+        read = _distributions(model, reply, distributions, () if held else quoted) if distributions else None
+        return Answer(value=value, texts=texts, repaired=attempt > 0, constrained=held, distributions=read,
                       usage=usage, seconds=time.perf_counter() - started)
     return Answer(
         texts=texts,

@@ -12,7 +12,14 @@ from langgraph.types import Send
 from fellowship.guard.fence import blocks, boundary
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
-from fellowship.nodes.asking import Parser, ask
+from fellowship.nodes.asking import Parser, Reader, ask
+from fellowship.parsing.confidence import (
+    choice_distribution,
+    choice_outcomes,
+    overall_score_distribution,
+    pair_score_distributions,
+    score_outcomes,
+)
 from fellowship.parsing.formats import CHOICE_FORMAT, AnswerFormat, overall_score_format, pair_scores_format
 from fellowship.parsing.scores import (
     explanation_of,
@@ -80,13 +87,41 @@ def judge_messages(strategy: str, task: CallTask, guard: bool = True) -> tuple[l
     return [SystemMessage(with_rule(p.PAIRWISE_SYSTEM, code, "assistant_a")), HumanMessage(user)], parser, repair, fmt
 
 
+def distribution_reader(strategy: str, part: str) -> Reader:
+    """How a judge call's answer is read from its tokens' log-probabilities."""
+    if part != "pair":
+        return partial(overall_score_distribution, scale=10)
+    if strategy == "direct":
+        return choice_distribution
+    return partial(pair_score_distributions, scale=scale_of(strategy))
+
+
 async def judge_call(state: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
     """One model conversation (with its repair turn) for one order or one response."""
     ctx = context_of(runtime, JudgeContext)
-    model = load_chat_model(ctx.model, ctx.settings())
+    model = load_chat_model(ctx.model, ctx.settings(logprobs=ctx.confidence))
     messages, parser, repair, fmt = judge_messages(ctx.strategy, state, ctx.guard)
-    answer = await ask(model, messages, parser, repair, fmt, ctx.constrained, quoted=state["quoted"])
+    reader = distribution_reader(ctx.strategy, state["part"]) if ctx.confidence else None
+    answer = await ask(model, messages, parser, repair, fmt, ctx.constrained, quoted=state["quoted"], distributions=reader)
     return {"readings": [Reading(order=state["order"], part=state["part"], answer=answer)]}
+
+
+def _as_responses(order: Order, outcomes: dict[str, float]) -> dict[str, float]:
+    """Chances of the shown first and second answer (and a tie) as chances of responses A and B."""
+    return outcomes if order == "AB" else {"A": outcomes["B"], "B": outcomes["A"], "tie": outcomes["tie"]}
+
+
+def order_probabilities(order: Order, readings: list[Reading]) -> dict[str, float] | None:
+    """The chances of A, B and tie that one order's replies gave, where their distributions were read."""
+    read = [r.answer.distributions for r in readings]
+    if any(d is None for d in read):
+        return None
+    if readings[0].part != "pair":
+        by_part = {r.part: r.answer.distributions["score"] for r in readings if r.answer.distributions}
+        return score_outcomes(by_part["A"], by_part["B"])
+    dist = read[0] or {}
+    outcomes = choice_outcomes(dist["choice"]) if "choice" in dist else score_outcomes(dist["A"], dist["B"])
+    return _as_responses(order, outcomes)
 
 
 def order_verdict(order: Order, readings: list[Reading]) -> tuple[OrderVerdict, str | None]:
@@ -94,16 +129,26 @@ def order_verdict(order: Order, readings: list[Reading]) -> tuple[OrderVerdict, 
     errors = [f"{r.part if r.part != 'pair' else order}: {r.answer.error}" for r in readings if not r.answer.ok]
     if errors:
         return OrderVerdict(order=order, verdict="invalid"), "; ".join(errors)
+    probabilities = order_probabilities(order, readings)
     if readings[0].part != "pair":  # independent scoring: one reading per response
         scores = {r.part: r.answer.score() for r in readings}
-        return OrderVerdict(order=order, verdict=label_of(scores["A"], scores["B"]), score_a=scores["A"], score_b=scores["B"]), None
+        return OrderVerdict(order=order, verdict=label_of(scores["A"], scores["B"]), score_a=scores["A"], score_b=scores["B"],
+                            probabilities=probabilities), None
     answer = readings[0].answer
     if isinstance(answer.value, str):  # direct comparison: a positional choice
         choice = answer.choice()
-        return OrderVerdict(order=order, verdict=choice if order == "AB" else flip(choice)), None
+        return OrderVerdict(order=order, verdict=choice if order == "AB" else flip(choice), probabilities=probabilities), None
     first, second = answer.scores()
     score_a, score_b = (first, second) if order == "AB" else (second, first)
-    return OrderVerdict(order=order, verdict=label_of(score_a, score_b), score_a=score_a, score_b=score_b), None
+    return OrderVerdict(order=order, verdict=label_of(score_a, score_b), score_a=score_a, score_b=score_b,
+                        probabilities=probabilities), None
+
+
+def verdict_confidence(label: str, orders: list[OrderVerdict]) -> float | None:
+    """The probability of the final verdict: the mean over the orders judged of the chance each gave it."""
+    if label == "invalid" or not orders or any(o.probabilities is None for o in orders):
+        return None
+    return sum((o.probabilities or {}).get(label, 0.0) for o in orders) / len(orders)
 
 
 def _explanation(readings: list[Reading]) -> str:
@@ -138,6 +183,7 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
         swap=swap and strategy != "independent",
         consistent=consistent,
         orders=orders,
+        confidence=verdict_confidence(label, orders),
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         seconds=max((r.answer.seconds for r in readings), default=0.0),

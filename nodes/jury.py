@@ -10,9 +10,10 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.nodes import context_of
+from fellowship.nodes.judge import verdict_confidence
 from fellowship.state.judge import JudgeContext, JudgeOutput, JudgeState, PairInput
 from fellowship.state.jury import JuryContext, JuryState, MemberTask
-from fellowship.state.records import JuryVerdict, Usage, Verdict, Vote, flipped_flags
+from fellowship.state.records import JuryVerdict, Label, Usage, Verdict, Vote, flipped_flags
 from fellowship.state.verdicts import flip, mean_known, plurality
 
 JudgeGraph = CompiledStateGraph[JudgeState, JudgeContext, PairInput, JudgeOutput]
@@ -64,8 +65,10 @@ def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerd
     first = votes[0] if votes else None
     flags = {} if first is None else flipped_flags(first.judgement.flags) if first.flipped else first.judgement.flags
     ruled = first.judgement.ruled if first is not None and all(v.judgement.ruled for v in votes) else None
+    label = plurality(labels)
     verdict = JuryVerdict(
-        verdict=plurality(labels),
+        verdict=label,
+        confidence=jury_confidence(label, votes),
         score_a=mean_known(v.score_a for v in votes),
         score_b=mean_known(v.score_b for v in votes),
         counts=dict(Counter(labels)),
@@ -80,3 +83,12 @@ def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerd
         seconds=max((v.judgement.seconds for v in votes), default=0.0),
     )
     return {"verdict": verdict}
+
+
+def jury_confidence(label: Label, votes: list[Vote]) -> float | None:
+    """The mean over the valid votes of each member's probability of the panel's verdict (None where one is missing)."""
+    valid = [v for v in votes if v.verdict != "invalid"]
+    if label == "invalid" or not valid:
+        return None
+    values = [verdict_confidence(flip(label) if v.flipped else label, v.judgement.orders) for v in valid]
+    return None if any(x is None for x in values) else sum(x for x in values if x is not None) / len(values)

@@ -125,6 +125,7 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
               f"seed {params['candidates']['seed']} (each source its own, derived from it); the evaluator: temperature "
               f"{params['evaluator']['temperature']}, at most {params['evaluator']['max_tokens']} tokens.",
               f"- Kinds: {', '.join(meta['kinds'])}; minimum score margin {meta['min_margin']:g}; "
+              f"minimum confidence {meta.get('min_confidence', 0.0):g}; "
               f"{'conversational (message lists)' if meta['conversational'] else 'plain strings'}; {meta['fmt']}.", ""]
     lines += [f"- **{kind}**: {RULES[kind]}" for kind in meta["kinds"]]
     lines += ["", "## How good the labels are", ""]

@@ -66,9 +66,16 @@ class RowRules:
     min_margin: float = 0.0
     conversational: bool = False
     suspect: Suspect = "drop"
+    min_confidence: float = 0.0
 
 
-def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | None, score_b: float | None, min_margin: float) -> str | None:
+def confidence_of(evaluation: Evaluation | None) -> float | None:
+    """The evaluator's probability of its verdict, where it was read (judge and jury; a debate gives none)."""
+    return getattr(evaluation, "confidence", None)
+
+
+def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | None, score_b: float | None, min_margin: float,
+                     confidence: float | None = None, min_confidence: float = 0.0) -> str | None:
     if verdict == "invalid":
         return "invalid verdict"
     if consistent is False:
@@ -80,6 +87,11 @@ def _verdict_problem(verdict: str, consistent: bool | None, score_a: float | Non
             return "no scores for the margin filter"
         if abs(score_a - score_b) < min_margin:
             return f"margin below {min_margin:g}"
+    if min_confidence > 0:
+        if confidence is None:
+            return "no confidence for the confidence filter"
+        if confidence < min_confidence:
+            return f"confidence below {min_confidence:g}"
     return None
 
 
@@ -155,6 +167,7 @@ class RowBuilder:
                     rejected: dict[str, Any] | None = None, completion: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             **self.base, "kind": kind, "chosen": chosen, "rejected": rejected, "completion": completion,
+            "confidence": confidence_of(decision.evaluation),
             "comparison": {"a": decision.shown[0], "b": decision.shown[1], "flipped": decision.flipped, "verdict": decision.verdict,
                            "consistent": decision.consistent, "margin": decision.margin,
                            "suspect": {"policy": self.rules.suspect, "overridden": decision.overridden},
@@ -198,12 +211,14 @@ class RowBuilder:
         return verdict, False, _suspect_reason(a, b), a, b
 
     def _decide(self, rows: Rows, kind: str, verdict: str, consistent: bool | None, score_a: float | None,
-                score_b: float | None, text_a: str, text_b: str, prompt: str) -> tuple[str, bool, Screening, Screening] | None:
+                score_b: float | None, text_a: str, text_b: str, prompt: str,
+                confidence: float | None) -> tuple[str, bool, Screening, Screening] | None:
         """The verdict a row follows, whether the suspect policy overrode the evaluator's, and both screenings;
         None when the comparison is dropped (counted by reason)."""
         verdict, overridden, suspect, a, b = self._suspect(text_a, text_b, prompt, verdict)
         problem = ("identical responses" if text_a.strip() == text_b.strip()
-                   else suspect or (None if overridden else _verdict_problem(verdict, consistent, score_a, score_b, self.rules.min_margin)))
+                   else suspect or (None if overridden else _verdict_problem(verdict, consistent, score_a, score_b, self.rules.min_margin,
+                                                                             confidence, self.rules.min_confidence)))
         if problem:
             rows.dropped[f"{kind}: {problem}"] += 1
             return None
@@ -215,7 +230,8 @@ class RowBuilder:
         decided: dict[str, tuple[Decision, dict[str, Any]]] = {}
         for c in comparisons:
             a, b = by_name[c.a], by_name[c.b]
-            kept = self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response, prompt)
+            kept = self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response, prompt,
+                                confidence_of(c.evaluation))
             if kept is None:
                 continue
             verdict, overridden, seen_a, seen_b = kept
@@ -247,7 +263,8 @@ class RowBuilder:
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
             consistent = bout.evaluation.consistent
-            kept = self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b, prompt)
+            kept = self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b, prompt,
+                                confidence_of(bout.evaluation))
             if kept is None:
                 continue
             verdict, overridden, seen_a, seen_b = kept

@@ -35,6 +35,8 @@ class EvaluatorConfig(ModelOptions):
     fixed_order: bool = Field(False, description="show the first response of every comparison first; by default which is "
                                                  "shown first is drawn per comparison from the seed (reproducible)")
     rounds: int = Field(2, ge=0, description="debate: discussion rounds")
+    confidence: bool = Field(False, description="judge and jury: ask for token log-probabilities and record each verdict's "
+                                                "probability (where the backend returns them)")
 
     def describe(self) -> str:
         swap = ", swap" if self.swap else ""
@@ -45,10 +47,11 @@ class EvaluatorConfig(ModelOptions):
         return f"judge {self.model} ({self.strategy}{swap})"
 
     def judge_context(self) -> JudgeContext:
-        return JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, **self.options())
+        return JudgeContext(model=self.model, strategy=self.strategy, swap=self.swap, confidence=self.confidence, **self.options())
 
     def jury_context(self) -> JuryContext:
-        return JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, **self.options())
+        return JuryContext(members=self.members, strategy=self.strategy, swap=self.swap, confidence=self.confidence,
+                           **self.options())
 
     def debate_context(self) -> DebateContext:
         return DebateContext(model=self.model, referee_models=self.referee_models, rounds=self.rounds, **self.options())

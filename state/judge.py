@@ -21,6 +21,8 @@ class JudgeSettings(ModelOptions):
     strategy: Strategy = Field("combined-10", description="direct: A/B/tie · independent: each response scored /10 alone · "
                                                           "combined-N: both scored /N in one call")
     swap: bool = Field(False, description="judge both presentation orders; the same winner twice wins, otherwise tie")
+    confidence: bool = Field(False, description="ask for token log-probabilities and record the verdict's probability "
+                                                "(where the backend returns them)")
 
 
 class JudgeContext(JudgeSettings):

@@ -66,6 +66,9 @@ class Answer(BaseModel):
     error: str | None = None
     repaired: bool = False
     constrained: bool = Field(False, description="the last reply was decoded under the answer format (grammar, regex or JSON schema)")
+    distributions: dict[str, dict[str, float]] | None = Field(
+        None, description="asked for: the probability of each value the answer could have taken, from the reply's token "
+                          "log-probabilities (`parsing.confidence`); None where the backend gave none")
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
 
@@ -147,6 +150,8 @@ class OrderVerdict(BaseModel):
     verdict: Label
     score_a: float | None = None
     score_b: float | None = None
+    probabilities: dict[str, float] | None = Field(None, description="with confidence asked for: the chances of A, B and tie "
+                                                                     "that this order's reply gave, mapped back to the responses")
 
 
 class Verdict(BaseModel):
@@ -164,6 +169,8 @@ class Verdict(BaseModel):
     swap: bool = False
     consistent: bool | None = Field(None, description="with --swap: did both orders agree")
     orders: list[OrderVerdict] = Field(default_factory=list)
+    confidence: float | None = Field(None, description="the probability of this verdict read from the token log-probabilities "
+                                                       "(the mean over the orders judged); None where not asked for or not given")
     flags: Flags = Field(default_factory=dict, description="what screening found in each response (text aimed at the evaluator)")
     ruled: str | None = Field(None, description="why no model was asked: the verdict follows from a rule (a degenerate response)")
     input_tokens: int = 0
@@ -194,6 +201,8 @@ class JuryVerdict(BaseModel):
     votes: list[Vote] = Field(default_factory=list)
     strategy: str
     swap: bool = False
+    confidence: float | None = Field(None, description="the mean over the valid votes of each member's probability of the "
+                                                       "panel's verdict; None where any member's is missing")
     flags: Flags = Field(default_factory=dict, description="what screening found in each response")
     ruled: str | None = Field(None, description="why no member's model was asked (a degenerate response)")
     input_tokens: int = 0

@@ -10,7 +10,8 @@ from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-Reply = Callable[[dict[str, Any]], str]
+Reply = Callable[[dict[str, Any]], "str | tuple[str, list[dict[str, Any]]]"]
+"""The reply's text, or its text and its tokens' log-probabilities (OpenAI's `logprobs.content`)."""
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
@@ -55,10 +56,14 @@ class ScriptedOpenAIServer:
                     return
                 if server.latency:
                     time.sleep(server.latency)
-                text = server.reply(body)
+                answer = server.reply(body)
+                text, logprobs = answer if isinstance(answer, tuple) else (answer, None)
+                choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                if logprobs is not None:
+                    choice["logprobs"] = {"content": logprobs, "refusal": None}
                 self._send(200, {
                     "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                    "choices": [choice],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
                 })
 

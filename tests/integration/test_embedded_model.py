@@ -19,6 +19,7 @@ from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.guard.screen import screen
 from fellowship.models import ModelSettings, load_chat_model, register_model
 from fellowship.models.llamacpp import LlamaCppChat
+from fellowship.parsing.confidence import choice_distribution, choice_outcomes, tokens_of
 from fellowship.parsing.scores import ParseError, parse_choice, parse_overall_score, parse_pair_scores
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import STRATEGIES, JudgeContext
@@ -44,6 +45,7 @@ class Sent(BaseCallbackHandler):
         self.conversations: list[str] = []
         self.replies: dict[int, str] = {}
         self._index: dict[object, int] = {}
+        self.metadata: list[dict] = []
 
     def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
         self._index[run_id] = len(self.conversations)
@@ -51,6 +53,7 @@ class Sent(BaseCallbackHandler):
 
     def on_llm_end(self, response, *, run_id, **kwargs):
         self.replies[self._index[run_id]] = response.generations[0][0].text
+        self.metadata.append(response.generations[0][0].message.response_metadata)
 
     def calls(self) -> list[tuple[str, str]]:
         return [(c, self.replies[i]) for i, c in enumerate(self.conversations)]
@@ -187,6 +190,21 @@ async def test_local_backend_is_safe_under_concurrent_calls():
     together = await asyncio.gather(*(model.ainvoke(prompt) for _ in range(4)))
     assert alone.strip()
     assert [m.text for m in together] == [alone] * 4  # greedy decoding: same text, no crash, no mixing
+
+
+async def test_the_embedded_judges_confidence_is_what_its_token_log_probabilities_give(spied):
+    plain = await judge_pair(PAIR, JudgeContext(model="local:smollm2", strategy="direct", **SETTINGS))
+    verdict = await judge_pair(PAIR, JudgeContext(model="spy:smollm2", strategy="direct", confidence=True, **SETTINGS))
+    assert verdict.raw == plain.raw and plain.confidence is None  # the log-probabilities change nothing that is decoded
+    tokens = tokens_of(spied.metadata[-1])
+    assert tokens and "".join(t["token"] for t in tokens) == verdict.raw[-1]  # the tokens spell the reply that was read
+    if verdict.verdict == "invalid":
+        assert verdict.confidence is None
+        return
+    expected = choice_outcomes(choice_distribution(tokens, quoted=[PAIR.response_a, PAIR.response_b])["choice"])
+    assert verdict.orders[0].probabilities == pytest.approx(expected)
+    assert sum(expected.values()) == pytest.approx(1.0)
+    assert verdict.confidence == pytest.approx(expected[verdict.verdict]) and 0 < verdict.confidence <= 1
 
 
 def test_each_model_file_loads_once_per_process():
