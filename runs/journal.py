@@ -19,6 +19,26 @@ from typing import Any, TextIO
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLock
 
+# Options added since journals were first written, each with the value that does what a journal
+# without it did: such a journal still resumes under today's defaults.
+ADDED_OPTIONS: dict[str, Any] = {"confidence": False, "logprobs": False}
+_ABSENT = object()
+
+
+def same_config(recorded: Any, current: Any) -> bool:
+    """Whether a journal's recorded configuration is today's, an option added since counting as its old value."""
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        for key in set(recorded) | set(current):
+            if key in recorded and key in current:
+                if not same_config(recorded[key], current[key]):
+                    return False
+            elif key in recorded or ADDED_OPTIONS.get(key, _ABSENT) != current[key]:
+                return False
+        return True
+    if isinstance(recorded, list) and isinstance(current, list):
+        return len(recorded) == len(current) and all(same_config(a, b) for a, b in zip(recorded, current))
+    return bool(recorded == current)
+
 
 def input_hash(*parts: str) -> str:
     """The hash of what an item asks (its prompt, or its question and responses)."""
@@ -87,7 +107,7 @@ class Journal:
             return
         config, self.done, failed, good = read_journal(self.path)
         self.errors = {item_id: "failed in an earlier run" for item_id in failed}
-        if good and config != self.config:
+        if good and not same_config(config, self.config):
             raise InputError(
                 "was written by a run with another configuration; give another --results file, "
                 "or delete this one to start anew", self.path, 1,

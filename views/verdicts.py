@@ -29,8 +29,12 @@ def _footer(console: Console, *parts: object) -> None:
     console.print("[dim]" + " · ".join(str(p) for p in parts) + "[/]", highlight=False)
 
 
+def _confidence(value: float | None) -> str:
+    return "" if value is None else f"   probability {value:.2f} (from the tokens' log-probabilities)"
+
+
 def show_verdict(console: Console, v: Verdict) -> None:
-    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}", highlight=False)
+    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}{_confidence(v.confidence)}", highlight=False)
     _screening(console, v)
     if v.swap:
         console.print(_orders(v.orders, v.consistent), highlight=False)
@@ -48,7 +52,8 @@ def show_verdict(console: Console, v: Verdict) -> None:
 
 
 def show_jury(console: Console, v: JuryVerdict) -> None:
-    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of members' scores)", highlight=False)
+    console.print(f"[bold]verdict: {v.verdict}[/]{_scores(v.score_a, v.score_b)}   (mean of members' scores){_confidence(v.confidence)}",
+                  highlight=False)
     _screening(console, v)
     table = Table(show_edge=False, pad_edge=False)
     for column in ("seat", "member", "vote", "A", "B", "note"):

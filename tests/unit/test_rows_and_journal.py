@@ -208,3 +208,18 @@ def test_journal_names_a_bad_line_in_the_middle(tmp_path):
     with pytest.raises(InputError) as caught:
         read_journal(path)
     assert "results.jsonl:2" in str(caught.value)
+
+
+def test_a_journal_from_before_an_added_option_resumes_only_where_the_option_keeps_its_old_value(tmp_path):
+    path = tmp_path / "journal.jsonl"
+    before = {"evaluator": {"model": "m", "swap": False}, "params": [{"seed": 0}]}
+    path.write_text(json.dumps({"config": before}) + "\n" + json.dumps({"id": "a", "verdict": "A"}) + "\n")
+    today = {"evaluator": {"model": "m", "swap": False, "confidence": False}, "params": [{"seed": 0, "logprobs": False}]}
+    journal = Journal(path, today)
+    assert set(journal.done) == {"a"}
+    journal.close()
+    for changed in ({**today, "evaluator": {**today["evaluator"], "confidence": True}},  # asks for more than the old run did
+                    {**today, "evaluator": {**today["evaluator"], "fixed_order": False}},  # not an option known to be added
+                    {**today, "evaluator": {"model": "m"}}):  # an option the journal has and today's run does not
+        with pytest.raises(InputError, match="another configuration"):
+            Journal(path, changed)
