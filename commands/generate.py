@@ -33,6 +33,7 @@ from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
 from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
+from fellowship.runs.calibration import load as load_calibration
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
 
@@ -185,6 +186,10 @@ def generate(
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     calibration_pairs = _calibration_pairs(calibrate) if calibrate else None
+    try:
+        calibration = None if calibrate else load_calibration(out_dir)  # an earlier run's stays in the summary and card
+    except InputError as exc:
+        fail(str(exc), 2)
     call.check([m for c in sources for m in c.models], judging.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
@@ -214,7 +219,6 @@ def generate(
                 progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
 
             run_sync(run.run(items, concurrency, done, workers))
-        calibration = None
         if calibration_pairs is not None:
             calibration = _calibrate(*calibration_pairs, ctx.evaluator, out_dir, concurrency, workers)
         summary = {**run.write(items, time.perf_counter() - started, calibration), "redone": redone}
@@ -271,7 +275,6 @@ def export(
 
     Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
     """
-    from fellowship.runs.calibration import load as load_calibration
     from fellowship.runs.export import journalled_run, write_dataset
 
     rules = dataset.rules()

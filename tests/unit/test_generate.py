@@ -502,9 +502,12 @@ def test_calibrate_measures_the_evaluator_on_human_labels_as_agreement_does_and_
     assert len(judge.calls) == generated + 16
     assert json.loads(agreement.stdout)["kappa"] == cal["kappa"] and json.loads(agreement.stdout)["kappa_ci"] == cal["kappa_ci"]
 
-    # A rerun resumes both journals without a call; export keeps the calibration in the summary and the card.
+    # A rerun resumes both journals without a call, and one without --calibrate keeps the earlier calibration;
+    # export keeps it in the summary and the card.
     again, _ = run(tmp_path, *sources, "--calibrate", f"{data}:8")
     assert again.exit_code == 0 and len(judge.calls) == generated + 16
+    plain, _ = run(tmp_path, *sources)
+    assert plain.exit_code == 0 and json.loads(plain.stdout)["calibration"] == cal
     exported = runner.invoke(app, ["export", "--out", str(out), "--to", str(tmp_path / "copy"), "--json"])
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.stdout)["calibration"] == cal
