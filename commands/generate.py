@@ -33,6 +33,7 @@ from fellowship.models.factory import set_rate_limit
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
 from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
+from fellowship.runs.calibration import conflict as calibration_conflict
 from fellowship.runs.calibration import load as load_calibration
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
@@ -186,6 +187,8 @@ def generate(
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     calibration_pairs = _calibration_pairs(calibrate) if calibrate else None
+    if calibration_pairs and (why := calibration_conflict(out_dir, ctx.evaluator, calibration_pairs[0])):
+        fail(why, 2)
     try:
         calibration = None if calibrate else load_calibration(out_dir)  # an earlier run's stays in the summary and card
     except InputError as exc:

@@ -18,6 +18,7 @@ from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_writer
 from fellowship.metrics.labels import MIN_N, Decision, length, position, position_warnings
 from fellowship.readers.labelled import LabelledPair
+from fellowship.runs.journal import read_journal, same_config
 from fellowship.state.evaluator import EvaluatorConfig
 
 DEFAULT_PAIRS = 50
@@ -85,6 +86,18 @@ def _agreement_warning(report: dict[str, Any]) -> list[str]:
     return [f"the evaluator agreed with humans no better than slightly (kappa {report['kappa']:.2f}, 95% CI up to "
             f"{high:.2f}, on {report['pairs']} pairs of {report['dataset']}): its labels are close to chance. "
             "Use a stronger judge, a jury, or --swap."]
+
+
+def conflict(out_dir: Path, evaluator: EvaluatorConfig, dataset: str) -> str | None:
+    """Why the folder's calibration journal cannot be resumed by this run (another dataset or evaluator), or None."""
+    path = out_dir / JOURNAL
+    if not path.is_file():
+        return None
+    recorded, *_ = read_journal(path)
+    if recorded is None or same_config(recorded, journal_config(evaluator, dataset)):
+        return None
+    return (f"{path} holds a calibration on {recorded.get('dataset', 'another dataset')} by another configuration: "
+            f"delete it (and {REPORT}) to calibrate on {dataset}")
 
 
 def save(out_dir: Path, report: dict[str, Any]) -> None:

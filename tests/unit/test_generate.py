@@ -508,6 +508,10 @@ def test_calibrate_measures_the_evaluator_on_human_labels_as_agreement_does_and_
     assert again.exit_code == 0 and len(judge.calls) == generated + 16
     plain, _ = run(tmp_path, *sources)
     assert plain.exit_code == 0 and json.loads(plain.stdout)["calibration"] == cal
+    other = tmp_path / "other.jsonl"
+    other.write_text(data.read_text())
+    refused, _ = run(tmp_path, *sources, "--calibrate", str(other))  # another dataset: refused before any call
+    assert refused.exit_code == 2 and "holds a calibration on" in refused.output and len(judge.calls) == generated + 16
     exported = runner.invoke(app, ["export", "--out", str(out), "--to", str(tmp_path / "copy"), "--json"])
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.stdout)["calibration"] == cal
