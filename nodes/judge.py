@@ -87,13 +87,13 @@ def judge_messages(strategy: str, task: CallTask, guard: bool = True) -> tuple[l
     return [SystemMessage(with_rule(p.PAIRWISE_SYSTEM, code, "assistant_a")), HumanMessage(user)], parser, repair, fmt
 
 
-def distribution_reader(strategy: str, part: str) -> Reader:
-    """How a judge call's answer is read from its tokens' log-probabilities."""
+def distribution_reader(strategy: str, part: str, guard: bool) -> Reader:
+    """How a judge call's answer is read from its tokens' log-probabilities: where `judge_messages`' parser reads it."""
     if part != "pair":
         return partial(overall_score_distribution, scale=10)
     if strategy == "direct":
         return choice_distribution
-    return partial(pair_score_distributions, scale=scale_of(strategy))
+    return partial(pair_score_distributions, scale=scale_of(strategy), last=guard)
 
 
 async def judge_call(state: CallTask, runtime: Runtime[JudgeContext]) -> dict[str, list[Reading]]:
@@ -101,7 +101,7 @@ async def judge_call(state: CallTask, runtime: Runtime[JudgeContext]) -> dict[st
     ctx = context_of(runtime, JudgeContext)
     model = load_chat_model(ctx.model, ctx.settings(logprobs=ctx.confidence))
     messages, parser, repair, fmt = judge_messages(ctx.strategy, state, ctx.guard)
-    reader = distribution_reader(ctx.strategy, state["part"]) if ctx.confidence else None
+    reader = distribution_reader(ctx.strategy, state["part"], ctx.guard) if ctx.confidence else None
     answer = await ask(model, messages, parser, repair, fmt, ctx.constrained, quoted=state["quoted"], distributions=reader)
     return {"readings": [Reading(order=state["order"], part=state["part"], answer=answer)]}
 

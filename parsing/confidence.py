@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fellowship.parsing.scores import _BRACKETED, _CHOICE, _OVERALL, _own, _score_pattern
+from fellowship.parsing.scores import choice_match, overall_score_match, pair_score_match
 
 Tokens = list[dict[str, Any]]
 Distribution = dict[str, float]  # a value of the answer (a letter, a score as text) -> its probability
@@ -85,19 +85,19 @@ def _letter(text: str) -> str | None:
 
 def choice_distribution(tokens: Tokens, quoted: Sequence[str] = ()) -> dict[str, Distribution] | None:
     """A direct comparison's letter (A, B or C for a tie): its distribution where the parser reads it."""
-    text = "".join(t["token"] for t in tokens)
-    matches = _own(list(_CHOICE.finditer(text)), text, quoted) or _own(list(_BRACKETED.finditer(text)), text, quoted)
-    dist = _distribution(tokens, matches[-1], _letter) if matches else None
+    found = choice_match("".join(t["token"] for t in tokens), quoted)
+    dist = _distribution(tokens, found, _letter) if found else None
     return {"choice": dist} if dist else None
 
 
-def pair_score_distributions(tokens: Tokens, quoted: Sequence[str] = (), *, scale: int) -> dict[str, Distribution] | None:
-    """Both scores of a combined-scoring reply, each where the live parser reads it (its last line)."""
+def pair_score_distributions(tokens: Tokens, quoted: Sequence[str] = (), *, scale: int,
+                             last: bool = True) -> dict[str, Distribution] | None:
+    """Both scores of a combined-scoring reply, each where the parser reads it (`last`: a live reply's last line)."""
     text = "".join(t["token"] for t in tokens)
     out = {}
     for label in ("A", "B"):
-        matches = _own(list(_score_pattern(r"assistant|response|answer", label).finditer(text)), text, quoted)
-        dist = _distribution(tokens, matches[-1], _score_on(scale)) if matches else None
+        found = pair_score_match(text, label, last=last, quoted=quoted)
+        dist = _distribution(tokens, found, _score_on(scale)) if found else None
         if dist is None:
             return None
         out[label] = dist
@@ -106,9 +106,8 @@ def pair_score_distributions(tokens: Tokens, quoted: Sequence[str] = (), *, scal
 
 def overall_score_distribution(tokens: Tokens, quoted: Sequence[str] = (), *, scale: int = 10) -> dict[str, Distribution] | None:
     """A single response's score, where the parser reads it (its last line)."""
-    text = "".join(t["token"] for t in tokens)
-    matches = _own(list(_OVERALL.finditer(text)), text, quoted)
-    dist = _distribution(tokens, matches[-1], _score_on(scale)) if matches else None
+    found = overall_score_match("".join(t["token"] for t in tokens), quoted)
+    dist = _distribution(tokens, found, _score_on(scale)) if found else None
     return {"score": dist} if dist else None
 
 

@@ -74,12 +74,17 @@ def parse_pair_scores(
     """
     scores = []
     for label in labels:
-        matches = _own(list(_score_pattern(r"assistant|response|answer", re.escape(label)).finditer(text)), text, quoted)
-        if not matches:
+        chosen = pair_score_match(text, label, last=last, quoted=quoted)
+        if chosen is None:
             raise ParseError(f"no 'Score Assistant {label}: X/{scale}' line")
-        chosen = matches[-1] if last else matches[0]
         scores.append(_checked(chosen.group(1), chosen.group(2), scale, f"score of {label}"))
     return scores[0], scores[1]
+
+
+def pair_score_match(text: str, label: str, *, last: bool = False, quoted: Sequence[str] = ()) -> re.Match[str] | None:
+    """The score line of `label` that `parse_pair_scores` reads (its value is group 1), or None."""
+    matches = _own(list(_score_pattern(r"assistant|response|answer", re.escape(label)).finditer(text)), text, quoted)
+    return (matches[-1] if last else matches[0]) if matches else None
 
 
 _OVERALL = re.compile(
@@ -90,11 +95,16 @@ _OVERALL = re.compile(
 
 def parse_overall_score(text: str, scale: int = 10, *, quoted: Sequence[str] = ()) -> float:
     """The score of a single-response reply (`Overall Score: X/10`): its last one not copied from a `quoted` text."""
-    matches = _own(list(_OVERALL.finditer(text)), text, quoted)
-    if not matches:
+    last = overall_score_match(text, quoted)
+    if last is None:
         raise ParseError(f"no 'Overall Score: X/{scale}' line")
-    last = matches[-1]
     return _checked(last.group(1), last.group(2), scale, "overall score")
+
+
+def overall_score_match(text: str, quoted: Sequence[str] = ()) -> re.Match[str] | None:
+    """The `Overall Score` line that `parse_overall_score` reads (its value is group 1), or None."""
+    matches = _own(list(_OVERALL.finditer(text)), text, quoted)
+    return matches[-1] if matches else None
 
 
 _CHOICE = re.compile(
@@ -107,16 +117,22 @@ _BRACKETED = re.compile(r"\[\[\s*([ABC])\s*\]\]")
 
 def parse_choice(text: str, *, quoted: Sequence[str] = ()) -> Choice:
     """The answer of a direct comparison: A, B, or C for a tie (the last one not copied from a `quoted` text)."""
-    matches = _own(list(_CHOICE.finditer(text)), text, quoted) or _own(list(_BRACKETED.finditer(text)), text, quoted)
-    if not matches:
+    found = choice_match(text, quoted)
+    if found is None:
         stripped = text.strip().strip("*_`#.[]() ").upper()
         if stripped in {"A", "B", "C"}:
             letter = stripped
         else:
             raise ParseError("no 'Verdict: A', 'Verdict: B' or 'Verdict: C' line")
     else:
-        letter = matches[-1].group(1).upper()
+        letter = found.group(1).upper()
     return "A" if letter == "A" else "B" if letter == "B" else "tie"  # the prompt's C is a tie
+
+
+def choice_match(text: str, quoted: Sequence[str] = ()) -> re.Match[str] | None:
+    """The verdict line that `parse_choice` reads (its letter is group 1), or None (a bare letter has no line)."""
+    matches = _own(list(_CHOICE.finditer(text)), text, quoted) or _own(list(_BRACKETED.finditer(text)), text, quoted)
+    return matches[-1] if matches else None
 
 
 def explanation_of(text: str) -> str:

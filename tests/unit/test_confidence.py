@@ -12,6 +12,7 @@ from fellowship.parsing.confidence import (
     pair_score_distributions,
     score_outcomes,
 )
+from fellowship.parsing.scores import parse_pair_scores
 
 
 def tok(text: str, p: float, *alternatives: tuple[str, float]) -> dict:
@@ -60,3 +61,13 @@ def test_a_written_ten_stands_for_ten_and_values_off_the_scale_do_not_count():
 def test_no_answer_in_the_tokens_reads_nothing():
     assert choice_distribution([plain("I cannot decide.")]) is None
     assert pair_score_distributions([plain("### Score Assistant A: 8/10")], scale=10) is None  # B missing
+
+
+def test_scores_are_read_from_the_line_the_parser_reads_first_or_last():
+    tokens = [plain("### Score Assistant A:"), tok(" 3", 0.9, (" 4", 0.1)), plain("/10\n### Score Assistant B:"), tok(" 5", 1.0),
+              plain("/10\nOn reflection:\n### Score Assistant A:"), tok(" 8", 0.6, (" 9", 0.4)), plain("/10\n### Score Assistant B:"),
+              tok(" 5", 1.0), plain("/10")]
+    assert parse_pair_scores("".join(t["token"] for t in tokens), 10) == (3, 5)  # the recorded way: first lines
+    assert pair_score_distributions(tokens, scale=10, last=False)["A"] == pytest.approx({"3": 0.9, "4": 0.1})
+    assert parse_pair_scores("".join(t["token"] for t in tokens), 10, last=True) == (8, 5)  # a live reply: last lines
+    assert pair_score_distributions(tokens, scale=10)["A"] == pytest.approx({"8": 0.6, "9": 0.4})
