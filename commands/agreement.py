@@ -110,16 +110,20 @@ def agreement(
         show_report(out, result)
 
 
+def judge_labelled(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, label: str, concurrency: int,
+                   workers: int | None) -> list[dict[str, Any]]:
+    """The live evaluator's rows on labelled pairs, journalled in `results` (`generate --calibrate` journals the same way)."""
+    from fellowship.runs import agreement as ag
+
+    return run_journalled(pairs, partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency), results,
+                          ag.results_config(cfg, dataset), label, lambda p: {"id": p.id, "human": p.human}, concurrency, workers)
+
+
 def _live_agreement(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, concurrency: int,
                     bootstrap: int, workers: int | None) -> dict[str, Any]:
     from fellowship.runs import agreement as ag
 
-    rows = run_journalled(
-        pairs,
-        partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency),
-        results, {"evaluator": cfg.model_dump(mode="json"), "dataset": dataset}, cfg.kind,
-        lambda p: {"id": p.id, "human": p.human}, concurrency, workers,
-    )
+    rows = judge_labelled(pairs, cfg, dataset, results, cfg.kind, concurrency, workers)
     by_id = {row["id"]: row for row in rows}
     finished = [p for p in pairs if p.id in by_id]
     name = f"{cfg.kind} " + (", ".join(cfg.members) if cfg.kind == "jury" else cfg.model)

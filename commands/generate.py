@@ -6,7 +6,6 @@ import dataclasses
 import json
 import os
 import time
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
@@ -23,7 +22,6 @@ from fellowship.commands.common import (
     out,
     progress_bar,
     read_prompt_file,
-    run_journalled,
     run_sync,
 )
 from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
@@ -256,12 +254,10 @@ def _calibration_pairs(value: str) -> tuple[str, list[Any]]:
 def _calibrate(name: str, pairs: list[Any], evaluator: EvaluatorConfig, out_dir: Path, concurrency: int,
                workers: Optional[int]) -> dict[str, Any]:
     """The run's evaluator on the labelled pairs, journalled as `fellowship agreement` journals them; the report saved in out_dir."""
-    from fellowship.runs import agreement as ag
+    from fellowship.commands.agreement import judge_labelled
     from fellowship.runs import calibration as cal
 
-    rows = run_journalled(pairs, partial(ag.evaluate_labelled, evaluator=evaluator, max_concurrency=concurrency),
-                          out_dir / cal.JOURNAL, cal.journal_config(evaluator, name), "calibrate",
-                          lambda p: {"id": p.id, "human": p.human}, concurrency, workers)
+    rows = judge_labelled(pairs, evaluator, name, out_dir / cal.JOURNAL, "calibrate", concurrency, workers)
     report = cal.calibration_report(name, evaluator.describe(), pairs, rows, asked=len(pairs))
     cal.save(out_dir, report)
     return report

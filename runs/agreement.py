@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from statistics import mean
@@ -34,6 +35,12 @@ async def evaluate_labelled(pair: LabelledPair, *, evaluator: EvaluatorConfig, m
 
     return await evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
                                response_b=pair.response_b), evaluator, max_concurrency)
+
+
+def results_config(evaluator: EvaluatorConfig, dataset: str) -> dict[str, Any]:
+    """The configuration line of a live run's results journal (`agreement --results`, `generate --calibrate`)."""
+    plain: dict[str, Any] = json.loads(json.dumps({"evaluator": evaluator.model_dump(mode="json"), "dataset": dataset}))
+    return plain
 
 
 def _load_records(path: Path, expected: int) -> list[dict[str, Any]]:

@@ -37,12 +37,6 @@ def parse_calibrate(value: str) -> tuple[str, int]:
     return name, int(count)
 
 
-def journal_config(evaluator: EvaluatorConfig, dataset: str) -> dict[str, Any]:
-    """The results journal's configuration: the one `fellowship agreement` writes for the same evaluator and dataset."""
-    plain: dict[str, Any] = json.loads(json.dumps({"evaluator": evaluator.model_dump(mode="json"), "dataset": dataset}))
-    return plain
-
-
 def calibration_report(dataset: str, evaluator: str, pairs: list[LabelledPair], rows: list[dict[str, Any]], *,
                        asked: int, bootstrap: int = 1000) -> dict[str, Any]:
     """Agreement with the humans on the finished pairs, and the bias numbers of the same verdicts.
@@ -93,8 +87,10 @@ def conflict(out_dir: Path, evaluator: EvaluatorConfig, dataset: str) -> str | N
     path = out_dir / JOURNAL
     if not path.is_file():
         return None
+    from fellowship.runs.agreement import results_config  # loads the graphs: only when a run calibrates
+
     recorded, *_ = read_journal(path)
-    if recorded is None or same_config(recorded, journal_config(evaluator, dataset)):
+    if recorded is None or same_config(recorded, results_config(evaluator, dataset)):
         return None
     return (f"{path} holds a calibration on {recorded.get('dataset', 'another dataset')} by another configuration: "
             f"delete it (and {REPORT}) to calibrate on {dataset}")
