@@ -22,7 +22,8 @@ from fellowship.models.factory import load_chat_model
 from fellowship.models.llamacpp import LlamaCppChat
 from fellowship.models.settings import ModelSettings
 from fellowship.preference.rows import RowRules
-from fellowship.runs.generate import Generation
+from fellowship.runs.generation import Generation
+from fellowship.runs.runner import Batch
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext
 from tests.fakes import ScriptedChatModel
@@ -45,7 +46,7 @@ async def run(ctx: GenerateContext, items: list[PromptItem], concurrency: int) -
     with tempfile.TemporaryDirectory() as out:
         generation = Generation(Path(out), ctx, RowRules(), "bench")
         started = time.perf_counter()
-        await generation.run(items, concurrency, lambda row, rows: None)
+        await generation.run(items, Batch("generate", concurrency))
         generation.write(items, 0)
         return time.perf_counter() - started
 

@@ -15,11 +15,12 @@ from fellowship.commands.common import (
     Concurrency,
     Model,
     auto_concurrency,
+    batch,
     check_spec,
     err,
     fail,
     out,
-    run_journalled,
+    run_into_file,
 )
 from fellowship.commands.options import (
     ClusterFlags,
@@ -115,8 +116,9 @@ def judge_labelled(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results
     """The live evaluator's rows on labelled pairs, journalled in `results` (`generate --calibrate` journals the same way)."""
     from fellowship.runs import agreement as ag
 
-    return run_journalled(pairs, partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency), results,
-                          ag.results_config(cfg, dataset), label, lambda p: {"id": p.id, "human": p.human}, concurrency, workers)
+    run = batch(label, concurrency, workers)
+    return run_into_file(run, results, ag.results_config(cfg, dataset), pairs,
+                         partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency), lambda p: {"id": p.id, "human": p.human})
 
 
 def _live_agreement(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, concurrency: int,

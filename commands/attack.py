@@ -9,7 +9,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from fellowship.commands.common import INPUTS, AsJson, Concurrency, Model, auto_concurrency, check_spec, err, fail, out, run_journalled
+from fellowship.commands.common import (
+    INPUTS,
+    AsJson,
+    Concurrency,
+    Model,
+    auto_concurrency,
+    batch,
+    check_spec,
+    err,
+    fail,
+    out,
+    run_into_file,
+)
 from fellowship.commands.options import ClusterFlags, JudgeModelFlags, StrategyOption, SwapOption, check_panel, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.guard.attacks import FAMILIES
@@ -70,14 +82,12 @@ def attack(
     concurrency_ = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
     err.print(f"{len(pairs)} pairs x {len(families)} families + clean x 2 positions x defences off/on = {len(items)} evaluations",
               highlight=False)
-    rows = run_journalled(
-        items, partial(at.evaluate_case, evaluator=cfg, max_concurrency=concurrency_),
-        # Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its input:
-        # another --dataset, --limit or --family reuses what this results file already holds.
-        results, {"evaluator": cfg.model_dump(mode="json", exclude={"guard"})},
-        "attack", lambda c: c.model_dump(include={"id", "pair", "family", "position", "guard"}),
-        concurrency_, cluster.join(),
-    )
+    # Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its input:
+    # another --dataset, --limit or --family reuses what this results file already holds.
+    rows = run_into_file(batch("attack", concurrency_, cluster.join()), results,
+                         {"evaluator": cfg.model_dump(mode="json", exclude={"guard"})}, items,
+                         partial(at.evaluate_case, evaluator=cfg, max_concurrency=concurrency_),
+                         lambda c: c.model_dump(include={"id", "pair", "family", "position", "guard"}))
     result = {"evaluator": cfg.describe(), "datasets": dataset, **at.report(rows, families), "results": str(results),
               "failed": len(items) - len(rows)}
     if result["failed"]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional, TypeVar
@@ -14,16 +13,16 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.jsonl import write_jsonl
+from fellowship.fileio.lock import RunLocked
 from fellowship.fileio.pairs import Pair, read_pairs
 from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
-from fellowship.runs.batch import ItemFailure, run_all
-from fellowship.runs.threads import checkpointed_items
-from fellowship.state.records import Evaluation, Usage
+from fellowship.runs.runner import Batch
+from fellowship.state.records import Evaluation
+from fellowship.views.progress import Bar
 
 R = TypeVar("R", bound=BaseModel)
 E = TypeVar("E", bound=Evaluation)  # a judge's, jury's or debate's verdict
@@ -37,23 +36,6 @@ out = Console(highlight=False, soft_wrap=True, emoji=False)
 def fail(message: str, code: int) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
-
-
-def join_cluster(address: Optional[str], workers: Optional[int]) -> Optional[int]:
-    """Join the Ray cluster of --ray (exit 2 without Ray or a cluster); the number of workers, or None to run here."""
-    if address is None:
-        if workers is not None:
-            fail("--workers goes with --ray", 2)
-        return None
-    from fellowship.runs.cluster import ClusterUnavailable, connect
-
-    try:
-        resources = connect(address)
-    except ClusterUnavailable as exc:
-        fail(str(exc), 2)
-    count = workers or max(1, int(resources.get("CPU", 1)))
-    err.print(f"ray: {count} workers on a cluster of {int(resources.get('CPU', 0))} CPUs ({address})", highlight=False)
-    return count
 
 
 def check_spec(value: Any) -> Any:
@@ -97,23 +79,36 @@ def auto_concurrency(value: Optional[int], *specs: Any, base_url: Optional[str] 
     return 1 if serial and decodes_one_at_a_time(base_url or os.environ.get("OPENAI_BASE_URL")) else 4
 
 
-async def checkpointed_run(make: Callable[[], Awaitable[R]]) -> R:
-    """A single run under a new checkpoint thread, announced so that it can be resumed or inspected."""
-    from fellowship.runs.threads import checkpointing
-
-    async with checkpointing() as thread_id:
-        err.print(f"thread {thread_id}", highlight=False)
-        return await make()
-
-
-def resume_run(graph: str, thread: str, show: Callable[[Console, Any], None], as_json: bool) -> None:
+def resume_run(graph: str, thread: str, show: Callable[[Console, Any], None], as_json: bool, key: str = "verdict") -> None:
+    """Finish an interrupted single run (its checkpoint thread) and show its result."""
     from fellowship.runs.stepping import resume
 
     values = run_sync(resume(thread, graph), usage_errors=(LookupError,))
-    if "verdict" not in values:
-        fail(f"thread {thread} has no verdict", 1)
-    result = values["verdict"]
+    if key not in values:
+        fail(f"thread {thread} has no {key}", 1)
+    result = values[key]
     print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show(out, result)
+
+
+def run_single(make: Callable[[], Awaitable[R]]) -> R:
+    """One run under a new checkpoint thread, announced so that it can be resumed (--thread) or inspected."""
+    from fellowship.runs.threads import checkpointed_one
+
+    return run_sync(checkpointed_one(make, lambda thread_id: err.print(f"thread {thread_id}", highlight=False)))
+
+
+def batch(label: str, concurrency: int, workers: Optional[int] = None, noun: str = "items") -> Batch:
+    """A batch with a progress bar on stderr."""
+    return Batch(label, concurrency, workers, Bar(err), noun)
+
+
+def run_into_file(run: Batch, results: Path, config: dict[str, Any], items: list[Any], job: Callable[[Any], Awaitable[Any]],
+                  key: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`Batch.into_file` for a command: a bad or busy results file exits 2, no item finished exits 1."""
+    rows = run_sync(run.into_file(results, config, items, job, key=key), usage_errors=(InputError, RunLocked))
+    if not rows:
+        fail(f"no item finished ({len(items)} failed); see {results}", 1)
+    return rows
 
 
 def evaluate_pairs(
@@ -135,7 +130,7 @@ def evaluate_pairs(
         if missing := [flag for flag, value in given.items() if not value]:
             fail(f"one pair needs --question, --a and --b (missing or empty: {', '.join(missing)}); or give --pairs FILE", 2)
         pair = Pair(id="1", question=question or "", response_a=a or "", response_b=b or "")
-        result = run_sync(checkpointed_run(lambda: run_one(pair)))
+        result = run_single(lambda: run_one(pair))
         if as_json:
             print(json.dumps(result.model_dump(), ensure_ascii=False))
         else:
@@ -147,7 +142,31 @@ def evaluate_pairs(
         items = read_pairs(pairs)
     except InputError as exc:
         fail(str(exc), 2)
-    evaluate_file(items, run_one, out_path, as_json, concurrency, label)
+    from fellowship.runs.pairs import evaluate_pairs as evaluate_many
+
+    rows, summary = run_sync(evaluate_many(items, run_one, batch(label, concurrency)))
+    write_rows(rows, out_path)
+    summary["out"] = str(out_path) if out_path else None
+    if as_json:
+        err.print(json.dumps(summary), highlight=False, soft_wrap=True)
+    else:
+        from fellowship.views.verdicts import show_pairs_summary
+
+        show_pairs_summary(err, summary)
+    if summary["failed"]:
+        fail(f"{summary['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
+
+
+def write_rows(rows: list[dict[str, Any]], out_path: Optional[Path]) -> None:
+    """JSON rows into `out_path`, atomically (exit 1 when it cannot be written), or on stdout."""
+    if out_path is None:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    try:
+        write_jsonl(out_path, rows)
+    except OutputError as exc:
+        fail(str(exc.strerror), 1)
 
 
 def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], ...] = ()) -> T:
@@ -169,135 +188,6 @@ def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], 
         fail(f"{exc.strerror}; free space or fix the permission, then run the same command again to go on", 1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
-
-
-def progress_bar(label: str) -> Progress:
-    """The progress bar every long command shows on stderr (a `note` field for running counts)."""
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
-                    TimeElapsedColumn(), console=err)
-
-
-def run_journalled(items: list[Any], job: Callable[[Any], Awaitable[Any]], results: Path, config: dict[str, Any],
-                   label: str, base_row: Callable[[Any], dict[str, Any]], concurrency: int,
-                   workers: Optional[int] = None) -> list[dict[str, Any]]:
-    """Run the items that the results journal lacks, appending each row as it finishes.
-
-    With `workers` the jobs run on the Ray cluster joined by `join_cluster` (`job` must pickle).
-    Returns the finished rows, in item order. A journal from another configuration exits 2;
-    no finished item at all exits 1.
-    """
-    from fellowship.runs.journal import Journal, input_hash
-
-    if results.is_dir():
-        fail(f"--results {results} is a folder: give a file", 2)
-    if not results.parent.is_dir():
-        fail(f"--results {results}: the folder {results.parent} does not exist; create it or give another path", 2)
-    try:
-        journal = Journal(results, json.loads(json.dumps(config)))
-    except InputError as exc:
-        fail(str(exc), 2)
-    digests = {item.id: input_hash(item.model_dump_json()) for item in items}  # exactly what each item asks
-    todo = [items[i] for i in journal.pending([(item.id, digests[item.id]) for item in items])]
-    redone = sum(journal.changed(item.id, digests[item.id]) for item in items)
-    if len(todo) < len(items):
-        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} items already in {results}", highlight=False)
-    if redone:
-        err.print(f"{redone} {'item' if redone == 1 else 'items'} changed since done: doing them again", highlight=False)
-    failures = 0
-    with progress_bar(label) as progress:
-        task = progress.add_task(label, total=len(todo), note="")
-
-        def done(index: int, result: Any) -> None:
-            nonlocal failures
-            row = {**base_row(todo[index]), "input_hash": digests[todo[index].id]}
-            if isinstance(result, ItemFailure):
-                failures += 1
-                row.update(verdict=None, error=f"model call failed: {result}")
-            else:
-                row.update(result.model_dump() if isinstance(result, BaseModel) else result)
-            journal.append(row)
-            progress.update(task, advance=1, note=f"failed {failures}" if failures else "")
-
-        try:
-            if workers:
-                from fellowship.runs.cluster import run_on_cluster
-
-                run_sync(run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command=label, on_done=done))
-            else:
-                run_sync(run_all(todo, job, concurrency=concurrency, on_done=done))
-        finally:
-            journal.close()
-    finished = [journal.done[item.id] for item in items if item.id in journal.done and not journal.changed(item.id, digests[item.id])]
-    if not finished:
-        fail(f"no item finished ({failures} failed); see {results}", 1)
-    return finished
-
-
-def evaluate_file(items: list[Pair], run_one: Callable[[Pair], Awaitable[E]], out_path: Optional[Path], as_json: bool, concurrency: int, label: str) -> None:
-    counts = {"A": 0, "B": 0, "tie": 0, "invalid": 0, "failed": 0}
-    flagged = ruled = 0
-    with progress_bar(label) as progress:
-        task = progress.add_task(label, total=len(items), note="")
-
-        def done(index: int, result: Any) -> None:
-            nonlocal flagged, ruled
-            if isinstance(result, ItemFailure):
-                counts["failed"] += 1
-            else:
-                counts[result.verdict] += 1
-                flagged += bool(result.flags)
-                ruled += result.ruled is not None
-            progress.update(task, advance=1, note=" ".join(f"{k} {v}" for k, v in counts.items() if v))
-
-        batch = str(uuid.uuid4())
-        err.print(f"threads {batch}-<id> (one per pair; resume one with --thread)", highlight=False)
-        results = run_sync(checkpointed_items(items, run_one, lambda pair: pair.id, batch, concurrency=concurrency, on_done=done))
-    rows = [
-        {"id": pair.id, "verdict": None, "error": f"model call failed: {result}"}
-        if isinstance(result, ItemFailure) else {"id": pair.id, **result.model_dump()}
-        for pair, result in zip(items, results)
-    ]
-    if out_path is None:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
-    else:
-        try:
-            write_jsonl(out_path, rows)
-        except OutputError as exc:
-            fail(str(exc.strerror), 1)
-    usage = Usage.total(result for result in results if not isinstance(result, ItemFailure))
-    labels = _pair_labels(items, results)
-    summary = {"pairs": len(items), **counts, "flagged": flagged, "ruled": ruled, **usage.model_dump(), "labels": labels,
-               "out": str(out_path) if out_path else None}
-    if as_json:
-        err.print(json.dumps(summary), highlight=False, soft_wrap=True)
-    else:
-        where = f" → {out_path}" if out_path else ""
-        err.print(
-            f"{len(items)} pairs{where}: A {counts['A']} · B {counts['B']} · tie {counts['tie']} · invalid {counts['invalid']}"
-            f" · failed {counts['failed']} · {usage.input_tokens} in / {usage.output_tokens} out tokens", highlight=False,
-        )
-        from fellowship.preference.card import label_lines
-
-        for line in label_lines(labels)[:2] + [f"warning: {w}" for w in labels["warnings"]]:
-            err.print(line, highlight=False)
-        if flagged:
-            err.print(f"{flagged} pairs hold a response flagged as aimed at the evaluator or degenerate ({ruled} decided by rule, "
-                      "no model asked); each row's `flags` says which", highlight=False)
-    if counts["failed"]:
-        fail(f"{counts['failed']} of {len(items)} pairs failed; their rows hold the error", 1)
-
-
-def _pair_labels(items: list[Pair], results: list[Any]) -> dict[str, Any]:
-    """Position and length diagnostics of a pairs file's verdicts (each pair shown as given: A first)."""
-    from fellowship.metrics.labels import Decision, label_report
-
-    done = [(pair, r) for pair, r in zip(items, results) if not isinstance(r, ItemFailure)]
-    decisions = [Decision("single", "a", "b", r.verdict, consistent=r.consistent) for _, r in done]
-    kept = [(p.response_a, p.response_b) if r.verdict == "A" else (p.response_b, p.response_a) for p, r in done if r.verdict in ("A", "B")]
-    report = label_report(decisions, kept, {}, [])
-    del report["sources"], report["self_preference"]  # the two sides of a pairs file are not sources
-    return report
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -17,10 +17,10 @@ from fellowship.commands.common import (
     MODELS,
     Concurrency,
     auto_concurrency,
+    batch,
     err,
     fail,
     out,
-    progress_bar,
     read_prompt_file,
     run_sync,
 )
@@ -165,7 +165,7 @@ def generate(
 
     For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
     """
-    from fellowship.runs.generate import Generation
+    from fellowship.runs.generation import Generation
 
     rules = dataset.rules()
     sources = [CandidateConfig(name=name, kind="single", models=(specs[0],)) for name, specs in _named(candidate or [], "--candidate")]
@@ -201,28 +201,12 @@ def generate(
     except InputError as exc:
         fail(f"{exc}\n--out {out_dir} holds a run with other options: rerun with the same options to resume it, "
               "or choose another --out (or delete that folder) to start anew", 2)
-    todo = run.pending(items)
-    redone = run.changed(items)
-    if len(todo) < len(items):
-        err.print(f"resuming: {len(items) - len(todo)} of {len(items)} prompts already done in {out_dir}", highlight=False)
-    if redone:
-        err.print(f"{redone} {'prompt' if redone == 1 else 'prompts'} changed since done: doing them again "
-                  "(their new rows replace the old)", highlight=False)
     started = time.perf_counter()
-    counts = {"rows": 0, "failed": 0}
     try:
-        with progress_bar("generate") as progress:
-            task = progress.add_task("generate", total=len(todo), note="")
-
-            def done(row: Any, rows: int) -> None:
-                counts["rows"] += rows
-                counts["failed"] += row is None
-                progress.update(task, advance=1, note=f"rows {counts['rows']} · failed {counts['failed']}")
-
-            run_sync(run.run(items, concurrency, done, workers))
+        run_sync(run.run(items, batch("generate", concurrency, workers, noun="prompts")))
         if calibration_pairs is not None:
             calibration = _calibrate(*calibration_pairs, ctx.evaluator, out_dir, concurrency, workers)
-        summary = {**run.write(items, time.perf_counter() - started, calibration), "redone": redone}
+        summary = run.write(items, time.perf_counter() - started, calibration)
     except OutputError as exc:
         fail(f"{exc.strerror}; the journal keeps every finished prompt: free space, then run the same command again", 1)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
@@ -17,21 +16,20 @@ from fellowship.commands.common import (
     Concurrency,
     Thread,
     auto_concurrency,
+    batch,
     check_spec,
-    checkpointed_run,
     err,
     fail,
     out,
-    progress_bar,
     read_prompt_file,
-    run_journalled,
+    resume_run,
+    run_into_file,
+    run_single,
     run_sync,
+    write_rows,
 )
 from fellowship.commands.options import ClusterFlags, EvaluatorFlags, LoopFlags, ModelFlags, grouped
 from fellowship.fileio.errors import InputError
-from fellowship.fileio.jsonl import write_jsonl
-from fellowship.runs.batch import ItemFailure
-from fellowship.runs.threads import checkpointed_items
 from fellowship.state.loop import LoopContext
 
 
@@ -49,14 +47,11 @@ def refine(
     """
     from fellowship.fileio.prompts import PromptItem
     from fellowship.runs.winrate import refine as run_refine
+    from fellowship.runs.winrate import refine_prompts
     from fellowship.views.loop import show_loop
 
     if thread:
-        from fellowship.runs.stepping import resume
-
-        values = run_sync(resume(thread, "loop"), usage_errors=(LookupError,))
-        result = values["result"]
-        print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
+        resume_run("loop", thread, show_loop, as_json, key="result")
         return
     ctx = loop.context(call, judging.config(call))
     call.check(loop.specs(), judging.specs())
@@ -66,32 +61,14 @@ def refine(
             fail("give --prompt TEXT or --prompts FILE", 2)
         if out_path is not None:
             fail("--out is for --prompts runs", 2)
-        result = run_sync(checkpointed_run(lambda: run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency)))
+        result = run_single(lambda: run_refine(PromptItem(id="1", prompt=prompt), ctx, concurrency))
         print(json.dumps(result.model_dump(), ensure_ascii=False)) if as_json else show_loop(out, result)
         return
     if prompt:
         fail("give either --prompt or --prompts, not both", 2)
     items = read_prompt_file(prompts)
-    failed = 0
-    with progress_bar("refine") as progress:
-        task = progress.add_task("refine", total=len(items), note="")
-        batch = str(uuid.uuid4())
-        err.print(f"threads {batch}-<id> (one per prompt; resume one with --thread)", highlight=False)
-        results = run_sync(checkpointed_items(items, lambda item: run_refine(item, ctx, concurrency), lambda item: item.id, batch,
-                                              concurrency=concurrency,
-                               on_done=lambda i, r: progress.update(task, advance=1)))
-    rows = []
-    for item, result in zip(items, results):
-        if isinstance(result, ItemFailure):
-            failed += 1
-            rows.append({"id": item.id, "prompt": item.prompt, "error": f"model call failed: {result}"})
-        else:
-            rows.append({"id": item.id, **result.model_dump()})
-    if out_path:
-        write_jsonl(out_path, rows)
-    else:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+    rows, failed = run_sync(refine_prompts(items, ctx, batch("refine", concurrency)))
+    write_rows(rows, out_path)
     err.print(f"{len(items)} prompts{' → ' + str(out_path) if out_path else ''}: {len(items) - failed} refined, {failed} failed", highlight=False)
     if failed:
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
@@ -135,8 +112,8 @@ def winrate(
     config = {"prompts": str(prompts), "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
               "evaluator": judge_cfg.model_dump(mode="json")}
     job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)
-    finished = run_journalled(items, job, results, config, "winrate", lambda item: {"id": item.id, "prompt": item.prompt},
-                              concurrency, cluster.join())
+    finished = run_into_file(batch("winrate", concurrency, cluster.join()), results, config, items, job,
+                             lambda item: {"id": item.id, "prompt": item.prompt})
     report = {"name": f"loop {ctx.generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
-from fellowship.commands.common import CLUSTER, LOOP_PANEL, MODELS, check_spec, fail, join_cluster
+from fellowship.commands.common import CLUSTER, LOOP_PANEL, MODELS, check_spec, err, fail
 from fellowship.models.constraints import ConstraintChoice
 from fellowship.models.settings import JUDGE_MAX_TOKENS, ModelOptions
 from fellowship.prompts.debate import PERSONAS
@@ -145,7 +145,18 @@ class ClusterFlags:
 
     def join(self) -> int | None:
         """Join the cluster (exit 2 without Ray or a cluster); the number of workers, or None to run here."""
-        return join_cluster(self.ray, self.workers)
+        if self.ray is None:
+            if self.workers is not None:
+                fail("--workers goes with --ray", 2)
+            return None
+        from fellowship.runs.cluster import ClusterUnavailable, join
+
+        try:
+            count, cpus = join(self.ray, self.workers)
+        except ClusterUnavailable as exc:
+            fail(str(exc), 2)
+        err.print(f"ray: {count} workers on a cluster of {cpus} CPUs ({self.ray})", highlight=False)
+        return count
 
 
 def grouped(**groups: type[Any]) -> Callable[[F], F]:

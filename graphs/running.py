@@ -7,7 +7,7 @@ through `compiled()` inside that task then keeps its checkpoints under the task'
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -16,6 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from pydantic import BaseModel
 
 from fellowship.tracing.local import active as local_tracer
 
@@ -29,7 +30,7 @@ _compiled: weakref.WeakKeyDictionary[BaseCheckpointSaver[Any], dict[Build, Graph
 
 
 @contextmanager
-def checkpointing(saver: BaseCheckpointSaver[Any], thread_id: str) -> Iterator[None]:
+def use_checkpointer(saver: BaseCheckpointSaver[Any], thread_id: str) -> Iterator[None]:
     """Within this block, graphs run through `compiled()` keep checkpoints in `saver` under `thread_id`."""
     saver_token, thread_token = _saver.set(saver), _thread.set(thread_id)
     try:
@@ -50,7 +51,7 @@ def current_thread(suffix: str = "") -> str | None:
 
 
 def compiled(build: Build, default: Graph) -> Graph:
-    """The graph compiled with the active checkpointer (once per checkpointer), or `default` outside `checkpointing`."""
+    """The graph compiled with the active checkpointer (once per checkpointer), or `default` outside `use_checkpointer`."""
     saver = _saver.get()
     if saver is None:
         return default
@@ -60,10 +61,11 @@ def compiled(build: Build, default: Graph) -> Graph:
     return graphs[build]
 
 
-def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int | None = None,
-               thread_id: str | None = None, context: Any = None) -> RunnableConfig:
-    """Names, tags and metadata every traced run carries; with a thread, what resuming it needs."""
-    metadata: dict[str, Any] = {"item_id": item_id}
+def run_config(graph: str, item_id: str | None = None, tags: Sequence[str] = (), max_concurrency: int | None = None,
+               thread_id: str | None = None, context: BaseModel | None = None, checkpoint_id: str | None = None) -> RunnableConfig:
+    """What a graph run is traced as (name, tags, the item's id) and, with a thread, what resuming or stepping it needs:
+    the thread (and a checkpoint to start from), with the graph's name and context in the checkpoints' metadata."""
+    metadata: dict[str, Any] = {"item_id": item_id} if item_id is not None else {}
     config: RunnableConfig = {"run_name": graph, "tags": [f"graph:{graph}", *tags], "metadata": metadata}
     if max_concurrency:
         config["max_concurrency"] = max_concurrency
@@ -71,7 +73,7 @@ def run_config(graph: str, item_id: str, tags: list[str], max_concurrency: int |
         metadata.update(thread_id=thread_id, graph=graph)
         if context is not None:  # a string: checkpoint metadata keeps plain values only
             metadata["context_json"] = context.model_dump_json()
-        config["configurable"] = {"thread_id": thread_id}
+        config["configurable"] = {"thread_id": thread_id, "checkpoint_ns": "", **({"checkpoint_id": checkpoint_id} if checkpoint_id else {})}
     if (tracer := local_tracer()) is not None:
         config["callbacks"] = [tracer]
     return config

@@ -58,6 +58,12 @@ def connect(address: str) -> dict[str, float]:
     return dict(ray.cluster_resources())
 
 
+def join(address: str, workers: int | None) -> tuple[int, int]:
+    """Join the cluster at `address`: (the workers to start, `workers` or one per CPU; the cluster's CPUs)."""
+    resources = connect(address)
+    return workers or max(1, int(resources.get("CPU", 1))), int(resources.get("CPU", 0))
+
+
 def _worker_class() -> Any:
     import ray
 

@@ -71,14 +71,15 @@ def license_of(prompts: str, chosen: str | None) -> tuple[str, str]:
 
 def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
                   prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
-                  calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+                  calibration: dict[str, Any] | None = None, built: dict[str, Rows] | None = None) -> dict[str, Any]:
     """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
-    `calibration`: the evaluator's agreement with humans (`runs.calibration`), when the run measured it."""
+    `calibration`: the evaluator's agreement with humans (`runs.calibration`), when the run measured it;
+    `built`: rows already built from journal rows, by prompt id (the others are built here)."""
     base = config["provenance"]
     total = Rows()
     invalid = 0
     for row in journal_rows:
-        total.add(rows_of(row, rules, base))
+        total.add(built[row["id"]] if built and row["id"] in built else rows_of(row, rules, base))
         invalid += invalid_verdicts(row)
     usage = Usage.total(Usage.model_validate(row) for row in journal_rows)  # each row's own totals
     pairs = [(_text(r["chosen"]), _text(r["rejected"])) for kind in rules.kinds for r in total.dpo[kind]]

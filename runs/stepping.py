@@ -14,9 +14,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from pydantic import BaseModel
 
 from fellowship.graphs.registry import WORKFLOWS
-from fellowship.graphs.running import Graph
+from fellowship.graphs.running import Graph, run_config
 from fellowship.state import records
-from fellowship.tracing.local import active as local_tracer
 from fellowship.tracing.local import state_dir
 
 
@@ -41,18 +40,6 @@ async def checkpointed(graph_name: str) -> AsyncIterator[Graph]:
     """The named graph compiled with the project-local SQLite checkpointer."""
     async with saver() as checkpoints:
         yield WORKFLOWS[graph_name].build().compile(checkpointer=checkpoints, name=graph_name)
-
-
-def thread_config(graph_name: str, thread_id: str, context: BaseModel, checkpoint_id: str | None = None) -> RunnableConfig:
-    """Thread config; the graph name and the context ride along in the checkpoints' metadata."""
-    configurable = {"thread_id": thread_id, "checkpoint_ns": "", **({"checkpoint_id": checkpoint_id} if checkpoint_id else {})}
-    config: RunnableConfig = {"configurable": configurable, "run_name": graph_name, "tags": [f"graph:{graph_name}"],
-                              "metadata": {"graph": graph_name, "thread_id": thread_id,
-                                           # a string: checkpoint metadata keeps plain values only
-                                           "context_json": context.model_dump_json()}}
-    if (tracer := local_tracer()) is not None:
-        config["callbacks"] = [tracer]
-    return config
 
 
 async def update_state(graph: Graph, config: RunnableConfig, context: BaseModel, values: dict[str, Any]) -> RunnableConfig:
@@ -134,7 +121,7 @@ async def step_session(graph_name: str, context: BaseModel, inputs: dict[str, An
     Returns how the session ended: "done" or "quit".
     """
     async with checkpointed(graph_name) as graph:
-        config = thread_config(graph_name, thread_id, context)
+        config = run_config(graph_name, thread_id=thread_id, context=context)
         nodes = [n for n in graph.get_graph().nodes if not n.startswith("__")]
         stops = breaks or nodes
         unknown = [b for b in stops if b not in nodes]
@@ -195,7 +182,7 @@ async def resume(thread_id: str, graph_name: str) -> dict[str, Any]:
     if name != graph_name:
         raise LookupError(f"thread {thread_id} ran the {name} graph, not {graph_name}")
     async with checkpointed(name) as graph:
-        config = thread_config(name, thread_id, context)
+        config = run_config(name, thread_id=thread_id, context=context)
         if (await graph.aget_state(config)).next:
             await graph.ainvoke(None, config, context=context)
         return (await graph.aget_state(config)).values
@@ -208,7 +195,7 @@ async def history(thread_id: str) -> tuple[str, list[dict[str, Any]]]:
         raise LookupError(f"no checkpoints for thread {thread_id!r} in {state_dir() / 'checkpoints.sqlite'}")
     name, context = origin
     async with checkpointed(name) as graph:
-        snapshots = [s async for s in graph.aget_state_history(thread_config(name, thread_id, context))]
+        snapshots = [s async for s in graph.aget_state_history(run_config(name, thread_id=thread_id, context=context))]
     snapshots.reverse()
     rows = []
     for index, snap in enumerate(snapshots):
@@ -225,7 +212,7 @@ async def fork(thread_id: str, checkpoint_id: str, assignments: list[str]) -> tu
         raise LookupError(f"no checkpoints for thread {thread_id!r}")
     name, context = origin
     async with checkpointed(name) as graph:
-        config = thread_config(name, thread_id, context, checkpoint_id)
+        config = run_config(name, thread_id=thread_id, context=context, checkpoint_id=checkpoint_id)
         snapshot = await graph.aget_state(config)
         if snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
             raise LookupError(f"no checkpoint {checkpoint_id!r} in thread {thread_id!r}")
@@ -234,5 +221,5 @@ async def fork(thread_id: str, checkpoint_id: str, assignments: list[str]) -> tu
             field, value = parse_assignment(assignment, WORKFLOWS[name].fields)
             config = await update_state(graph, config, context, {field: value})
         await graph.ainvoke(None, config, context=context)
-        final = await graph.aget_state(thread_config(name, thread_id, context))
+        final = await graph.aget_state(run_config(name, thread_id=thread_id, context=context))
         return name, final.config["configurable"]["checkpoint_id"], plain(final.values)

@@ -20,6 +20,8 @@ from fellowship.metrics.winrate import win_report
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
 from fellowship.parsing.scores import ParseError, parse_pair_scores
+from fellowship.runs.batch import ItemFailure
+from fellowship.runs.runner import Batch
 from fellowship.state.evaluator import EvaluatorConfig, as_shown, shown_flipped
 from fellowship.state.loop import LoopContext
 from fellowship.state.records import LoopResult
@@ -34,6 +36,14 @@ async def refine(item: PromptItem, ctx: LoopContext, max_concurrency: int | None
     out = await compiled(loop.build_loop, loop.graph).ainvoke({"prompt": item.prompt}, context=ctx, config=config)
     result: LoopResult = out["result"]
     return result.model_copy(update={"seconds": round(time.perf_counter() - started, 3)})
+
+
+async def refine_prompts(items: list[PromptItem], ctx: LoopContext, batch: Batch) -> tuple[list[dict[str, Any]], int]:
+    """(one row per prompt, in file order; how many failed): each prompt's loop checkpointed under a thread of its own."""
+    results = await batch.checkpointed(items, lambda item: refine(item, ctx, batch.concurrency), item_id=lambda item: item.id)
+    rows = [{"id": item.id, "prompt": item.prompt, "error": f"model call failed: {result}"} if isinstance(result, ItemFailure)
+            else {"id": item.id, **result.model_dump()} for item, result in zip(items, results)]
+    return rows, sum(isinstance(result, ItemFailure) for result in results)
 
 
 async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: str, evaluator: EvaluatorConfig,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
+from fellowship.preference.card import label_lines
 from fellowship.state.records import DebateVerdict, JuryVerdict, OrderVerdict, Verdict
 
 
@@ -97,3 +100,15 @@ def show_debate(console: Console, v: DebateVerdict) -> None:
 
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def show_pairs_summary(console: Console, s: dict[str, Any]) -> None:
+    """The line after a file of pairs: verdict counts, tokens, the label diagnostics and what was flagged."""
+    where = f" → {s['out']}" if s["out"] else ""
+    console.print(f"{s['pairs']} pairs{where}: A {s['A']} · B {s['B']} · tie {s['tie']} · invalid {s['invalid']}"
+                  f" · failed {s['failed']} · {s['input_tokens']} in / {s['output_tokens']} out tokens", highlight=False)
+    for line in label_lines(s["labels"])[:2] + [f"warning: {w}" for w in s["labels"]["warnings"]]:
+        console.print(line, highlight=False)
+    if s["flagged"]:
+        console.print(f"{s['flagged']} pairs hold a response flagged as aimed at the evaluator or degenerate ({s['ruled']} "
+                      "decided by rule, no model asked); each row's `flags` says which", highlight=False)

@@ -164,12 +164,12 @@ def test_refine_resumes_with_thread(fake_models):
 async def test_each_graph_compiles_once_per_checkpointer():
     from fellowship.graphs import judge
     from fellowship.graphs.running import compiled
-    from fellowship.runs.threads import checkpointing
+    from fellowship.runs.threads import checkpoint_thread
 
     assert compiled(judge.build_judge, judge.graph) is judge.graph  # no checkpointer: the module's graph
-    async with checkpointing():
+    async with checkpoint_thread():
         first = compiled(judge.build_judge, judge.graph)
         assert first is not judge.graph and first.checkpointer is not None
         assert compiled(judge.build_judge, judge.graph) is first  # every later item reuses it
-    async with checkpointing():
+    async with checkpoint_thread():
         assert compiled(judge.build_judge, judge.graph) is not first  # another checkpointer, another compile

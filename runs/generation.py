@@ -7,7 +7,6 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,11 @@ from typing import Any
 from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
-from fellowship.preference.rows import RowRules
+from fellowship.preference.rows import RowRules, Rows
 from fellowship.prompts import template_hashes
-from fellowship.runs.batch import ItemFailure, run_all
 from fellowship.runs.export import rows_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
+from fellowship.runs.runner import Batch
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
 
@@ -73,61 +72,47 @@ async def _generate_item(item: PromptItem, *, ctx: GenerateContext, index: dict[
 
 
 class Generation:
-    """One `fellowship generate` run into one output folder."""
+    """One `fellowship generate` run into one output folder: its journal, held until the files are written."""
 
     def __init__(self, out_dir: Path, ctx: GenerateContext, rules: RowRules, source: str, fmt: str = "jsonl",
                  license: str | None = None) -> None:
         self.out_dir, self.ctx, self.rules, self.fmt, self.source, self.license = out_dir, ctx, rules, fmt, source, license
         self.config = fingerprint(ctx, source)
         self.journal = Journal(out_dir / "journal.jsonl", self.config)
-
-    def pending(self, items: list[PromptItem]) -> list[PromptItem]:
-        """The prompts to do: not finished yet, or finished for a prompt text that has changed since."""
-        return [items[i] for i in self.journal.pending([(item.id, prompt_hash(item)) for item in items])]
-
-    def changed(self, items: list[PromptItem]) -> int:
-        """How many finished prompts' texts have changed since (they are done again)."""
-        return sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
+        self.built: dict[str, Rows] = {}  # each prompt's rows, built once as it finishes
+        self.redone = 0  # prompts finished before whose text has changed since
 
     def close(self) -> None:
         """Let the next writer of this folder in."""
         self.journal.close()
 
-    async def run(self, items: list[PromptItem], concurrency: int, on_done: Callable[[dict[str, Any] | None, int], None],
-                  workers: int | None = None) -> None:
-        """Generate the pending prompts; each finished prompt is journalled at once. `on_done(row or None, rows)`.
+    async def run(self, items: list[PromptItem], batch: Batch) -> None:
+        """Generate the prompts the journal lacks; each finished prompt is journalled at once.
 
-        With `workers`, the prompts run on the Ray cluster this process has joined (see `runs.cluster`),
-        `concurrency` at once per worker; this process alone writes the journal.
+        On Ray (`batch.workers`) the prompts run on the cluster this process has joined (see
+        `runs.cluster`); this process alone writes the journal.
         """
         index = {item.id: i for i, item in enumerate(items)}
-        todo = self.pending(items)
         base = self.config["provenance"]
+        self.redone = sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
+        count = 0
 
-        def done(position: int, result: Any) -> None:
-            item = todo[position]
-            if isinstance(result, ItemFailure):
-                self.journal.append({"id": item.id, "index": index[item.id], "prompt": item.prompt,
-                                     "input_hash": prompt_hash(item), "error": f"{result}"})
-                on_done(None, 0)
-                return
-            self.journal.append(result)
-            on_done(result, rows_of(result, self.rules, base).count())
+        def note(row: dict[str, Any]) -> str:
+            nonlocal count
+            self.built[row["id"]] = rows_of(row, self.rules, base)
+            count += self.built[row["id"]].count()
+            return f"rows {count}"
 
-        job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=concurrency)
-        if workers:
-            from fellowship.runs.cluster import run_on_cluster
-
-            await run_on_cluster(todo, job, workers=workers, concurrency=concurrency, command="generate", on_done=done)
-        else:
-            await run_all(todo, job, concurrency=concurrency, on_done=done)
+        job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
+        await batch.journalled(items, job, self.journal, key=lambda item: {"id": item.id, "index": index[item.id], "prompt": item.prompt},
+                               digest=prompt_hash, note=note, failure="")
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Build every row from the journal (prompt order) and write the dataset files and card atomically."""
+        """Write the dataset files and card atomically from the journal's rows (prompt order)."""
         current = [item for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
         rows = [self.journal.done[item.id] for item in current]
         failed = [item.id for item in items if item not in current]
         summary = write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
-                                seconds=seconds, license=self.license, calibration=calibration)
+                                seconds=seconds, license=self.license, calibration=calibration, built=self.built)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
-        return {**summary, "failures": dict(reasons.most_common())}
+        return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone}
