@@ -32,11 +32,11 @@ from fellowship.guard.fold import Folded, fold
 FlagKind = Literal["answer-format", "template-marker", "addresses-evaluator", "degenerate"]
 FLAG_KINDS: tuple[FlagKind, ...] = ("answer-format", "template-marker", "addresses-evaluator", "degenerate")
 
-REMOVED = {
-    "answer-format": "[fellowship removed text here that imitated an evaluator's answer]",
-    "template-marker": "[fellowship removed a template marker here, and the text after it]",
-    "addresses-evaluator": "[fellowship removed text here that addressed the evaluator]",
-}
+# One short note, whatever was found (the row's flags say what): notes that named it ("text that
+# imitated an evaluator's answer") kept the embedded judge leaning to the attacked answer. On 40
+# LLMBar pairs with a fake score block, 14% of defended verdicts went to it with those notes, 6%
+# with this one (the clean worse answer wins 10%).
+REMOVED = "[fellowship removed text here]"
 _NOTE = re.compile(r"\[fellowship removed [^\]\n]*\]")
 
 _ROLE = r"(?:grader|judge|evaluator|reviewer|referee|rater|annotator|assessor|scorer|examiner|evaluation model|judging model)"
@@ -237,8 +237,8 @@ def screen(text: str, question: str = "") -> Screening:
     """Screen one response to `question`; the shown text has every finding replaced by a visible note."""
     found = find(text, question)
     pieces, cursor = [], 0
-    for start, end, kind in _merged([(span, f.kind) for f, span in found]):
-        pieces += [text[cursor:start], REMOVED[kind]]
+    for start, end, _kind in _merged([(span, f.kind) for f, span in found]):
+        pieces += [text[cursor:start], REMOVED]
         cursor = end
     shown = "".join(pieces) + text[cursor:]
     findings = [f for f, _ in found]
