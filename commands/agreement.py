@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import partial
 from pathlib import Path
@@ -13,32 +14,22 @@ from fellowship.commands.common import (
     INPUTS,
     AsJson,
     Concurrency,
-    Model,
     auto_concurrency,
     batch,
-    check_spec,
     err,
     fail,
     out,
     run_into_file,
 )
-from fellowship.commands.options import (
-    ClusterFlags,
-    JudgeModelFlags,
-    StrategyOption,
-    SwapOption,
-    check_panel,
-    grouped,
-)
+from fellowship.commands.options import LIVE_EVALUATOR, PREFLIGHT, ClusterFlags, Preflight, check_evaluator, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.runs.agreement import Kind
-from fellowship.state.evaluator import EvaluatorConfig, EvaluatorKind
+from fellowship.state.evaluator import EvaluatorConfig
 
 LIVE, RECORDED = "Live run", "Recorded outputs"
-_LIVE = EvaluatorConfig()  # the live flags' defaults
 
 
-@grouped(call=JudgeModelFlags, cluster=ClusterFlags)
+@grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=LIVE), pre=PREFLIGHT, cluster=ClusterFlags)
 def agreement(
     dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, paper-outputs/fair-eval, ...; see `fellowship data list`), a local file (PandaLM, FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl), or a Hub dataset id with conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
     fmt: Annotated[Optional[str], typer.Option("--format", help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, autoj, llmeval2, items, arena.", rich_help_panel=INPUTS)] = None,
@@ -48,18 +39,11 @@ def agreement(
     kind: Annotated[Kind, typer.Option(help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').", rich_help_panel=RECORDED)] = "judge",
     every_jury: Annotated[bool, typer.Option("--all-juries", help="Rank every jury of two or more of the recorded judges.", rich_help_panel=RECORDED)] = False,
     as_authors: Annotated[bool, typer.Option("--as-authors", help="Score recorded texts as the paper's authors did: where their parser failed (score -1) their recorded scores are compared as they are, a judge text ours cannot read is a tie, an unreadable debate final counts 0/0. Default: unreadable texts are invalid.", rich_help_panel=RECORDED)] = False,
-    evaluator: Annotated[EvaluatorKind, typer.Option(help="Live: which evaluator graph to run.", rich_help_panel=LIVE)] = _LIVE.kind,
-    model: Model = _LIVE.model,
-    member: Annotated[Optional[list[str]], typer.Option("--member", help="Live jury: a member's model spec (repeat).", callback=check_spec, rich_help_panel=LIVE)] = None,
-    referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="Live debate: one model spec per referee.", callback=check_spec, rich_help_panel=LIVE)] = None,
-    strategy: StrategyOption = _LIVE.strategy,
-    rounds: Annotated[int, typer.Option(min=0, help="Live debate: discussion rounds.", rich_help_panel=LIVE)] = _LIVE.rounds,
-    swap: SwapOption = _LIVE.swap,
     results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
     concurrency: Concurrency = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
-    *, call: JudgeModelFlags, cluster: ClusterFlags,
+    *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
     """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95% interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
 
@@ -99,11 +83,9 @@ def agreement(
             if every_jury:
                 show_juries(out, result["juries"])
         return
-    check_panel(evaluator, member, referee_model)
-    cfg = EvaluatorConfig(kind=evaluator, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
-                          strategy=strategy, swap=swap, rounds=rounds, **call.options())
-    call.check(member if evaluator == "jury" else referee_model or model)
-    concurrency = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
+    check_evaluator(cfg)
+    pre.check(cfg, cfg.specs())
+    concurrency = auto_concurrency(concurrency, cfg.specs(), base_url=cfg.base_url)
     result = _live_agreement(pairs, cfg, dataset, results, concurrency, bootstrap, cluster.join())
     if as_json:
         print(json.dumps(result))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import partial
 from pathlib import Path
@@ -13,22 +14,19 @@ from fellowship.commands.common import (
     INPUTS,
     AsJson,
     Concurrency,
-    Model,
     auto_concurrency,
     batch,
-    check_spec,
     err,
     fail,
     out,
     run_into_file,
 )
-from fellowship.commands.options import ClusterFlags, JudgeModelFlags, StrategyOption, SwapOption, check_panel, grouped
+from fellowship.commands.options import LIVE_EVALUATOR, PREFLIGHT, ClusterFlags, Preflight, check_evaluator, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.guard.attacks import FAMILIES
-from fellowship.state.evaluator import EvaluatorConfig, EvaluatorKind
+from fellowship.state.evaluator import EvaluatorConfig
 
 EVALUATED = "Evaluator under attack"
-_LIVE = EvaluatorConfig()
 
 
 def _families(value: Optional[list[str]]) -> Optional[list[str]]:
@@ -38,22 +36,15 @@ def _families(value: Optional[list[str]]) -> Optional[list[str]]:
     return value
 
 
-@grouped(call=JudgeModelFlags, cluster=ClusterFlags)
+@grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=EVALUATED), pre=PREFLIGHT, cluster=ClusterFlags)
 def attack(
     dataset: Annotated[list[str], typer.Option("--dataset", help="Human-labelled pairs by name (llmbar-natural, pandalm, ...; see `fellowship data list`) or a local file; repeat for several. The human-worse response of each pair carries the attack.", rich_help_panel=INPUTS)],
     limit: Annotated[Optional[int], typer.Option(min=1, help="The first N pairs with a human preference, per dataset.", rich_help_panel=INPUTS)] = None,
     family: Annotated[Optional[list[str]], typer.Option("--family", help=f"An attack family (repeat); default all: {', '.join(FAMILIES)}.", callback=_families, rich_help_panel=INPUTS)] = None,
-    evaluator: Annotated[EvaluatorKind, typer.Option(help="Which evaluator graph to attack.", rich_help_panel=EVALUATED)] = _LIVE.kind,
-    model: Model = _LIVE.model,
-    member: Annotated[Optional[list[str]], typer.Option("--member", help="Jury: a member's model spec (repeat).", callback=check_spec, rich_help_panel=EVALUATED)] = None,
-    referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="Debate: one model spec per referee.", callback=check_spec, rich_help_panel=EVALUATED)] = None,
-    strategy: StrategyOption = _LIVE.strategy,
-    rounds: Annotated[int, typer.Option(min=0, help="Debate: discussion rounds.", rich_help_panel=EVALUATED)] = _LIVE.rounds,
-    swap: SwapOption = _LIVE.swap,
     results: Annotated[Path, typer.Option(help="Per-case results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("attack-results.jsonl"),
     concurrency: Concurrency = None,
     as_json: AsJson = False,
-    *, call: JudgeModelFlags, cluster: ClusterFlags,
+    *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
     """Attack an evaluator and measure it: each family's text is put into the human-worse response of every pair, which is shown first and then second, with the defences off and then on (--guard/--no-guard does not apply: both run).
 
@@ -73,13 +64,11 @@ def attack(
         fail(str(exc), 2)
     if not pairs:
         fail("no pair with a human preference in the given datasets", 2)
-    check_panel(evaluator, member, referee_model)
+    check_evaluator(cfg)
     families = list(family or FAMILIES)
-    cfg = EvaluatorConfig(kind=evaluator, model=model, members=tuple(member or ()), referee_models=tuple(referee_model or ()),
-                          strategy=strategy, swap=swap, rounds=rounds, **call.options())
-    call.check(member if evaluator == "jury" else referee_model or model)
-    items = at.cases(pairs, families, strategy)
-    concurrency_ = auto_concurrency(concurrency, model, member, referee_model, base_url=call.base_url)
+    pre.check(cfg, cfg.specs())
+    items = at.cases(pairs, families, cfg.strategy)
+    concurrency_ = auto_concurrency(concurrency, cfg.specs(), base_url=cfg.base_url)
     err.print(f"{len(pairs)} pairs x {len(families)} families + clean x 2 positions x defences off/on = {len(items)} evaluations",
               highlight=False)
     # Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its input:

@@ -24,10 +24,10 @@ from fellowship.commands.common import (
     out,
     run_sync,
 )
-from fellowship.commands.options import ModelFlags, StrategyOption, SwapOption, grouped
+from fellowship.commands.options import From, grouped
 from fellowship.models.settings import ModelOptions
 from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext, Strategy
+from fellowship.state.judge import JudgeContext, JudgeSettings
 from fellowship.state.loop import LoopContext
 
 if TYPE_CHECKING:
@@ -87,17 +87,19 @@ def graph_draw(
 STEP = "Stepping"
 
 
-def _step_context(graph: str, model: str, member: Optional[list[str]], strategy: Strategy, swap: bool, rounds: int,
-                  iterations: int, settings: dict[str, Any]) -> ModelOptions:
+def _step_context(graph: str, model: str, member: Optional[list[str]], rounds: int, iterations: int,
+                  given: dict[str, Any]) -> ModelOptions:
+    """The graph's context: its own defaults, with the options given."""
     from fellowship.state.evaluator import EvaluatorConfig
     from fellowship.state.generate import CandidateConfig, GenerateContext
     from fellowship.state.jury import JuryContext
 
-    judge_cfg = EvaluatorConfig(model=model, strategy=strategy, swap=swap, **settings)
+    settings = {k: v for k, v in given.items() if k in ModelOptions.model_fields}
+    judge_cfg = EvaluatorConfig(model=model, **given)
     sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model, model)))
     contexts: dict[str, Callable[[], ModelOptions]] = {
-        "judge": lambda: JudgeContext(model=model, strategy=strategy, swap=swap, **settings),
-        "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), strategy=strategy, swap=swap, **settings),
+        "judge": lambda: JudgeContext(model=model, **given),
+        "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), **given),
         "debate": lambda: DebateContext(model=model, rounds=rounds, **settings),
         "loop": lambda: LoopContext(generator=model, reviewers=(model,), iterations=iterations, evaluator=judge_cfg, **settings),
         "generate": lambda: GenerateContext(candidates=sources, iterations=iterations, evaluator=judge_cfg, **settings),
@@ -105,7 +107,7 @@ def _step_context(graph: str, model: str, member: Optional[list[str]], strategy:
     return contexts[graph]()
 
 
-@grouped(call=ModelFlags)
+@grouped(given=From(JudgeSettings, given_only=True))
 def step(
     graph: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
     question: Question = None, a: RespA = None, b: RespB = None,
@@ -114,11 +116,9 @@ def step(
     thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
     model: Model = JudgeContext().model,
     member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
-    strategy: StrategyOption = JudgeContext().strategy,
-    swap: SwapOption = JudgeContext().swap,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = DebateContext().rounds,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
-    *, call: ModelFlags,
+    *, given: dict[str, Any],
 ) -> None:
     """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.
 
@@ -146,7 +146,7 @@ def step(
             if missing:
                 fail(f"the {graph} graph needs --question, --a and --b (missing: {', '.join(missing)})", 2)
             inputs = {"question": question or "", "response_a": a or "", "response_b": b or ""}
-        context = _step_context(graph, model, member, strategy, swap, rounds, iterations, call.options())
+        context = _step_context(graph, model, member, rounds, iterations, given)
         thread_id = stepping.new_thread()
     err.print(f"thread {thread_id}", highlight=False)
     interactive = sys.stdin.isatty()

@@ -24,7 +24,7 @@ from fellowship.commands.common import (
     read_prompt_file,
     run_sync,
 )
-from fellowship.commands.options import EVALUATOR, ClusterFlags, EvaluatorFlags, ModelFlags, grouped
+from fellowship.commands.options import EVALUATOR, EVALUATOR_FLAGS, PREFLIGHT, ClusterFlags, From, Preflight, evaluator_for, grouped
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
@@ -34,7 +34,7 @@ from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
 from fellowship.runs.calibration import conflict as calibration_conflict
 from fellowship.runs.calibration import load as load_calibration
 from fellowship.state.evaluator import EvaluatorConfig
-from fellowship.state.generate import CandidateConfig, GenerateContext, Pairing
+from fellowship.state.generate import CandidateConfig, GenerateContext
 
 DATASET = "Dataset"
 
@@ -143,7 +143,8 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
 _DEFAULTS = GenerateContext()
 
 
-@grouped(dataset=DatasetFlags, judging=EvaluatorFlags, call=ModelFlags, cluster=ClusterFlags)
+@grouped(dataset=DatasetFlags, setup=From(GenerateContext, skip=("candidates", "evaluator"), panel=LOOP_PANEL),
+         judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
 def generate(
     prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, a prompt set by name (mt-bench, vicuna-bench, alpaca-eval; see `fellowship data list`), or a Hugging Face dataset id (online).", rich_help_panel=INPUTS)],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.", rich_help_panel=INPUTS)],
@@ -152,14 +153,11 @@ def generate(
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
     candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP_PANEL)] = None,
     loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP_PANEL)] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="Responses each loop's generator writes (the paper's 3).", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.iterations,
-    review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP_PANEL)] = _DEFAULTS.review_max_tokens,
-    pairing: Annotated[Pairing, typer.Option(help="With more than two sources: compare every pair (all), or a knockout in the given order (each winner meets the next; a tie or invalid verdict carries the later one).", rich_help_panel=EVALUATOR)] = _DEFAULTS.pairing,
     concurrency: Concurrency = None,
     requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
     calibrate: Annotated[Optional[str], typer.Option("--calibrate", metavar="DATASET[:N]", help=f"Also run the evaluator on the first N (default {DEFAULT_PAIRS}) pairs of a human-labelled dataset (e.g. llmbar-natural:50; see `fellowship data list`) and put its agreement with the humans (kappa with its 95% interval, accuracy) and its position and length bias into the summary and the card.", rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    *, dataset: DatasetFlags, judging: EvaluatorFlags, call: ModelFlags, cluster: ClusterFlags,
+    *, dataset: DatasetFlags, setup: GenerateContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
@@ -179,10 +177,9 @@ def generate(
         fail(f"source names must differ: {', '.join(names)}", 2)
     if len(sources) < 2 and "single" in rules.kinds:
         fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
-    ctx = GenerateContext(candidates=tuple(sources), pairing=pairing, iterations=iterations, evaluator=judging.config(call),
-                          review_max_tokens=review_max_tokens, **call.options())
+    ctx = setup.model_copy(update={"candidates": tuple(sources), "evaluator": evaluator_for(judging, setup)})
     set_rate_limit(requests_per_second)
-    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], judging.specs(), base_url=call.base_url)
+    concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], ctx.evaluator.specs(), base_url=ctx.base_url)
     items = _load_prompt_source(prompts, prompt_field, split)[:limit]
     calibration_pairs = _calibration_pairs(calibrate) if calibrate else None
     if calibration_pairs and (why := calibration_conflict(out_dir, ctx.evaluator, calibration_pairs[0])):
@@ -191,7 +188,7 @@ def generate(
         calibration = None if calibrate else load_calibration(out_dir)  # an earlier run's stays in the summary and card
     except InputError as exc:
         fail(str(exc), 2)
-    call.check([m for c in sources for m in c.models], judging.specs())
+    pre.check(ctx, [m for c in sources for m in c.models], ctx.evaluator.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
     try:

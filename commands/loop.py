@@ -28,18 +28,19 @@ from fellowship.commands.common import (
     run_sync,
     write_rows,
 )
-from fellowship.commands.options import ClusterFlags, EvaluatorFlags, LoopFlags, ModelFlags, grouped
+from fellowship.commands.options import EVALUATOR_FLAGS, LOOP_FLAGS, PREFLIGHT, ClusterFlags, Preflight, evaluator_for, grouped
 from fellowship.fileio.errors import InputError
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
 
 
-@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags)
+@grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT)
 def refine(
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.", rich_help_panel=INPUTS)] = None,
     out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
-    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags,
+    *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight,
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
 
@@ -53,9 +54,9 @@ def refine(
     if thread:
         resume_run("loop", thread, show_loop, as_json, key="result")
         return
-    ctx = loop.context(call, judging.config(call))
-    call.check(loop.specs(), judging.specs())
-    concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), base_url=call.base_url)
+    ctx = loop.model_copy(update={"evaluator": evaluator_for(judging, loop)})
+    pre.check(ctx, ctx.specs(), ctx.evaluator.specs())
+    concurrency = auto_concurrency(concurrency, ctx.specs(), ctx.evaluator.specs(), base_url=ctx.base_url)
     if prompts is None:
         if not prompt or not prompt.strip():
             fail("give --prompt TEXT or --prompts FILE", 2)
@@ -74,14 +75,14 @@ def refine(
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
 
 
-@grouped(loop=LoopFlags, judging=EvaluatorFlags, call=ModelFlags, cluster=ClusterFlags)
+@grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
 def winrate(
     prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
     recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
     baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
     results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None,
-    *, loop: LoopFlags, judging: EvaluatorFlags, call: ModelFlags, cluster: ClusterFlags,
+    *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
@@ -105,10 +106,10 @@ def winrate(
     if prompts is None:
         fail("give --prompts FILE for a live run, or --recorded FILE", 2)
     items = read_prompt_file(prompts)
-    judge_cfg = judging.config(call)
-    ctx = loop.context(call, judge_cfg)
-    call.check(loop.specs(), judging.specs(), baseline)
-    concurrency = auto_concurrency(concurrency, loop.specs(), judging.specs(), baseline, base_url=call.base_url)
+    judge_cfg = evaluator_for(judging, loop)
+    ctx = loop.model_copy(update={"evaluator": judge_cfg})
+    pre.check(ctx, ctx.specs(), judge_cfg.specs(), baseline)
+    concurrency = auto_concurrency(concurrency, ctx.specs(), judge_cfg.specs(), baseline, base_url=ctx.base_url)
     config = {"prompts": str(prompts), "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
               "evaluator": judge_cfg.model_dump(mode="json")}
     job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)

@@ -1,8 +1,9 @@
-"""Option groups shared by the commands: each option is defined once, here, with its default.
+"""Option groups shared by the commands, each option defined once.
 
-A group is a dataclass whose fields are Typer options. `@grouped(call=ModelFlags)` adds
-the group's options to a command's signature and hands the command one `ModelFlags`
-value. A renamed field breaks at once, in the type checker and in the command that reads it.
+A group is a `From` (options derived from the fields of the pydantic model they configure)
+or a dataclass whose fields are Typer options (what only the CLI has: output files, the
+cluster). `@grouped(ctx=From(JudgeContext))` adds the group's options to a command's
+signature and hands the command one validated `JudgeContext`.
 """
 
 from __future__ import annotations
@@ -11,52 +12,122 @@ import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Optional, TypeVar
 
+import annotated_types
 import typer
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from fellowship.commands.common import CLUSTER, LOOP_PANEL, MODELS, check_spec, err, fail
-from fellowship.models.constraints import ConstraintChoice
-from fellowship.models.settings import JUDGE_MAX_TOKENS, ModelOptions
+from fellowship.models.settings import ModelOptions
 from fellowship.prompts.debate import PERSONAS
-from fellowship.state.evaluator import EvaluatorConfig, EvaluatorKind
-from fellowship.state.judge import Strategy
+from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EVALUATOR = "Evaluator (knockout and win rate)"
 
-StrategyOption = Annotated[Strategy, typer.Option("--strategy", help="direct: A/B/tie · independent: each response scored /10 alone · combined-N: both scored /N in one call.")]
-SwapOption = Annotated[bool, typer.Option("--swap", help="Judge both presentation orders; the same winner twice wins, otherwise tie.")]
-CONFIDENCE_HELP = "Judge and jury: ask for token log-probabilities and record each verdict's probability (`confidence`; in datasets provenance.confidence, filtered by --min-confidence). OpenAI, vLLM and llama.cpp's servers return them (llama-cpp-python's server with --logits_all true); the embedded model computes them at some cost per prompt token. Where a backend returns none, a note says so once and confidence is null."
-ConfidenceOption = Annotated[bool, typer.Option("--confidence", help=CONFIDENCE_HELP)]
-
-
-_DEFAULTS = ModelOptions()
+SPECS = frozenset({"model", "members", "referee_models", "generator", "reviewers"})  # fields that hold model specs
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelFlags:
-    """--temperature, --max-tokens, --seed, --timeout, --base-url, --constrain, --constrained, --guard/--no-guard, --preflight/--no-preflight."""
+class From:
+    """A group of Typer options derived from a pydantic model's fields; the command receives the model, validated.
 
-    temperature: Annotated[float, typer.Option(min=0.0, max=2.0, help="Sampling temperature (0 = greedy).", rich_help_panel=MODELS)] = _DEFAULTS.temperature
-    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)] = _DEFAULTS.max_tokens
-    seed: Annotated[Optional[int], typer.Option(help="Sampling seed, where the backend takes one.", rich_help_panel=MODELS)] = _DEFAULTS.seed
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per remote request; 429, 5xx and timeouts are retried with backoff.", rich_help_panel=MODELS)] = _DEFAULTS.timeout
-    base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server for openai: specs (default: OPENAI_BASE_URL).", rich_help_panel=MODELS)] = _DEFAULTS.base_url
-    constrain: Annotated[ConstraintChoice, typer.Option(help="How answers are held to their format: auto (per backend: grammar for llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and others) · gbnf · vllm · json-schema · off (a plain repair turn).", rich_help_panel=MODELS)] = _DEFAULTS.constrain
-    constrained: Annotated[bool, typer.Option("--constrained", help="Hold the first reply of every judgement and review to its format too (an explanation, then the score lines), not only the repair turn.", rich_help_panel=MODELS)] = _DEFAULTS.constrained
-    guard: Annotated[bool, typer.Option("--guard/--no-guard", help="Defend evaluators and reviewers against text aimed at them (fenced responses, neutralised injections, the evaluator's own last answer, degenerate responses ruled out). --no-guard shows responses as they are.", rich_help_panel=MODELS)] = _DEFAULTS.guard
+    Each option's type, default, bounds and help are the field's own (its description is the
+    help): an option is defined once, in the model it configures, so a command, `fellowship
+    step` and the graphs `langgraph dev` serves cannot disagree on a default. `only`/`skip`
+    choose the fields, `flags` names an option other than `--field-name` (several names
+    space-separated), `help` says more where a command means more than the field, and
+    `panel` is where the fields that are not model options show (model options show under
+    "Model"). A tuple field is a repeatable option; unset, it keeps the model's default.
+    With `given_only` every option is unset by default and the command receives a dict of
+    the options given: for a command that builds several models, each with its own defaults.
+    """
 
-    preflight: Annotated[bool, typer.Option("--preflight/--no-preflight", help="Before the first item, check every model once: credentials, the server (one request to its model list), the model's name. A failure is one message, exit 2, nothing written.", rich_help_panel=MODELS)] = True
+    model: type[BaseModel]
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    flags: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    help: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    panel: str | None = None
+    given_only: bool = False
 
-    def options(self) -> dict[str, Any]:
-        """The fields of `ModelOptions`, for any run context."""
-        return {name: value for name, value in dataclasses.asdict(self).items() if name in ModelOptions.model_fields}
+    def fields(self) -> list[str]:
+        return [name for name in self.only or tuple(self.model.model_fields) if name not in self.skip]
 
-    def check(self, *specs: Any) -> None:
+    def decls(self, name: str) -> list[str]:
+        return self.flags.get(name, "--" + name.replace("_", "-")).split()
+
+    def parameter(self, name: str) -> str:
+        """The command's parameter for a field: its option's long name."""
+        return self.decls(name)[0].lstrip("-").replace("-", "_")
+
+    def parameters(self) -> list[inspect.Parameter]:
+        return [self._parameter(name, self.model.model_fields[name]) for name in self.fields()]
+
+    def _parameter(self, name: str, field: FieldInfo) -> inspect.Parameter:
+        kind: Any = field.annotation
+        default = field.get_default(call_default_factory=True)
+        options: dict[str, Any] = {}
+        for bound in field.metadata:
+            if isinstance(bound, annotated_types.Ge):
+                options["min"] = bound.ge
+            elif isinstance(bound, annotated_types.Gt) and kind is int:
+                options["min"] = int(bound.gt) + 1  # type: ignore[call-overload]
+            elif isinstance(bound, annotated_types.Le):
+                options["max"] = bound.le
+            elif isinstance(bound, (annotated_types.Gt, annotated_types.Lt)):
+                raise TypeError(f"{self.model.__name__}.{name}: give an option's bounds as ge/le")
+        decls = self.decls(name)
+        if kind is bool and default:
+            decls = [f"{decls[0]}/--no-{decls[0].removeprefix('--')}", *decls[1:]]
+        if typing.get_origin(kind) is tuple:
+            kind, default = _optional(list.__class_getitem__(typing.get_args(kind)[0])), None
+        elif type(None) in typing.get_args(kind):
+            kind = _optional(next(a for a in typing.get_args(kind) if a is not type(None)))
+        elif self.given_only:
+            kind = _optional(kind)
+        if self.given_only:
+            default = None
+        text = self.help.get(name) or (field.description or "").strip()
+        if name == "model":
+            text += " (local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO)"
+        option = typer.Option(*decls, help=text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."),
+                              callback=check_spec if name in SPECS else None,
+                              rich_help_panel=MODELS if name in ModelOptions.model_fields else self.panel, **options)
+        return inspect.Parameter(self.parameter(name), inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=Annotated[kind, option])
+
+    def build(self, values: dict[str, Any]) -> BaseModel | dict[str, Any]:
+        """The model from the command's values (taking its own out of `values`), or with `given_only` the options given;
+        exit 2 when they are not valid."""
+        given = {name: values.pop(self.parameter(name)) for name in self.fields()}
+        given = {name: tuple(value) if isinstance(value, list) else value for name, value in given.items() if value is not None}
+        try:
+            built = self.model(**given)
+            return given if self.given_only else built
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            fail(f"{'/'.join(self.decls(str(error['loc'][0])))}: {error['msg']}" if error["loc"] else str(exc), 2)
+
+
+def _optional(kind: Any) -> Any:
+    """`Optional[kind]` for a type known at run time (Typer reads `X | None` only in this spelling)."""
+    return typing.Union.__getitem__((kind, type(None)))
+
+
+class Preflight(BaseModel):
+    """--preflight/--no-preflight: every model checked once before the first item."""
+
+    preflight: bool = Field(True, description="before the first item, check every model once: credentials, the server (one "
+                                              "request to its model list), the model's name. A failure is one message, exit 2, "
+                                              "nothing written")
+
+    def check(self, options: ModelOptions, *specs: Any) -> None:
         """The preflight of these model specs (lists flattened), unless --no-preflight: exit 2 on a failure."""
         if not self.preflight:
             return
@@ -64,76 +135,54 @@ class ModelFlags:
 
         flat = [str(s) for spec in specs for s in (spec if isinstance(spec, (list, tuple)) else [spec]) if s]
         try:
-            preflight(flat, self.base_url, self.timeout)
+            preflight(flat, options.base_url, options.timeout)
         except PreflightFailed as exc:
             fail(str(exc), 2)
 
 
-@dataclasses.dataclass(frozen=True)
-class JudgeModelFlags(ModelFlags):
-    """The model options of the evaluator commands: room for a whole judgement by default."""
-
-    max_tokens: Annotated[int, typer.Option(min=1, help="Most tokens a model may write per reply.", rich_help_panel=MODELS)] = JUDGE_MAX_TOKENS
-
-
-_EVALUATOR = EvaluatorConfig()
-
-
-def check_panel(kind: EvaluatorKind, members: list[str] | None, referees: list[str] | None) -> None:
-    """A jury needs two members or more; referee models come one per referee, or not at all (exit 2)."""
-    if kind == "jury" and (not members or len(members) < 2):
-        fail("--evaluator jury needs at least two --member options", 2)
-    if referees and len(referees) != len(PERSONAS):
+def check_panel(members: Sequence[str] | None = None, referee_models: Sequence[str] = ()) -> None:
+    """A jury (`members`) needs two members or more; referee models come one per referee, or not at all (exit 2)."""
+    if members is not None and len(members) < 2:
+        fail("a jury needs at least two --member options", 2)
+    if referee_models and len(referee_models) != len(PERSONAS):
         fail(f"--referee-model must be given once per referee ({len(PERSONAS)}), or not at all", 2)
 
 
-@dataclasses.dataclass(frozen=True)
-class EvaluatorFlags:
-    """Who picks the loop's best response and compares answers: --evaluator and its models and budget."""
-
-    evaluator: Annotated[EvaluatorKind, typer.Option("--evaluator", help="Who picks the best response and compares with the baseline.", rich_help_panel=EVALUATOR)] = _EVALUATOR.kind
-    judge_model: Annotated[str, typer.Option("--judge-model", help="The judge's (or all referees') model spec.", callback=check_spec, rich_help_panel=EVALUATOR)] = _EVALUATOR.model
-    member: Annotated[Optional[list[str]], typer.Option("--member", help="With --evaluator jury: a member's spec (repeat).", callback=check_spec, rich_help_panel=EVALUATOR)] = None
-    referee_model: Annotated[Optional[list[str]], typer.Option("--referee-model", help="With --evaluator debate: one spec per referee.", callback=check_spec, rich_help_panel=EVALUATOR)] = None
-    strategy: Annotated[Strategy, typer.Option("--strategy", help="The judge's (and jurors') strategy.", rich_help_panel=EVALUATOR)] = _EVALUATOR.strategy
-    swap: Annotated[bool, typer.Option("--swap", help="The evaluator judges both orders (same winner twice, else tie).", rich_help_panel=EVALUATOR)] = _EVALUATOR.swap
-    rounds: Annotated[int, typer.Option("--rounds", min=0, help="With --evaluator debate: discussion rounds.", rich_help_panel=EVALUATOR)] = _EVALUATOR.rounds
-    fixed_order: Annotated[bool, typer.Option("--fixed-order", help="Show the first source (the best so far, the loop's answer) first in every comparison. Default: which answer is shown first is drawn per comparison from --seed (reproducible, recorded as `flipped`), so an evaluator's position bias favours no source.", rich_help_panel=EVALUATOR)] = _EVALUATOR.fixed_order
-    confidence: Annotated[bool, typer.Option("--confidence", help=CONFIDENCE_HELP, rich_help_panel=EVALUATOR)] = _EVALUATOR.confidence
-    judge_max_tokens: Annotated[int, typer.Option("--judge-max-tokens", min=1, help="Most tokens the evaluator (judge, jurors, referees) may write per reply: room for a full judgement, apart from --max-tokens.", rich_help_panel=EVALUATOR)] = _EVALUATOR.max_tokens
-    judge_temperature: Annotated[float, typer.Option("--judge-temperature", min=0.0, max=2.0, help="The evaluator's sampling temperature (the paper judged at 0), apart from --temperature.", rich_help_panel=EVALUATOR)] = _EVALUATOR.temperature
-
-    def specs(self) -> list[str]:
-        return [self.judge_model, *(self.member or ()), *(self.referee_model or ())]
-
-    def config(self, call: ModelFlags) -> EvaluatorConfig:
-        """The evaluator, with the shared model options but its own budget and temperature (exit 2 on a bad panel)."""
-        check_panel(self.evaluator, self.member, self.referee_model)
-        return EvaluatorConfig(kind=self.evaluator, model=self.judge_model, members=tuple(self.member or ()),
-                               referee_models=tuple(self.referee_model or ()), strategy=self.strategy,
-                               swap=self.swap, rounds=self.rounds, fixed_order=self.fixed_order, confidence=self.confidence,
-                               **{**call.options(), "max_tokens": self.judge_max_tokens, "temperature": self.judge_temperature})
+def check_evaluator(config: EvaluatorConfig) -> EvaluatorConfig:
+    """The evaluator, once its panel is checked (exit 2)."""
+    check_panel(config.members if config.kind == "jury" else None, config.referee_models)
+    return config
 
 
-_LOOP = LoopContext()
+PANEL_NAMES = {"members": "--member", "referee_models": "--referee-model", "reviewers": "--reviewer"}
+STRATEGY_HELP = {"strategy": "the judge's (and jurors') prompting strategy: direct: A/B/tie · independent: each response scored /10 "
+                             "alone · combined-N: both scored /N in one call"}
+
+# The evaluator of the loop's knockout, generate's comparisons and win rates: beside the candidates'
+# model options, so its budget and temperature have flags of their own.
+EVALUATOR_FLAGS = From(EvaluatorConfig, only=("kind", "model", "members", "referee_models", "strategy", "swap", "rounds",
+                                              "fixed_order", "confidence", "max_tokens", "temperature"),
+                       flags={**PANEL_NAMES, "kind": "--evaluator", "model": "--judge-model", "max_tokens": "--judge-max-tokens",
+                              "temperature": "--judge-temperature"},
+                       help={**STRATEGY_HELP, "kind": "who picks the best response and compares answers",
+                             "temperature": "the evaluator's sampling temperature (the paper judged at 0), apart from --temperature",
+                             "max_tokens": "most tokens the evaluator (judge, jurors, referees) may write per reply: room for a "
+                                           "full judgement, apart from --max-tokens"},
+                       panel=EVALUATOR)
 
 
-@dataclasses.dataclass(frozen=True)
-class LoopFlags:
-    """The feedback loop: its generator, reviewers, iterations, early stop and review budget."""
+def evaluator_for(judging: EvaluatorConfig, call: ModelOptions) -> EvaluatorConfig:
+    """The evaluator with the run's shared model options, but its own budget and temperature (exit 2 on a bad panel)."""
+    check_evaluator(judging)
+    shared = {k: v for k, v in call.options().items() if k not in ("max_tokens", "temperature")}
+    return judging.model_copy(update=shared)
 
-    generator: Annotated[str, typer.Option("--generator", help="The generator's model spec.", callback=check_spec, rich_help_panel=LOOP_PANEL)] = _LOOP.generator
-    reviewer: Annotated[Optional[list[str]], typer.Option("--reviewer", help="A reviewer's model spec; repeat for several (default: one local:smollm2).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = None
-    iterations: Annotated[int, typer.Option(min=1, help="Responses the generator writes (the paper's 3).", rich_help_panel=LOOP_PANEL)] = _LOOP.iterations
-    stop_at: Annotated[Optional[float], typer.Option(min=0, max=10, help="Stop early once every reviewer scores the latest response at or above this (off by default).", rich_help_panel=LOOP_PANEL)] = _LOOP.stop_at
-    review_max_tokens: Annotated[int, typer.Option("--review-max-tokens", min=1, help="Most tokens a reviewer may write per review, apart from --max-tokens.", rich_help_panel=LOOP_PANEL)] = _LOOP.review_max_tokens
 
-    def specs(self) -> list[str]:
-        return [self.generator, *(self.reviewer or ())]
+# An evaluator on its own (agreement, attack): every model option is its own.
+LIVE_EVALUATOR = From(EvaluatorConfig, skip=("fixed_order", "confidence"), flags={**PANEL_NAMES, "kind": "--evaluator", "model": "--model -m"},
+                      help=STRATEGY_HELP)
 
-    def context(self, call: ModelFlags, evaluator: EvaluatorConfig) -> LoopContext:
-        return LoopContext(generator=self.generator, reviewers=tuple(self.reviewer or _LOOP.reviewers), iterations=self.iterations,
-                           stop_at=self.stop_at, review_max_tokens=self.review_max_tokens, evaluator=evaluator, **call.options())
+LOOP_FLAGS = From(LoopContext, skip=("evaluator",), flags=PANEL_NAMES, panel=LOOP_PANEL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,29 +208,40 @@ class ClusterFlags:
         return count
 
 
-def grouped(**groups: type[Any]) -> Callable[[F], F]:
-    """Add each group's options to the command; the command receives one instance per group, by keyword."""
+MODEL_OPTIONS = From(ModelOptions)
+PREFLIGHT = From(Preflight)
+
+
+def grouped(**groups: type[Any] | From) -> Callable[[F], F]:
+    """Add each group's options to the command; the command receives one value per group, by keyword."""
+
+    def parameters(group: type[Any] | From) -> list[inspect.Parameter]:
+        if isinstance(group, From):
+            return group.parameters()
+        hints = typing.get_type_hints(group, include_extras=True)
+        return [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+                for f in dataclasses.fields(group)]
+
+    def value(group: type[Any] | From, values: dict[str, Any]) -> Any:
+        if isinstance(group, From):
+            return group.build(values)
+        return group(**{f.name: values.pop(f.name) for f in dataclasses.fields(group)})
 
     def wrap(command: F) -> F:
         hints = typing.get_type_hints(command, include_extras=True)
         own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name])
                for p in inspect.signature(command).parameters.values() if p.name not in groups]
-        added = []
-        for group in groups.values():
-            group_hints = typing.get_type_hints(group, include_extras=True)
-            added += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=group_hints[f.name])
-                      for f in dataclasses.fields(group)]
-        names = [p.name for p in own + added]
+        params = own + [p for group in groups.values() for p in parameters(group)]
+        names = [p.name for p in params]
         if len(set(names)) != len(names):
             raise TypeError(f"{command.__name__}: an option of a group has the name of another option")
 
         @functools.wraps(command)
         def run(**values: Any) -> Any:
             for name, group in groups.items():
-                values[name] = group(**{f.name: values.pop(f.name) for f in dataclasses.fields(group)})
+                values[name] = value(group, values)
             return command(**values)
 
-        params = own + added
         setattr(run, "__signature__", inspect.Signature(params))  # what Typer reads, through inspect.signature
         run.__annotations__ = {p.name: p.annotation for p in params}
         return typing.cast(F, run)

@@ -23,9 +23,12 @@ class CallOptions(BaseModel):
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature (0 = greedy)")
     max_tokens: int = Field(512, gt=0, description="most tokens a model may write per reply")
     seed: int | None = Field(0, description="sampling seed, where the backend takes one")
-    timeout: float = Field(120.0, gt=0, description="seconds per remote request")
-    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server for openai: specs")
-    constrain: ConstraintChoice = Field("auto", description="how answers are held to their format (see models.constraints)")
+    timeout: float = Field(120.0, ge=0.1, description="seconds per remote request; 429, 5xx and timeouts are retried with backoff")
+    base_url: str | None = Field(None, description="base URL of an OpenAI-compatible server for openai: specs "
+                                                   "(default: OPENAI_BASE_URL)")
+    constrain: ConstraintChoice = Field("auto", description="how answers are held to their format: auto (per backend: grammar for "
+                                                            "llama.cpp, structured outputs for vLLM, JSON schema for OpenAI and "
+                                                            "others) · gbnf · vllm · json-schema · off (a plain repair turn)")
 
 
 class ModelSettings(CallOptions):
@@ -47,10 +50,11 @@ class ModelOptions(CallOptions):
     descriptions are what Studio shows.
     """
 
-    constrained: bool = Field(False, description="hold first replies to the answer format too, not only the repair turn")
-    guard: bool = Field(True, description="defend evaluators and reviewers against text aimed at them: responses in blocks they "
-                                          "cannot close, text imitating an answer or addressing the evaluator neutralised, only "
-                                          "the evaluator's own last answer read, degenerate responses ruled out")
+    constrained: bool = Field(False, description="hold the first reply of every judgement and review to its format too (an "
+                                                 "explanation, then the score lines), not only the repair turn")
+    guard: bool = Field(True, description="defend evaluators and reviewers against text aimed at them (fenced responses, "
+                                          "neutralised injections, the evaluator's own last answer, degenerate responses ruled "
+                                          "out); off, responses are shown as they are")
 
     def options(self) -> dict[str, Any]:
         """These options as keyword arguments, to pass on to another context."""
@@ -60,6 +64,13 @@ class ModelOptions(CallOptions):
         """The settings of this context's model calls, with `changes` (another budget or seed, say)."""
         values = {k: v for k, v in self.options().items() if k in ModelSettings.model_fields}
         return ModelSettings(**{**values, **changes})
+
+
+class EvaluatorOptions(ModelOptions):
+    """The model options of an evaluator (a judge, a jury, a debate): room for a whole judgement by default."""
+
+    max_tokens: int = Field(JUDGE_MAX_TOKENS, gt=0, description="most tokens an evaluator may write per reply: room for a full "
+                                                                "judgement (an explanation, then the score lines)")
 
 
 def derive_seed(seed: int | None, *parts: str) -> int | None:

@@ -8,13 +8,13 @@ from typing import Annotated
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from fellowship.models import ModelOptions
+from fellowship.models.settings import EvaluatorOptions
 from fellowship.prompts.debate import PERSONAS
 from fellowship.state.judge import PairInput
 from fellowship.state.records import DebateVerdict, Final, Turn
 
 
-class DebateContext(ModelOptions):
+class DebateContext(EvaluatorOptions):
     """Run-scoped settings of a debate."""
 
     model: str = Field("local:smollm2", description="every referee's model spec, unless referee_models are given")

@@ -8,35 +8,35 @@ from typing import Literal
 from pydantic import Field
 
 from fellowship.fileio.pairs import Pair
-from fellowship.models import ModelOptions
-from fellowship.models.settings import JUDGE_MAX_TOKENS, derive_seed
+from fellowship.models.settings import derive_seed
 from fellowship.state.debate import DebateContext
-from fellowship.state.judge import JudgeContext, Strategy
+from fellowship.state.judge import JudgeContext, JudgeSettings
 from fellowship.state.jury import JuryContext
 from fellowship.state.records import Evaluation
 
 EvaluatorKind = Literal["judge", "jury", "debate"]
 
 
-class EvaluatorConfig(ModelOptions):
+class EvaluatorConfig(JudgeSettings):
     """The evaluator of the loop's knockout, of `generate`'s comparisons and of win rates.
 
     Its model options are its own: a full judgement needs more tokens than a candidate may
     write, and evaluators judge greedily (temperature 0, as in the paper) by default.
     """
 
-    max_tokens: int = Field(JUDGE_MAX_TOKENS, gt=0, description="most tokens per judgement, apart from the candidates' budget")
     kind: EvaluatorKind = Field("judge", description="judge (one model), jury (plurality of members) or debate (referees)")
     model: str = Field("local:smollm2", description="the judge's model spec, or every referee's")
     members: tuple[str, ...] = Field((), description="jury: one model spec per member")
     referee_models: tuple[str, ...] = Field((), description="debate: one model spec per referee")
-    strategy: Strategy = Field("combined-10", description="the judge's and jurors' prompting strategy")
-    swap: bool = Field(False, description="judge both orders: the same winner twice wins, otherwise tie")
     fixed_order: bool = Field(False, description="show the first response of every comparison first; by default which is "
                                                  "shown first is drawn per comparison from the seed (reproducible)")
     rounds: int = Field(2, ge=0, description="debate: discussion rounds")
-    confidence: bool = Field(False, description="judge and jury: ask for token log-probabilities and record each verdict's "
-                                                "probability (where the backend returns them)")
+
+    def specs(self) -> tuple[str, ...]:
+        """The model specs this evaluator calls."""
+        if self.kind == "jury":
+            return self.members
+        return self.referee_models or (self.model,) if self.kind == "debate" else (self.model,)
 
     def describe(self) -> str:
         swap = ", swap" if self.swap else ""

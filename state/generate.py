@@ -8,9 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
-from fellowship.models import ModelOptions
-from fellowship.models.settings import REVIEW_MAX_TOKENS
 from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.state.loop import LoopSettings
 from fellowship.state.records import Candidate, Comparison
 
 Pairing = Literal["all", "knockout"]
@@ -26,7 +25,7 @@ class CandidateConfig(BaseModel):
     models: tuple[str, ...] = Field(description="the single model, or the loop's generator then its reviewers")
 
 
-class GenerateContext(ModelOptions):
+class GenerateContext(LoopSettings):
     """Run-scoped settings of `generate`: the sources, how they are paired, and the evaluator."""
 
     candidates: tuple[CandidateConfig, ...] = Field(
@@ -34,9 +33,9 @@ class GenerateContext(ModelOptions):
          CandidateConfig(name="loop", kind="loop", models=("local:smollm2", "local:smollm2"))),
         description="the sources that answer each prompt",
     )
-    pairing: Pairing = Field("all", description="compare every pair of sources, or a knockout in their order")
-    iterations: int = Field(3, ge=1, description="responses per feedback loop")
-    review_max_tokens: int = Field(REVIEW_MAX_TOKENS, gt=0, description="most tokens per review")
+    pairing: Pairing = Field("all", description="with more than two sources: compare every pair (all), or a knockout in the "
+                                                "given order (each winner meets the next; a tie or invalid verdict carries the "
+                                                "later one)")
     evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig, description="who compares the sources' answers")
 
 

@@ -20,15 +20,26 @@ def merge_conversations(old: dict[str, list[AnyMessage]], new: dict[str, list[An
     return {**old, **new}
 
 
-class LoopContext(ModelOptions):
+class LoopSettings(ModelOptions):
+    """How a feedback loop runs, apart from its models: shared by the loop and `generate`'s loop sources."""
+
+    iterations: int = Field(3, ge=1, description="responses a loop's generator writes (the paper's 3)")
+    review_max_tokens: int = Field(REVIEW_MAX_TOKENS, gt=0, description="most tokens a reviewer may write per review, apart from "
+                                                                        "the responses' max_tokens")
+
+
+class LoopContext(LoopSettings):
     """Run-scoped settings of the loop: the models, the iterations and the evaluator of the knockout."""
 
     generator: str = Field("local:smollm2", description="the generator's model spec")
     reviewers: tuple[str, ...] = Field(("local:smollm2",), description="one model spec per reviewer")
-    iterations: int = Field(3, ge=1, description="responses the generator writes (the paper's 3)")
-    stop_at: float | None = Field(None, description="stop once every reviewer scores the latest response at or above this")
-    review_max_tokens: int = Field(REVIEW_MAX_TOKENS, gt=0, description="most tokens per review")
+    stop_at: float | None = Field(None, ge=0, le=10, description="stop early once every reviewer scores the latest response at or "
+                                                                 "above this (off by default)")
     evaluator: EvaluatorConfig = Field(default_factory=EvaluatorConfig, description="who picks the best response")
+
+    def specs(self) -> tuple[str, ...]:
+        """The model specs of the generator and the reviewers."""
+        return (self.generator, *self.reviewers)
 
 
 class LoopInput(TypedDict):

@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import get_client
 
+from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.parsing.scores import parse_pair_scores
+from fellowship.state.debate import DebateContext
+from fellowship.state.judge import JudgeContext
+from fellowship.state.jury import JuryContext
 from fellowship.state.verdicts import label_of
 from tests.integration.conftest import free_port, serving
 
@@ -61,3 +65,14 @@ async def test_debate_interrupt_resume_and_final_state(server):
         assert verdict["verdict"] == "invalid"
     state = await client.threads.get_state(thread["thread_id"])
     assert state["next"] == [] and state["values"]["verdict"]["rounds"] == 1
+
+
+@pytest.mark.parametrize("graph, context", [("judge", JudgeContext), ("jury", JuryContext), ("debate", DebateContext)])
+async def test_the_served_context_defaults_are_the_commands(server, graph, context):
+    """What Studio shows and an empty context gets: the defaults `fellowship judge` (jury, debate) runs with."""
+    client = get_client(url=server)
+    assistant = next(a for a in await client.assistants.search(graph_id=graph) if a["graph_id"] == graph)
+    schema = (await client.assistants.get_schemas(assistant["assistant_id"]))["context_schema"]
+    served = {name: field.get("default") for name, field in schema["properties"].items()}
+    assert served == context().model_dump(mode="json")
+    assert served["max_tokens"] == JUDGE_MAX_TOKENS

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
-from fellowship.commands.options import ModelFlags, grouped
+from fellowship.commands.options import MODEL_OPTIONS, grouped
+from fellowship.models.settings import ModelOptions
 from tests.fakes import ScriptedChatModel
 
 runner = CliRunner()
@@ -214,8 +215,8 @@ def test_option_groups_reach_the_model_with_one_set_of_defaults(fake_models):
 
 def test_an_option_group_name_clash_is_refused_when_the_command_is_defined():
     with pytest.raises(TypeError, match="an option of a group has the name of another option"):
-        @grouped(call=ModelFlags)
-        def clash(temperature: float = 0.0, *, call: ModelFlags) -> None: ...
+        @grouped(call=MODEL_OPTIONS)
+        def clash(temperature: float = 0.0, *, call: ModelOptions) -> None: ...
 
 
 def test_pairs_file_summary_counts_flagged_pairs_and_rulings(judge_a, tmp_path):
