@@ -18,6 +18,8 @@ from typing import Any, TextIO
 
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLock
+from fellowship.models.settings import derive_seed
+from fellowship.prompts.loop import standalone_review
 
 # Options added since journals were first written, each with the value that does what a journal
 # without it did: such a journal still resumes under today's defaults.
@@ -38,6 +40,28 @@ def same_config(recorded: Any, current: Any) -> bool:
     if isinstance(recorded, list) and isinstance(current, list):
         return len(recorded) == len(current) and all(same_config(a, b) for a, b in zip(recorded, current))
     return bool(recorded == current)
+
+
+def upgrade(row: dict[str, Any]) -> dict[str, Any]:
+    """A row written by an earlier fellowship, in today's form (changed in place; every journal is read through this)."""
+    for comparison in row.get("comparisons") or []:
+        evaluation = comparison.get("evaluation")
+        if isinstance(evaluation, dict) and set(evaluation) == {"skipped"}:  # before comparisons said `skipped`
+            comparison.update(evaluation=None, skipped=evaluation["skipped"])
+    for candidate in row.get("candidates") or []:
+        if candidate.get("loop"):
+            _upgrade_loop(candidate["loop"], candidate.get("seed"))
+    if isinstance(row.get("loop"), dict):  # a win-rate row
+        _upgrade_loop(row["loop"], None)
+    return row
+
+
+def _upgrade_loop(loop: dict[str, Any], seed: int | None) -> None:
+    for review in loop.get("reviews") or []:
+        if not review.get("request") and review["iteration"] <= len(loop["responses"]):  # before reviews kept their request
+            review["request"] = standalone_review(loop["prompt"], loop["responses"][review["iteration"] - 1])
+        if review.get("seed") is None and seed is not None:  # before reviews kept their seed: derived as the loop derives it
+            review["seed"] = derive_seed(seed, "reviewer", str(review["seat"]))
 
 
 def input_hash(*parts: str) -> str:
@@ -68,7 +92,7 @@ def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str,
         if number == 1:
             config = row.get("config")
         elif row.get("error") is None:  # failed items are retried
-            done[str(row["id"])] = row
+            done[str(row["id"])] = upgrade(row)
             failed.pop(str(row["id"]), None)
         else:
             failed[str(row["id"])] = None

@@ -7,11 +7,9 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal, Protocol
 
 from langchain_core.messages import BaseMessage
-from pydantic import BaseModel, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, Discriminator, Field, Tag
 
 from fellowship.guard.screen import FlagKind, Screening, screen
-from fellowship.models.settings import derive_seed
-from fellowship.prompts.loop import standalone_review
 from fellowship.state.verdicts import Label, Order
 
 __all__ = ["Label", "Order"]  # re-exported: records and their labels travel together
@@ -325,14 +323,6 @@ class LoopResult(BaseModel):
     output_tokens: int = 0
     seconds: float = 0.0
 
-    @model_validator(mode="after")
-    def _older_reviews(self) -> LoopResult:
-        """Reviews of earlier journals did not record their request: it is the standalone form of the reviewed response."""
-        for review in self.reviews:
-            if not review.request and review.iteration <= len(self.responses):
-                review.request = standalone_review(self.prompt, self.responses[review.iteration - 1])
-        return self
-
 
 class Candidate(BaseModel):
     """One candidate response to a prompt, with where it came from."""
@@ -345,15 +335,6 @@ class Candidate(BaseModel):
     loop: LoopResult | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-
-    @model_validator(mode="after")
-    def _older_review_seeds(self) -> Candidate:
-        """Reviews of earlier journals did not record their seed: each reviewer's is derived from the loop's, as the loop does."""
-        if self.loop is not None and self.seed is not None:
-            for review in self.loop.reviews:
-                if review.seed is None:
-                    review.seed = derive_seed(self.seed, "reviewer", str(review.seat))
-        return self
 
 
 class Comparison(BaseModel):
@@ -368,11 +349,3 @@ class Comparison(BaseModel):
     flipped: bool = Field(False, description="b was shown first; verdict and scores are mapped back, the evaluation is as shown")
     evaluation: Evaluation | None = Field(None, description="the evaluator's full result; None when it was spared")
     skipped: str | None = Field(None, description="why no evaluator ran (identical responses)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _older_skip(cls, data: Any) -> Any:
-        """Earlier journals wrote a skipped comparison as `evaluation: {"skipped": why}`."""
-        if isinstance(data, dict) and isinstance(data.get("evaluation"), dict) and set(data["evaluation"]) == {"skipped"}:
-            return {**data, "evaluation": None, "skipped": data["evaluation"]["skipped"]}
-        return data

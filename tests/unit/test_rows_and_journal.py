@@ -162,15 +162,18 @@ def test_conversational_rows_are_message_lists():
     assert dpo["chosen"] == [{"role": "assistant", "content": "X"}]
 
 
-def test_an_earlier_journal_row_still_builds():
+def test_an_earlier_journal_row_still_builds(tmp_path):
     """Journals written before comparisons said `skipped`, and before reviews kept their request."""
     old = {"a": "x", "b": "y", "verdict": "tie", "evaluation": {"skipped": "identical responses"}}
-    comparison = Comparison.model_validate(old)
-    assert comparison.evaluation is None and comparison.skipped == "identical responses"
     candidate = loop_candidate(["B"]).model_dump()
     review = candidate["loop"]["reviews"][0]
     review.pop("request"), review.pop("seed")
-    rebuilt = Candidate.model_validate(candidate).loop.reviews[0]
+    path = tmp_path / "journal.jsonl"
+    path.write_text(json.dumps({"config": {}}) + "\n" + json.dumps({"id": "1", "comparisons": [old], "candidates": [candidate]}) + "\n")
+    row = read_journal(path)[1]["1"]
+    comparison = Comparison.model_validate(row["comparisons"][0])
+    assert comparison.evaluation is None and comparison.skipped == "identical responses"
+    rebuilt = Candidate.model_validate(row["candidates"][0]).loop.reviews[0]
     assert rebuilt.request.endswith("<response>\ndraft 1\n</response>\n\nReview this response.")
     assert rebuilt.seed == derive_seed(5, "reviewer", "0")  # the loop's seed, derived as the review node does
 
