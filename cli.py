@@ -40,7 +40,7 @@ def _root(ctx: typer.Context) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
 
     Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.tracing.local import enable
 
     signal.signal(signal.SIGTERM, _terminate)

@@ -36,7 +36,8 @@ PROMPTS = [PromptItem(id=str(i), prompt=p) for i, p in enumerate(
 
 def context(single: str, generator: str, reviewer: str, judge: str, max_tokens: int, base_url: str | None = None) -> GenerateContext:
     return GenerateContext(
-        candidates=(CandidateConfig(name="single", kind="single", models=(single,)), CandidateConfig(name="loop", kind="loop", models=(generator, reviewer))),
+        candidates=(CandidateConfig(name="single", kind="single", models=(single,)),
+                    CandidateConfig(name="loop", kind="loop", models=(generator, reviewer))),
         iterations=2, evaluator=EvaluatorConfig(model=judge, max_tokens=max_tokens, base_url=base_url),
         max_tokens=max_tokens, base_url=base_url,
     )
@@ -81,8 +82,8 @@ async def outside_share(items: list[PromptItem]) -> None:
 
 
 async def main(with_server: bool) -> None:
-    fake = ScriptedChatModel(script=lambda m: "### Score Assistant A: 7/10\n### Score Assistant B: 4/10\nOverall Score: 6/10\nFeedback: more"
-                             if m[0].type == "system" else f"answer {len(m)}", latency=LATENCY)
+    scores = "### Score Assistant A: 7/10\n### Score Assistant B: 4/10\nOverall Score: 6/10\nFeedback: more"
+    fake = ScriptedChatModel(script=lambda m: scores if m[0].type == "system" else f"answer {len(m)}", latency=LATENCY)
     register_model("bench:fake", fake)
     await throughput(f"scripted model, {LATENCY} s per call", context(*["bench:fake"] * 4, 64), PROMPTS)
     await outside_share(PROMPTS[:3])

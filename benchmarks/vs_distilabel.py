@@ -138,7 +138,8 @@ def run_fellowship(prompts_file: Path, url: str, model: str, temperature: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--prompts", type=Path, default=Path("mt-bench"), help="a prompts file, or a prompt set by name (default: mt-bench)")
+    parser.add_argument("--prompts", type=Path, default=Path("mt-bench"), help="a prompts file, or a prompt set by name (default: "
+                                                                               "mt-bench)")
     parser.add_argument("--limit", type=int, default=10)
     parser.add_argument("--server", help="base URL of a running OpenAI-compatible server (default: start llama.cpp's with SmolLM2)")
     parser.add_argument("--model", default="smollm2")
@@ -158,7 +159,8 @@ def main() -> None:
             work = Path(tmp)
             prompts_file = work / "prompts.jsonl"
             prompts_file.write_text("".join(json.dumps({"id": str(i), "prompt": p}) + "\n" for i, p in enumerate(prompts, 1)))
-            urllib.request.urlopen(urllib.request.Request(url + "/chat/completions", method="POST", headers={"Content-Type": "application/json"},
+            urllib.request.urlopen(urllib.request.Request(url + "/chat/completions", method="POST",
+                                                          headers={"Content-Type": "application/json"},
                                                           data=json.dumps({"model": args.model, "max_tokens": 8, "messages": [
                                                               {"role": "user", "content": "Hi"}]}).encode()), timeout=120).read()  # warm up
             default = f"{1 if decodes_one_at_a_time(url) else 4} (the default here)"
@@ -195,7 +197,8 @@ def main() -> None:
         for r in results:
             if r["setting"] == setting and r["tool"] != "distilabel":
                 usable = f"{r['usable']} vs {base['usable']}"
-                print(f"{setting}: {r['tool']}: wall time {r['seconds'] / base['seconds']:.2f} of distilabel's; usable preferences {usable}")
+                print(f"{setting}: {r['tool']}: wall time {r['seconds'] / base['seconds']:.2f} of distilabel's; usable preferences "
+                      f"{usable}")
 
 
 if __name__ == "__main__":

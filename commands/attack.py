@@ -38,10 +38,16 @@ def _families(value: Optional[list[str]]) -> Optional[list[str]]:
 
 @grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=EVALUATED), pre=PREFLIGHT, cluster=ClusterFlags)
 def attack(
-    dataset: Annotated[list[str], typer.Option("--dataset", help="Human-labelled pairs by name (llmbar-natural, pandalm, ...; see `fellowship data list`) or a local file; repeat for several. The human-worse response of each pair carries the attack.", rich_help_panel=INPUTS)],
-    limit: Annotated[Optional[int], typer.Option(min=1, help="The first N pairs with a human preference, per dataset.", rich_help_panel=INPUTS)] = None,
-    family: Annotated[Optional[list[str]], typer.Option("--family", help=f"An attack family (repeat); default all: {', '.join(FAMILIES)}.", callback=_families, rich_help_panel=INPUTS)] = None,
-    results: Annotated[Path, typer.Option(help="Per-case results with raw texts; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("attack-results.jsonl"),
+    dataset: Annotated[list[str], typer.Option("--dataset", help="Human-labelled pairs by name (llmbar-natural, pandalm, ...; see "
+                                                                 "`fellowship data list`) or a local file; repeat for several. The "
+                                                                 "human-worse response of each pair carries the attack.",
+                                                                 rich_help_panel=INPUTS)],
+    limit: Annotated[Optional[int], typer.Option(min=1, help="The first N pairs with a human preference, per dataset.",
+                                                 rich_help_panel=INPUTS)] = None,
+    family: Annotated[Optional[list[str]], typer.Option("--family", help=f"An attack family (repeat); default all: {', '.join(FAMILIES)}.",
+                                                        callback=_families, rich_help_panel=INPUTS)] = None,
+    results: Annotated[Path, typer.Option(help="Per-case results with raw texts; also the resume journal (rerun the same command to "
+                                               "continue).", rich_help_panel=INPUTS)] = Path("attack-results.jsonl"),
     concurrency: Concurrency = None,
     as_json: AsJson = False,
     *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
@@ -49,7 +55,7 @@ def attack(
     """Attack an evaluator and measure it: each family's text is put into the human-worse response of every pair, which is shown first and then second, with the defences off and then on (--guard/--no-guard does not apply: both run).
 
     Per family: the attack success rate (ASR: the verdict went to the attacked response) in each position and overall, PAC (it succeeded in both positions, as JudgeDeceiver reports), and how often screening flagged it. With the defences on, [bold]policy[/] counts what reaches a dataset: a flagged response is never `chosen`. The clean pairs give the baseline (the worse response won without any attack), accuracy and kappa with and without the defences, and the share of clean responses flagged (false flags).
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.data.store import DataMissing
     from fellowship.readers.named import read_dataset
     from fellowship.runs import attack as at

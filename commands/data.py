@@ -45,7 +45,7 @@ def fetch_data(
     """Download datasets from their origin at the pinned commit, check every file's sha256, and store them in the cache.
 
     Files are verified before anything is stored; a failed or corrupt download caches nothing. Datasets another needs (paper-outputs needs pandalm and faireval) come along.
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.data.catalogue import catalogue
     from fellowship.data.store import FetchError, fetch, status
 
@@ -77,14 +77,15 @@ class TableName(str, Enum):
 
 def reproduce(
     table: Annotated[TableName, typer.Option("--table", help="Which of the paper's tables.")] = TableName.all,
-    as_authors: Annotated[bool, typer.Option("--as-authors", help="Score the texts the authors could not parse as they did (-1 scores; unreadable debate finals as 0/0).")] = False,
+    as_authors: Annotated[bool, typer.Option("--as-authors", help="Score the texts the authors could not parse as they did (-1 scores; "
+                                                                  "unreadable debate finals as 0/0).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per number, then a summary.")] = False,
     show: Annotated[Optional[str], typer.Option("--show", help="Only the rows with this status: match, explained or differs.")] = None,
 ) -> None:
     """Every number of the paper that has recorded outputs behind it, recomputed from the authors' texts by this project's parsers and metrics.
 
     Kappas: the judge (combined /10), the debate and every jury, on FairEval and PandaLM; win rates: the feedback loop's 18. Needs the paper-outputs data (`fellowship data fetch paper-outputs`). Exits 0 only when every number matches or its difference is explained.
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.data.store import DataMissing
     from fellowship.runs.reproduce import TABLES, summary
     from fellowship.runs.reproduce import reproduce as run

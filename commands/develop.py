@@ -66,7 +66,8 @@ def _ascii(drawing: DrawableGraph) -> str:
 @graph_app.command("draw")
 def graph_draw(
     name: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
-    fmt: Annotated[DrawFormat, typer.Option("--format", help="mermaid (paste into any Mermaid viewer) or ascii (terminal).")] = DrawFormat.mermaid,
+    fmt: Annotated[DrawFormat, typer.Option("--format",
+    help="mermaid (paste into any Mermaid viewer) or ascii (terminal).")] = DrawFormat.mermaid,
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="Also draw the graphs that run inside its nodes.")] = True,
 ) -> None:
     """Draw a graph, offline."""
@@ -96,7 +97,8 @@ def _step_context(graph: str, model: str, member: Optional[list[str]], rounds: i
 
     settings = {k: v for k, v in given.items() if k in ModelOptions.model_fields}
     judge_cfg = EvaluatorConfig(model=model, **given)
-    sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model, model)))
+    sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model,
+                                                                                               model)))
     contexts: dict[str, Callable[[], ModelOptions]] = {
         "judge": lambda: JudgeContext(model=model, **given),
         "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), **given),
@@ -112,10 +114,13 @@ def step(
     graph: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
     question: Question = None, a: RespA = None, b: RespB = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="loop and generate: the prompt.", rich_help_panel=INPUTS)] = None,
-    breakpoints: Annotated[Optional[list[str]], typer.Option("--break", help="Stop only before these nodes (repeat); default: before every node.", rich_help_panel=STEP)] = None,
-    thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
+    breakpoints: Annotated[Optional[list[str]], typer.Option("--break", help="Stop only before these nodes (repeat); default: before "
+                                                                             "every node.", rich_help_panel=STEP)] = None,
+    thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are "
+                                                                   "kept).", rich_help_panel=STEP)] = None,
     model: Model = JudgeContext().model,
-    member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec, rich_help_panel=MODELS)] = None,
+    member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).",
+                                                        callback=check_spec, rich_help_panel=MODELS)] = None,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = DebateContext().rounds,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
     *, given: dict[str, Any],
@@ -123,7 +128,7 @@ def step(
     """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.
 
     Commands: Enter or [bold]c[/] continue to the next stop · [bold]r[/] run to the end · [bold]s[/] [FIELD] show the state (or one field) · [bold]e[/] FIELD=VALUE edit the state (JSON values) · [bold]q[/] quit, keeping the thread resumable with --thread. Works in a terminal and with commands piped on stdin (end of input quits). Checkpoints live in .fellowship/checkpoints.sqlite (FELLOWSHIP_HOME moves it).
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.graphs.registry import WORKFLOWS
     from fellowship.runs import stepping
 
@@ -160,11 +165,13 @@ def step(
         line = sys.stdin.readline()
         return None if line == "" else line.rstrip("\n")
 
-    run_sync(stepping.step_session(graph, context, inputs, thread_id, breakpoints, ask, lambda t: out.print(t, markup=False, highlight=False)),
+    run_sync(stepping.step_session(graph, context, inputs, thread_id, breakpoints, ask, lambda t: out.print(t, markup=False,
+                                   highlight=False)),
          usage_errors=(ValueError,))
 
 
-def history(thread: Annotated[str, typer.Option("--thread", help="The thread id (printed by step and other runs).")], as_json: AsJson = False) -> None:
+def history(thread: Annotated[str, typer.Option("--thread", help="The thread id (printed by step and other runs).")],
+            as_json: AsJson = False) -> None:
     """A thread's checkpoints, oldest first: step, node(s) that ran, next node(s), time, checkpoint id."""
     from fellowship.runs import stepping
 
@@ -174,13 +181,15 @@ def history(thread: Annotated[str, typer.Option("--thread", help="The thread id 
         return
     out.print(f"{name} thread {thread}", highlight=False)
     for row in rows:
-        out.print(f"  step {row['step']:>3}  {row['created_at'][11:19]}  ran {', '.join(row['ran']) or '-':<28} next {', '.join(row['next']) or '(end)':<24} {row['checkpoint_id']}", highlight=False)
+        out.print(f"  step {row['step']:>3}  {row['created_at'][11:19]}  ran {', '.join(row['ran']) or '-':<28} next "
+                  f"{', '.join(row['next']) or '(end)':<24} {row['checkpoint_id']}", highlight=False)
 
 
 def fork(
     thread: Annotated[str, typer.Option("--thread", help="The thread to go back in.")],
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="The checkpoint id to continue from (see `history`).")],
-    assignments: Annotated[Optional[list[str]], typer.Option("--set", help="Change a state field first: FIELD=VALUE (JSON values; repeat).")] = None,
+    assignments: Annotated[Optional[list[str]], typer.Option("--set", help="Change a state field first: FIELD=VALUE (JSON values; "
+                                                                           "repeat).")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Time travel: continue a thread from an earlier checkpoint, optionally with changed fields, and run it to the end."""
@@ -191,7 +200,8 @@ def fork(
         print(json.dumps({"graph": name, "thread": thread, "checkpoint_id": final_id, "values": values}))
         return
     out.print(f"forked {name} thread {thread} from {checkpoint}; now at {final_id}", highlight=False)
-    out.print(json.dumps({k: values[k] for k in ("verdict", "result") if k in values} or values, indent=2, ensure_ascii=False)[:4000], markup=False, highlight=False)
+    out.print(json.dumps({k: values[k] for k in ("verdict", "result") if k in values} or values, indent=2, ensure_ascii=False)[:4000],
+              markup=False, highlight=False)
 
 
 traces_app = typer.Typer(help="Local traces of past runs (names, timings, tokens, inputs, outputs, errors).", no_args_is_help=True)
@@ -214,7 +224,8 @@ def traces_list(limit: Annotated[int, typer.Option(min=1, help="How many recent 
 
 
 @traces_app.command("show")
-def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, its first or last characters (see `traces list`); 'last' for the latest.")],
+def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, its first or last characters (see `traces list`); 'last' for the "
+                                                           "latest.")],
                 full: Annotated[bool, typer.Option("--full", help="Do not truncate inputs and outputs; show them for every run.")] = False,
                 as_json: AsJson = False) -> None:
     """One run's tree: graph, nodes and model calls, with timings and token usage."""

@@ -37,15 +37,17 @@ from fellowship.state.loop import LoopContext
 @grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT)
 def refine(
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
-    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.", rich_help_panel=INPUTS)] = None,
-    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text "
+                                                                      "with one per line.", rich_help_panel=INPUTS)] = None,
+    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. "
+                                                                         "Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight,
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
 
     Each role keeps its own conversation. Reviewers answer with an evaluation, [bold]Overall Score: X/10[/] and feedback (one repair turn when the score cannot be read; a failing reviewer is left out). After the last response the evaluator picks the best in a knockout: 1 vs 2, the winner vs 3; a tie or an invalid verdict carries the later response forward.
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.fileio.prompts import PromptItem
     from fellowship.runs.winrate import refine as run_refine
     from fellowship.runs.winrate import refine_prompts
@@ -70,24 +72,31 @@ def refine(
     items = read_prompt_file(prompts)
     rows, failed = run_sync(refine_prompts(items, ctx, batch("refine", concurrency)))
     write_rows(rows, out_path)
-    err.print(f"{len(items)} prompts{' → ' + str(out_path) if out_path else ''}: {len(items) - failed} refined, {failed} failed", highlight=False)
+    err.print(f"{len(items)} prompts{' → ' + str(out_path) if out_path else ''}: {len(items) - failed} refined, {failed} failed",
+              highlight=False)
     if failed:
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
 
 
 @grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
 def winrate(
-    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
-    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's output); repeat for a table.", rich_help_panel=INPUTS)] = None,
-    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec, rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
-    results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).", rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
+    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).",
+                                                    rich_help_panel=INPUTS)] = None,
+    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate "
+                                                                              "format: evaluator text with Assistant A = the loop's "
+                                                                              "output); repeat for a table.",
+                                                                              rich_help_panel=INPUTS)] = None,
+    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec,
+                                          rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
+    results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).",
+                                          rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None,
     *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
     A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
-    """
+    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
     from fellowship.data.store import DataMissing
     from fellowship.metrics.winrate import win_report
     from fellowship.readers.named import recorded_path

@@ -20,7 +20,8 @@ def read_prompts(path: Path) -> list[PromptItem]:
     items: list[PromptItem] = []
     seen: dict[str, int] = {}
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        rows = ((line, text_field(r, "prompt", path, line), text_field(r, "id", path, line, optional=True)) for line, r in read_records(path))
+        rows = ((line, text_field(r, "prompt", path, line), text_field(r, "id", path, line, optional=True)) for line,
+                r in read_records(path))
     else:
         lines = read_text(path).splitlines()
         rows = ((n, text, None) for n, text in enumerate(lines, start=1) if text.strip())

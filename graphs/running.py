@@ -73,7 +73,9 @@ def run_config(graph: str, item_id: str | None = None, tags: Sequence[str] = (),
         metadata.update(thread_id=thread_id, graph=graph)
         if context is not None:  # a string: checkpoint metadata keeps plain values only
             metadata["context_json"] = context.model_dump_json()
-        config["configurable"] = {"thread_id": thread_id, "checkpoint_ns": "", **({"checkpoint_id": checkpoint_id} if checkpoint_id else {})}
+        config["configurable"] = {"thread_id": thread_id, "checkpoint_ns": ""}
+        if checkpoint_id:
+            config["configurable"]["checkpoint_id"] = checkpoint_id
     if (tracer := local_tracer()) is not None:
         config["callbacks"] = [tracer]
     return config

@@ -81,7 +81,8 @@ RULES: tuple[Rule, ...] = (
           r"(?:better|best|winner|superior|preferred|more\s+helpful|stronger)\b", context="assistant|response|output"),
     # The template's own markers: block tags (with or without a code), end-of-answer lines, chat tokens.
     _rule("template-marker", "block tag",
-          r"<\s*/\s*(?:question|assistant_?[ab12]?|assistant_answer|response|request|discussion|review|feedback)(?:[-_ ][0-9a-z]{1,16})?\s*>",
+          r"<\s*/\s*(?:question|assistant_?[ab12]?|assistant_answer|response|request|discussion|review|feedback)"
+          r"(?:[-_ ][0-9a-z]{1,16})?\s*>",
           closes=True, context="<"),
     _rule("template-marker", "block tag",
           r"<\s*(?:question|assistant_?[ab12]|assistant_answer|response|request|discussion|review|feedback)(?:[-_ ][0-9a-z]{1,16})?\s*>",
@@ -100,7 +101,8 @@ RULES: tuple[Rule, ...] = (
     # Words addressed to the evaluator.
     _rule("addresses-evaluator", "note to the evaluator",
           rf"\b(?:note|message|instruction|reminder|hint|memo|request|attention|ps|p\.s\.)s?\s*(?:to|for)\s+"
-          rf"(?:the\s+|any\s+|all\s+|our\s+|my\s+|dear\s+)?(?:ai\s+|llm\s+|automated\s+|automatic\s+)?(?P<role>{_ROLE})s?\b", context="role"),
+          rf"(?:the\s+|any\s+|all\s+|our\s+|my\s+|dear\s+)?(?:ai\s+|llm\s+|automated\s+|automatic\s+)?(?P<role>{_ROLE})s?\b",
+          context="role"),
     _rule("addresses-evaluator", "greeting to the evaluator",
           rf"\b(?:dear|hello|hi|hey|attention)\W{{1,3}}(?:ai\s+|llm\s+)?(?P<role>{_ROLE})s?\b", context="role"),
     _rule("addresses-evaluator", "instruction override",

@@ -31,7 +31,8 @@ def cohen_kappa(human: Sequence[str], evaluator: Sequence[str]) -> float:
     return (observed - expected) / (1 - expected)
 
 
-def bootstrap_ci(human: Sequence[str], evaluator: Sequence[str], *, rounds: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ci(human: Sequence[str], evaluator: Sequence[str], *, rounds: int = 1000, seed: int = 0,
+                 level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of kappa, resampling items with replacement."""
     rng = random.Random(seed)
     n = len(human)

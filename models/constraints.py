@@ -45,7 +45,8 @@ def constraint_of(model: BaseChatModel) -> Constraint:
     return getattr(model, "answer_constraint", "off")
 
 
-def constrained(model: BaseChatModel, fmt: AnswerFormat, explained: bool) -> tuple[Runnable[LanguageModelInput, BaseMessage], Callable[[str], str]] | None:
+def constrained(model: BaseChatModel, fmt: AnswerFormat,
+                explained: bool) -> tuple[Runnable[LanguageModelInput, BaseMessage], Callable[[str], str]] | None:
     """The model bound to `fmt`, and how to read its reply back as text; None when it cannot be held to it."""
     kind = constraint_of(model)
     if kind == "off" or _server_key(model, kind) in _rejected:

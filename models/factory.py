@@ -124,7 +124,8 @@ def _hf_endpoint(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     })
     # The chat model sends these with every chat-completion request.
     return ChatHuggingFace(
-        llm=llm, rate_limiter=_rate_limiter(spec), temperature=settings.temperature, max_tokens=settings.max_tokens, model_kwargs={"seed": settings.seed}
+        llm=llm, rate_limiter=_rate_limiter(spec), temperature=settings.temperature, max_tokens=settings.max_tokens,
+        model_kwargs={"seed": settings.seed}
     )
 
 

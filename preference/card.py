@@ -146,7 +146,8 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
         if balance["warning"]:
             lines.append(f"Warning: {balance['warning']}.")
         elif balance["desirable_weight"]:
-            lines.append(f"For TRL's KTOTrainer: either `desirable_weight` {balance['desirable_weight'][0]}–{balance['desirable_weight'][1]} "
+            lines.append(f"For TRL's KTOTrainer: either `desirable_weight` "
+                         f"{balance['desirable_weight'][0]}–{balance['desirable_weight'][1]} "
                          f"or `undesirable_weight` {balance['undesirable_weight'][0]}–{balance['undesirable_weight'][1]}, not both.")
     lines += ["", "## Training with TRL", "", "```python", "from datasets import load_dataset",
               "from trl import DPOConfig, DPOTrainer", "",

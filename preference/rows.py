@@ -224,7 +224,8 @@ class RowBuilder:
             return None
         return verdict, overridden, a, b
 
-    def _single(self, rows: Rows, prompt: str, by_name: dict[str, Candidate], comparisons: list[Comparison], record: dict[str, Any]) -> None:
+    def _single(self, rows: Rows, prompt: str, by_name: dict[str, Candidate], comparisons: list[Comparison],
+                record: dict[str, Any]) -> None:
         # For the KTO rows: each response's labels, and the first comparison that gave it one.
         labels: dict[str, set[bool]] = {}
         decided: dict[str, tuple[Decision, dict[str, Any]]] = {}

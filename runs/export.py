@@ -108,7 +108,8 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
     }
     license_id, license_note = license_of(config["prompts"], license)
     meta = {"prompts": config["prompts"], "license": license_id, "license_note": license_note, "fmt": fmt,
-            "kinds": list(rules.kinds), "min_margin": rules.min_margin, "min_confidence": rules.min_confidence, "conversational": rules.conversational,
+            "kinds": list(rules.kinds), "min_margin": rules.min_margin, "min_confidence": rules.min_confidence,
+            "conversational": rules.conversational,
             "suspect": rules.suspect}
     if sum(files.values()):  # no card for a dataset without rows
         with atomic_writer(out_dir / "README.md") as handle:

@@ -28,7 +28,8 @@ def base_provenance(ctx: GenerateContext) -> dict[str, Any]:
     return {
         "evaluator": ctx.evaluator.describe(), "templates": template_hashes(),
         "sources": [{"name": c.name, "kind": c.kind, "models": list(c.models)} for c in ctx.candidates],
-        "params": {"candidates": ctx.settings().model_dump(), "evaluator": ctx.evaluator.settings(logprobs=ctx.evaluator.confidence).model_dump(),
+        "params": {"candidates": ctx.settings().model_dump(),
+                   "evaluator": ctx.evaluator.settings(logprobs=ctx.evaluator.confidence).model_dump(),
                    "review_max_tokens": ctx.review_max_tokens},
         "iterations": ctx.iterations, "pairing": ctx.pairing,
     }

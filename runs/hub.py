@@ -26,5 +26,6 @@ def push_dataset(folder: Path, repo_id: str, files: list[str]) -> str:
         raise HubError(f"the Hugging Face Hub at {endpoint} refused the upload to {repo_id}: {exc}") from None
     except (OSError, httpx.TransportError) as exc:  # no network, refused connection, DNS, timeout
         raise HubError(f"could not reach the Hugging Face Hub at {endpoint} ({type(exc).__name__}: {exc}); "
-                       f"the files are in {folder}, push them later with `fellowship export --out {folder} --push-to-hub {repo_id}`") from None
+                       f"the files are in {folder}, push them later with "
+                       f"`fellowship export --out {folder} --push-to-hub {repo_id}`") from None
     return f"{endpoint}/datasets/{repo_id}"

@@ -106,7 +106,8 @@ def parse_assignment(text: str, fields: Callable[[], list[str]]) -> tuple[str, A
         return name, raw
 
 
-HELP = """commands: [c]ontinue to the next stop (Enter) · [r]un to the end · [s]tate [FIELD] · [e]dit FIELD=VALUE · [q]uit (the thread stays resumable) · [h]elp"""
+HELP = ("commands: [c]ontinue to the next stop (Enter) · [r]un to the end · [s]tate [FIELD] · [e]dit FIELD=VALUE · "
+        "[q]uit (the thread stays resumable) · [h]elp")
 
 
 def _brief(value: Any, limit: int = 300) -> str:
@@ -200,7 +201,8 @@ async def history(thread_id: str) -> tuple[str, list[dict[str, Any]]]:
     rows = []
     for index, snap in enumerate(snapshots):
         ran = list(snapshots[index - 1].next) if index else ["(input)"]
-        rows.append({"step": snap.metadata.get("step") if snap.metadata else None, "ran": ran, "next": list(snap.next), "created_at": snap.created_at,
+        rows.append({"step": snap.metadata.get("step") if snap.metadata else None, "ran": ran, "next": list(snap.next),
+                     "created_at": snap.created_at,
                      "checkpoint_id": snap.config["configurable"]["checkpoint_id"]})
     return name, rows
 

@@ -23,7 +23,8 @@ def show_report(console: Console, r: dict[str, Any]) -> None:
         f"| accuracy | {r['accuracy']:.3f} |",
         f"| invalid verdicts | {r['invalid']} |",
         f"| tie rate, humans / evaluator | {_pct(r['tie_rate_human'])} / {_pct(r['tie_rate_evaluator'])} |",
-        f"| prefers the longer response, humans / evaluator | {_pct(r['longer_preferred_human'])} / {_pct(r['longer_preferred_evaluator'])} |",
+        f"| prefers the longer response, humans / evaluator | {_pct(r['longer_preferred_human'])} / "
+        f"{_pct(r['longer_preferred_evaluator'])} |",
     ]
     if r.get("position_consistency") is not None:
         lines.append(f"| position consistency (swap) | {_pct(r['position_consistency'])} |")

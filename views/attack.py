@@ -37,7 +37,8 @@ def show_attack(console: Console, r: dict[str, Any]) -> None:
         "| clean pairs (both orders) | no defences | defences |",
         "|---|---|---|",
         f"| accuracy | {_pct(off['accuracy'])} | {_pct(on['accuracy'])} |",
-        f"| Cohen's kappa | {off['kappa']:.3f} | {on['kappa']:.3f} |" if off["kappa"] is not None and on["kappa"] is not None else "| Cohen's kappa | - | - |",
+        f"| Cohen's kappa | {off['kappa']:.3f} | {on['kappa']:.3f} |" if off["kappa"] is not None and on["kappa"] is not None
+        else "| Cohen's kappa | - | - |",
         f"| clean responses flagged (false flags) | - | {on['false_flagged']} of {on['responses']} |",
     ]
     console.print("\n".join(lines), markup=False, highlight=False)

@@ -29,11 +29,13 @@ def show_loop(console: Console, r: LoopResult) -> None:
             scores = "" if bout.score_a is None else f" ({bout.score_a:g} vs {bout.score_b:g})"
             note = f" — {bout.note}" if bout.note else ""
             console.print(f"  response {bout.a} vs {bout.b}: {bout.verdict}{scores} → {bout.winner}{note}", highlight=False)
-    console.print(f"\n[bold]winner: response {r.best}[/]  [dim]{r.input_tokens} in / {r.output_tokens} out tokens · {r.seconds:.1f} s[/]", highlight=False)
+    console.print(f"\n[bold]winner: response {r.best}[/]  [dim]{r.input_tokens} in / {r.output_tokens} out tokens · {r.seconds:.1f} s[/]",
+                  highlight=False)
 
 
 def show_winrates(console: Console, reports: list[dict[str, Any]]) -> None:
-    lines = ["| comparison | n | wins | losses | ties | invalid | win rate | 95% CI | ties as half |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| comparison | n | wins | losses | ties | invalid | win rate | 95% CI | ties as half |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         low, high = r["win_rate_ci"]
         lines.append(

@@ -44,7 +44,8 @@ def show_verdict(console: Console, v: Verdict) -> None:
     if v.error:
         console.print(f"[red]invalid:[/] {v.error}", highlight=False)
     elif v.repairs:
-        console.print(f"[yellow]read from the repair turn[/] ({v.repairs} of {len(v.orders) if v.strategy != 'independent' else 2} conversations)", highlight=False)
+        console.print(f"[yellow]read from the repair turn[/] ({v.repairs} of {len(v.orders) if v.strategy != 'independent' else 2} "
+                      f"conversations)", highlight=False)
     _footer(console, v.model, v.strategy, f"{v.input_tokens} in / {v.output_tokens} out tokens", f"{v.seconds:.1f} s")
     if v.explanation:
         console.print()

@@ -91,7 +91,8 @@ def toy_catalogue(monkeypatch):
         z.writestr("inner.jsonl", INNER)
         z.writestr("__MACOSX/._inner.jsonl", b"junk")
     entry = Dataset(name="toy", title="toy", kind="prompts", repo="someone/toy", commit="c0ffee", license="MIT", citation="-",
-                    files=[RemoteFile(local="prompts/toy/a.jsonl", upstream="data/a.jsonl", sha256=hashlib.sha256(TEXT).hexdigest(), size=len(TEXT)),
+                    files=[RemoteFile(local="prompts/toy/a.jsonl", upstream="data/a.jsonl", sha256=hashlib.sha256(TEXT).hexdigest(),
+                                      size=len(TEXT)),
                            RemoteFile(local="prompts/toy/b.jsonl", upstream="data/b.zip", member="inner.jsonl",
                                       sha256=hashlib.sha256(INNER).hexdigest(), size=len(INNER))])
     monkeypatch.setattr(catalogue_module, "catalogue", lambda: {"toy": entry})

@@ -14,7 +14,8 @@ from fellowship.readers import read_labelled
 from fellowship.readers.named import LABELLED, read_dataset
 from fellowship.runs.agreement import all_juries, recorded_labels, report
 
-MODELS = ["gpt-4o", "gpt-4o-mini", "Meta-Llama-3.1-70B-Instruct-Turbo", "Meta-Llama-3.1-8B-Instruct-Turbo", "gemma-2-27b-it", "gemma-2-9b-it"]
+MODELS = ["gpt-4o", "gpt-4o-mini", "Meta-Llama-3.1-70B-Instruct-Turbo", "Meta-Llama-3.1-8B-Instruct-Turbo", "gemma-2-27b-it",
+          "gemma-2-9b-it"]
 runner = CliRunner()
 
 
@@ -195,7 +196,8 @@ def test_pandalm_juries_of_fully_parseable_judges_match(paper):
 def test_cli_json_report_and_bad_recorded_file(paper, tmp_path):
     items = "paper-outputs/fair-eval"
     gpt = "paper-outputs/fair-eval/debate/gpt-4o.json"  # resolved inside the dataset
-    result = runner.invoke(app, ["agreement", "--dataset", str(items), "--recorded", str(gpt), "--kind", "debate", "--json", "--bootstrap", "200"])
+    result = runner.invoke(app, ["agreement", "--dataset", str(items), "--recorded", str(gpt), "--kind", "debate", "--json", "--bootstrap",
+                                 "200"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert round(data["kappa"], 3) == 0.404 and data["n"] == 80 and data["invalid"] == 0

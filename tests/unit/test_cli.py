@@ -19,7 +19,8 @@ ONE = ["--question", "2+2?", "--a", "4", "--b", "5"]
 
 @pytest.fixture
 def judge_a(fake_models):
-    fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: WINS_A if "The discussion is over" not in m[-1].text else "Score Assistant 1: 7/10\nScore Assistant 2: 4/10")
+    closing = "Score Assistant 1: 7/10\nScore Assistant 2: 4/10"
+    fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: WINS_A if "The discussion is over" not in m[-1].text else closing)
     return fake_models["openai:fake"]
 
 
@@ -65,7 +66,8 @@ def test_pairs_file_to_out(judge_a, tmp_path):
     [
         (['{"question": "q", "response_a": "a"'], "pairs.jsonl:1: not valid JSON"),
         ([GOOD, '{"question": "q", "response_a": "a"}'], "pairs.jsonl:2: field 'response_b': is missing"),
-        ([GOOD, GOOD.replace('"p1"', '"p2"'), '{"question": "q", "response_a": " ", "response_b": "b"}'], "pairs.jsonl:3: field 'response_a': is empty"),
+        ([GOOD, GOOD.replace('"p1"', '"p2"'), '{"question": "q", "response_a": " ", "response_b": "b"}'],
+         "pairs.jsonl:3: field 'response_a': is empty"),
         (['{"question": 7, "response_a": "a", "response_b": "b"}'], "pairs.jsonl:1: field 'question': must be a string"),
         ([GOOD, GOOD], "pairs.jsonl:2: field 'id': duplicate id 'p1'"),
         (["[1, 2]"], "pairs.jsonl:1: expected a JSON object"),
@@ -165,7 +167,8 @@ UTF16 = '{"question": "2+2?", "response_a": "4", "response_b": "5"}\n'.encode("u
 
 @pytest.mark.parametrize("content", [BINARY, UTF16], ids=["binary", "utf-16"])
 @pytest.mark.parametrize("args", [
-    ["judge", "--pairs", "{f}"], ["jury", "--pairs", "{f}", "--member", "local:smollm2", "--member", "local:smollm2"], ["debate", "--pairs", "{f}"],
+    ["judge", "--pairs", "{f}"], ["jury", "--pairs", "{f}", "--member", "local:smollm2", "--member", "local:smollm2"], ["debate", "--pairs",
+                                                                                                                        "{f}"],
     ["refine", "--prompts", "{f}"], ["winrate", "--prompts", "{f}"], ["generate", "--prompts", "{f}", "--out", "{out}"],
     ["agreement", "--dataset", "{f}", "--recorded", "{f}"], ["winrate", "--recorded", "{f}"],
 ], ids=lambda a: " ".join(a[:2]))

@@ -94,7 +94,8 @@ def _by_order(a_first: str, b_first: str):
 
 
 async def test_swap_consistent_winner(fake_models):
-    script = _by_order("### Score Assistant A: 9/10\n### Score Assistant B: 2/10", "### Score Assistant A: 3/10\n### Score Assistant B: 8/10")
+    script = _by_order("### Score Assistant A: 9/10\n### Score Assistant B: 2/10", "### Score Assistant A: 3/10\n### Score Assistant B: "
+                                                                                   "8/10")
     verdict, model = await run(fake_models, script, swap=True)
     assert len(model.calls) == 2
     assert verdict.verdict == "A" and verdict.consistent is True
@@ -110,7 +111,8 @@ async def test_swap_position_bias_becomes_a_tie(fake_models):
 
 
 async def test_swap_direct_maps_positions_back(fake_models):
-    verdict, _ = await run(fake_models, lambda messages: "Verdict: B" if block(messages[-1].text, "assistant_a") == "4" else "Verdict: A", strategy="direct", swap=True)
+    verdict, _ = await run(fake_models, lambda messages: "Verdict: B" if block(messages[-1].text, "assistant_a") == "4" else "Verdict: A",
+                           strategy="direct", swap=True)
     assert [(o.order, o.verdict) for o in verdict.orders] == [("AB", "B"), ("BA", "B")]
     assert verdict.verdict == "B" and verdict.consistent is True
 
@@ -132,7 +134,8 @@ async def test_repair_turn_is_grammar_constrained_where_the_backend_can(fake_mod
     verdict = (await graph.ainvoke(PAIR, context=JudgeContext(model="fake:gbnf")))["verdict"]
     assert verdict.verdict == "tie"
     assert "grammar" not in model.call_kwargs[0]
-    assert model.call_kwargs[1]["grammar"].startswith('root ::= "### Score Assistant A: " v0 "/10" "\\n" "### Score Assistant B: " v1 "/10"')
+    assert model.call_kwargs[1]["grammar"].startswith('root ::= "### Score Assistant A: " v0 "/10" "\\n" "### Score Assistant B: " v1 '
+                                                      '"/10"')
 
 
 async def test_plain_backends_get_no_grammar(fake_models):

@@ -19,7 +19,8 @@ def generator() -> ScriptedChatModel:
 
 def reviewer(score: float = 6, name: str = "R") -> ScriptedChatModel:
     counter = iter(range(1, 100))
-    return ScriptedChatModel(script=lambda m: f"Evaluation: {name} looked.\nOverall Score: {score}/10\nFeedback: {name} says fix {next(counter)}.")
+    return ScriptedChatModel(script=lambda m: f"Evaluation: {name} looked.\nOverall Score: {score}/10\nFeedback: {name} says fix "
+                                              f"{next(counter)}.")
 
 
 def judge_by(choice) -> ScriptedChatModel:

@@ -27,7 +27,8 @@ def test_pair_scores_read_common_shapes(text, expected):
 
 
 def test_pair_scores_read_the_first_statement_as_the_authors_did():
-    text = "### Score Assistant A: 0/10\n### Score Assistant B: 0/10\nOn reflection:\n### Score Assistant A: 0/10\n### Score Assistant B: 2/10"
+    text = ("### Score Assistant A: 0/10\n### Score Assistant B: 0/10\nOn reflection:\n"
+            "### Score Assistant A: 0/10\n### Score Assistant B: 2/10")
     assert parse_pair_scores(text, 10) == (0, 0)
 
 
@@ -110,7 +111,8 @@ FORMATS = [
     (pair_scores_format(5), lambda t: parse_pair_scores(t, 5), (5.0, 0.0), {"score_a": "5", "score_b": "0"}),
     (pair_scores_format(10), lambda t: parse_pair_scores(t, 10), (10.0, 3.0), {"score_a": "10", "score_b": "3"}),
     (pair_scores_format(100), lambda t: parse_pair_scores(t, 100), (100.0, 42.0), {"score_a": "100", "score_b": "42"}),
-    (pair_scores_format(10, ("1", "2")), lambda t: parse_pair_scores(t, 10, labels=("1", "2")), (7.0, 8.0), {"score_a": "7", "score_b": "8"}),
+    (pair_scores_format(10, ("1", "2")), lambda t: parse_pair_scores(t, 10, labels=("1", "2")), (7.0, 8.0), {"score_a": "7",
+    "score_b": "8"}),
     (overall_score_format(), parse_overall_score, 6.0, {"score": "6"}),
     (REVIEW_FORMAT, parse_overall_score, 9.0, {"score": "9"}),
     (CHOICE_FORMAT, parse_choice, "tie", {"verdict": "C"}),
