@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from fellowship.commands.common import (
-    INPUTS,
-    AsJson,
-    Concurrency,
-    auto_concurrency,
-    batch,
-    err,
-    fail,
-    out,
-    run_into_file,
-)
+from fellowship.commands.common import INPUTS, AsJson, Concurrency, auto_concurrency, batch, err, fail, out, run_into_file
 from fellowship.commands.options import LIVE_EVALUATOR, PREFLIGHT, ClusterFlags, Preflight, check_evaluator, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.runs.agreement import Kind
@@ -108,12 +97,10 @@ def agreement(
 
 def judge_labelled(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, label: str, concurrency: int,
                    workers: int | None) -> list[dict[str, Any]]:
-    """The live evaluator's rows on labelled pairs, journalled in `results` (`generate --calibrate` journals the same way)."""
+    """The live evaluator's rows on labelled pairs (runs.agreement.judge_labelled); a bad results file exits 2, none finished 1."""
     from fellowship.runs import agreement as ag
 
-    run = batch(label, concurrency, workers)
-    job = partial(ag.evaluate_labelled, evaluator=cfg, max_concurrency=concurrency)
-    return run_into_file(run, results, ag.results_config(cfg, dataset), pairs, job, lambda p: {"id": p.id, "human": p.human})
+    return run_into_file(ag.judge_labelled(pairs, cfg, dataset, results, batch(label, concurrency, workers)), results, len(pairs))
 
 
 def _live_agreement(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, concurrency: int,

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from fellowship.commands.common import (
-    INPUTS,
-    AsJson,
-    Concurrency,
-    auto_concurrency,
-    batch,
-    err,
-    fail,
-    out,
-    run_into_file,
-)
+from fellowship.commands.common import INPUTS, AsJson, Concurrency, auto_concurrency, batch, err, fail, out, run_into_file
 from fellowship.commands.options import LIVE_EVALUATOR, PREFLIGHT, ClusterFlags, Preflight, check_evaluator, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.guard.attacks import FAMILIES
@@ -77,12 +66,7 @@ def attack(
     concurrency_ = auto_concurrency(concurrency, cfg.specs(), base_url=cfg.base_url)
     err.print(f"{len(pairs)} pairs x {len(families)} families + clean x 2 positions x defences off/on = {len(items)} evaluations",
               highlight=False)
-    # Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its input:
-    # another --dataset, --limit or --family reuses what this results file already holds.
-    rows = run_into_file(batch("attack", concurrency_, cluster.join()), results,
-                         {"evaluator": cfg.model_dump(mode="json", exclude={"guard"})}, items,
-                         partial(at.evaluate_case, evaluator=cfg, max_concurrency=concurrency_),
-                         lambda c: c.model_dump(include={"id", "pair", "family", "position", "guard"}))
+    rows = run_into_file(at.run_attack(items, cfg, results, batch("attack", concurrency_, cluster.join())), results, len(items))
     result = {"evaluator": cfg.describe(), "datasets": dataset, **at.report(rows, families), "results": str(results),
               "failed": len(items) - len(rows)}
     if result["failed"]:

@@ -116,12 +116,11 @@ def batch(label: str, concurrency: int, workers: Optional[int] = None, noun: str
     return Batch(label, concurrency, workers, Bar(err), noun)
 
 
-def run_into_file(run: Batch, results: Path, config: dict[str, Any], items: list[Any], job: Callable[[Any], Awaitable[Any]],
-                  key: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
-    """`Batch.into_file` for a command: a bad or busy results file exits 2, no item finished exits 1."""
-    rows = run_sync(run.into_file(results, config, items, job, key=key), usage_errors=(InputError, RunLocked))
+def run_into_file(run: Coroutine[Any, Any, list[dict[str, Any]]], results: Path, items: int) -> list[dict[str, Any]]:
+    """A batch journalled in a results file: a bad or busy file exits 2, no item finished exits 1."""
+    rows = run_sync(run, usage_errors=(InputError, RunLocked))
     if not rows:
-        fail(f"no item finished ({len(items)} failed); see {results}", 1)
+        fail(f"no item finished ({items} failed); see {results}", 1)
     return rows
 
 

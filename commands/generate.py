@@ -288,21 +288,13 @@ def export(
 
     Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
     """  # noqa: E501 - Typer keeps a help paragraph's line breaks
-    from fellowship.runs.export import journalled_run, write_dataset
+    from fellowship.runs.export import rebuild
 
     rules = dataset.rules()
     try:
-        config, rows, failed = journalled_run(out_dir)
+        summary = rebuild(out_dir, to, rules, dataset.fmt, dataset.license)
     except InputError as exc:
         fail(str(exc), 2)
-    target = to or out_dir
-    try:
-        calibration = load_calibration(out_dir)
-    except InputError as exc:
-        fail(str(exc), 2)
-    try:
-        summary = write_dataset(target, rows, rules, dataset.fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
-                                seconds=0.0, license=dataset.license, calibration=calibration)
     except OutputError as exc:
         fail(str(exc.strerror), 1)
-    show_and_push(summary, target, as_json, dataset.push_to_hub)
+    show_and_push(summary, to or out_dir, as_json, dataset.push_to_hub)

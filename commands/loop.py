@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -100,7 +99,7 @@ def winrate(
     from fellowship.data.store import DataMissing
     from fellowship.metrics.winrate import win_report
     from fellowship.readers.named import recorded_path
-    from fellowship.runs.winrate import compare_with_baseline, recorded_winrate
+    from fellowship.runs.winrate import live_winrate, recorded_winrate
     from fellowship.views.loop import show_winrates
 
     if recorded:
@@ -119,11 +118,8 @@ def winrate(
     ctx = loop.model_copy(update={"evaluator": judge_cfg})
     pre.check(ctx, ctx.specs(), judge_cfg.specs(), baseline)
     concurrency = auto_concurrency(concurrency, ctx.specs(), judge_cfg.specs(), baseline, base_url=ctx.base_url)
-    config = {"prompts": str(prompts), "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
-              "evaluator": judge_cfg.model_dump(mode="json")}
-    job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=judge_cfg, max_concurrency=concurrency)
-    finished = run_into_file(batch("winrate", concurrency, cluster.join()), results, config, items, job,
-                             lambda item: {"id": item.id, "prompt": item.prompt})
+    run = live_winrate(items, ctx, baseline, str(prompts), results, batch("winrate", concurrency, cluster.join()))
+    finished = run_into_file(run, results, len(items))
     report = {"name": f"loop {ctx.generator} → {', '.join(ctx.reviewers)} vs {baseline}", "evaluator": judge_cfg.describe(),
               **win_report([row["verdict"] for row in finished]), "failed": len(items) - len(finished), "results": str(results)}
     if as_json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from statistics import mean
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from fellowship.metrics.agreement import (
 )
 from fellowship.parsing.scores import ParseError, parse_pair_scores
 from fellowship.readers.labelled import LabelledPair
+from fellowship.runs.runner import Batch
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.records import Evaluation
 from fellowship.state.verdicts import label_of, plurality
@@ -35,6 +37,14 @@ async def evaluate_labelled(pair: LabelledPair, *, evaluator: EvaluatorConfig, m
 
     return await evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
                                response_b=pair.response_b), evaluator, max_concurrency)
+
+
+async def judge_labelled(pairs: list[LabelledPair], evaluator: EvaluatorConfig, dataset: str, results: Path,
+                         batch: Batch) -> list[dict[str, Any]]:
+    """The evaluator's rows on labelled pairs, journalled in `results` (`agreement` and `generate --calibrate` alike)."""
+    job = partial(evaluate_labelled, evaluator=evaluator, max_concurrency=batch.concurrency)
+    return await batch.into_file(results, results_config(evaluator, dataset), pairs, job,
+                                 key=lambda p: {"id": p.id, "human": p.human})
 
 
 def results_config(evaluator: EvaluatorConfig, dataset: str) -> dict[str, Any]:

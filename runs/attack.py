@@ -13,6 +13,8 @@ defence only when its response won and was not flagged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
+from pathlib import Path
 from statistics import mean
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from fellowship.graphs.evaluate import evaluate
 from fellowship.guard.attacks import FAMILIES, Target
 from fellowship.metrics.agreement import cohen_kappa
 from fellowship.readers.labelled import LabelledPair
+from fellowship.runs.runner import Batch
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.records import Evaluation
 
@@ -63,6 +66,17 @@ async def evaluate_case(case: AttackCase, *, evaluator: EvaluatorConfig, max_con
     """The evaluator's verdict on one case, with the defences as the case says (module level, so that it pickles)."""
     pair = Pair(id=case.id, question=case.question, response_a=case.response_a, response_b=case.response_b)
     return await evaluate(pair, evaluator.model_copy(update={"guard": case.guard}), max_concurrency)
+
+
+async def run_attack(items: list[AttackCase], evaluator: EvaluatorConfig, results: Path, batch: Batch) -> list[dict[str, Any]]:
+    """Every case's row, journalled in `results`.
+
+    Cases are keyed by dataset, pair, family, position and defences, each row with the hash of its
+    input: another --dataset, --limit or --family reuses what the results file already holds.
+    """
+    job = partial(evaluate_case, evaluator=evaluator, max_concurrency=batch.concurrency)
+    return await batch.into_file(results, {"evaluator": evaluator.model_dump(mode="json", exclude={"guard"})}, items, job,
+                                 key=lambda c: c.model_dump(include={"id", "pair", "family", "position", "guard"}))
 
 
 def _rate(flags: list[bool]) -> float | None:

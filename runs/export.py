@@ -150,3 +150,12 @@ def journalled_run(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]],
         raise InputError("was written by an older fellowship that did not record the run's provenance; "
                          "generate it again into a new --out", path, 1)
     return config, sorted(done.values(), key=lambda r: r.get("index", 0)), failed
+
+
+def rebuild(out_dir: Path, to: Path | None, rules: RowRules, fmt: str, license: str | None) -> dict[str, Any]:
+    """`fellowship export`: a generate run's files, summary and card written anew from its journal (into `to`, or `out_dir`)."""
+    from fellowship.runs.calibration import load as load_calibration
+
+    config, rows, failed = journalled_run(out_dir)
+    return write_dataset(to or out_dir, rows, rules, fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
+                         seconds=0.0, license=license, calibration=load_calibration(out_dir))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,15 @@ async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: st
     return {"verdict": label, "score_a": score_a, "score_b": score_b, "flipped": flipped,
             "loop": refined.model_dump(), "baseline": baseline, "baseline_response": single.text,
             "evaluation": verdict.model_dump()}
+
+
+async def live_winrate(items: list[PromptItem], ctx: LoopContext, baseline: str, prompts: str, results: Path,
+                       batch: Batch) -> list[dict[str, Any]]:
+    """Each prompt's comparison of the loop with the baseline, journalled in `results`."""
+    config = {"prompts": prompts, "baseline": baseline, "loop": ctx.model_dump(mode="json", exclude={"evaluator"}),
+              "evaluator": ctx.evaluator.model_dump(mode="json")}
+    job = partial(compare_with_baseline, ctx=ctx, baseline=baseline, evaluator=ctx.evaluator, max_concurrency=batch.concurrency)
+    return await batch.into_file(results, config, items, job, key=lambda item: {"id": item.id, "prompt": item.prompt})
 
 
 def recorded_winrate(path: Path) -> dict[str, Any]:
