@@ -1,4 +1,4 @@
-"""Nodes of the feedback loop: generate, review (fanned out), collect, knock out, finish."""
+"""Nodes of the feedback loop: respond (write, then revise), review (fanned out), collect, knock out, finish."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "
     return p.REVISE.format(feedback=blocks(code, ("feedback", body)), rule=p.FEEDBACK_RULE.format(code=code))
 
 
-async def generate(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
+async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """The generator writes the first response, or revises its last one from the reviews."""
     ctx = context_of(runtime, LoopContext)
     conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
@@ -127,14 +127,14 @@ def collect_reviews(state: LoopState) -> dict[str, object]:
     return {}
 
 
-def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["generate", "knockout", "finish"]:
+def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["respond", "knockout", "finish"]:
     """Stop early when every reviewer scored the latest response at or above the threshold."""
     ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
     if ctx.stop_at is not None and latest and all(r.score is not None and r.score >= ctx.stop_at for r in latest):
         return "knockout" if len(responses) > 1 else "finish"
-    return "generate"
+    return "respond"
 
 
 async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate: Evaluate) -> dict[str, object]:
