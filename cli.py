@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 a runtime failure (a model call that failed after retries)
 
 from __future__ import annotations
 
+import inspect
 import signal
 
 import typer
@@ -39,8 +40,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def _root(ctx: typer.Context) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
 
-    Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns
+    it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
+    """
     from fellowship.tracing.local import enable
 
     signal.signal(signal.SIGTERM, _terminate)
@@ -56,6 +58,20 @@ for command in (generate.generate, generate.export, evaluate.judge, evaluate.jur
 app.add_typer(data.data_app, name="data")
 app.add_typer(develop.graph_app, name="graph")
 app.add_typer(develop.traces_app, name="traces")
+
+
+def _paragraphs(doc: str) -> str:
+    """A docstring as help: each paragraph on one line, since Typer's rich mode keeps a paragraph's line breaks."""
+    return "\n\n".join(" ".join(part.split("\n")) for part in inspect.cleandoc(doc).split("\n\n"))
+
+
+for typer_app in (app, data.data_app, develop.graph_app, develop.traces_app):
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _paragraphs(info.callback.__doc__)
+    callback = typer_app.registered_callback
+    if callback is not None and callback.callback is not None and callback.callback.__doc__:
+        callback.help = _paragraphs(callback.callback.__doc__)
 
 
 if __name__ == "__main__":  # pragma: no cover

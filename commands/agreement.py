@@ -47,12 +47,15 @@ def agreement(
     as_json: AsJson = False,
     *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
-    """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95% interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
+    """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95%
+    interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
 
-    [bold]Recorded[/]: parse evaluator replies recorded elsewhere (--recorded) with this project's parsers. [bold]Live[/]: run the judge, jury or debate over the dataset, concurrently and resumably.
+    [bold]Recorded[/]: parse evaluator replies recorded elsewhere (--recorded) with this project's parsers.
+    [bold]Live[/]: run the judge, jury or debate over the dataset, concurrently and resumably.
 
-    Invalid verdicts (replies that could not be read) stay in the count as a class of their own, which never agrees with a human label; the report counts them. --as-authors reproduces the paper's own treatment instead.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Invalid verdicts (replies that could not be read) stay in the count as a class of their own, which never agrees with
+    a human label; the report counts them. --as-authors reproduces the paper's own treatment instead.
+    """
     from fellowship.data.store import DataMissing
     from fellowship.readers.named import read_dataset, recorded_path
     from fellowship.runs import agreement as ag

@@ -41,10 +41,15 @@ def attack(
     as_json: AsJson = False,
     *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
-    """Attack an evaluator and measure it: each family's text is put into the human-worse response of every pair, which is shown first and then second, with the defences off and then on (--guard/--no-guard does not apply: both run).
+    """Attack an evaluator and measure it: each family's text is put into the human-worse response of every pair, which
+    is shown first and then second, with the defences off and then on (--guard/--no-guard does not apply: both run).
 
-    Per family: the attack success rate (ASR: the verdict went to the attacked response) in each position and overall, PAC (it succeeded in both positions, as JudgeDeceiver reports), and how often screening flagged it. With the defences on, [bold]policy[/] counts what reaches a dataset: a flagged response is never `chosen`. The clean pairs give the baseline (the worse response won without any attack), accuracy and kappa with and without the defences, and the share of clean responses flagged (false flags).
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Per family: the attack success rate (ASR: the verdict went to the attacked response) in each position and overall,
+    PAC (it succeeded in both positions, as JudgeDeceiver reports), and how often screening flagged it. With the
+    defences on, [bold]policy[/] counts what reaches a dataset: a flagged response is never `chosen`. The clean pairs
+    give the baseline (the worse response won without any attack), accuracy and kappa with and without the defences, and
+    the share of clean responses flagged (false flags).
+    """
     from fellowship.data.store import DataMissing
     from fellowship.readers.named import read_dataset
     from fellowship.runs import attack as at

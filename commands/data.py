@@ -18,7 +18,8 @@ data_app = typer.Typer(help="Third-party evaluation data by name: list, fetch (p
 def list_data(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per dataset.")] = False) -> None:
     """Every dataset the project knows: where it is found here (mirror, cache or missing), its origin, size and licence.
 
-    A mirror named by FELLOWSHIP_DATA is read first; the cache is FELLOWSHIP_DATA_CACHE, else $XDG_CACHE_HOME/fellowship/data.
+    A mirror named by FELLOWSHIP_DATA is read first; the cache is FELLOWSHIP_DATA_CACHE, else
+    $XDG_CACHE_HOME/fellowship/data.
     """
     from fellowship.data.catalogue import catalogue
     from fellowship.data.store import cache_root, mirror_root, status
@@ -44,8 +45,9 @@ def fetch_data(
 ) -> None:
     """Download datasets from their origin at the pinned commit, check every file's sha256, and store them in the cache.
 
-    Files are verified before anything is stored; a failed or corrupt download caches nothing. Datasets another needs (paper-outputs needs pandalm and faireval) come along.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Files are verified before anything is stored; a failed or corrupt download caches nothing. Datasets another needs
+    (paper-outputs needs pandalm and faireval) come along.
+    """
     from fellowship.data.catalogue import catalogue
     from fellowship.data.store import FetchError, fetch, status
 
@@ -82,10 +84,13 @@ def reproduce(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per number, then a summary.")] = False,
     show: Annotated[Optional[str], typer.Option("--show", help="Only the rows with this status: match, explained or differs.")] = None,
 ) -> None:
-    """Every number of the paper that has recorded outputs behind it, recomputed from the authors' texts by this project's parsers and metrics.
+    """Every number of the paper that has recorded outputs behind it, recomputed from the authors' texts by this
+    project's parsers and metrics.
 
-    Kappas: the judge (combined /10), the debate and every jury, on FairEval and PandaLM; win rates: the feedback loop's 18. Needs the paper-outputs data (`fellowship data fetch paper-outputs`). Exits 0 only when every number matches or its difference is explained.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Kappas: the judge (combined /10), the debate and every jury, on FairEval and PandaLM; win rates: the feedback loop's
+    18. Needs the paper-outputs data (`fellowship data fetch paper-outputs`). Exits 0 only when every number matches or
+    its difference is explained.
+    """
     from fellowship.data.store import DataMissing
     from fellowship.runs.reproduce import TABLES, summary
     from fellowship.runs.reproduce import reproduce as run

@@ -125,10 +125,14 @@ def step(
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
     *, given: dict[str, Any],
 ) -> None:
-    """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in the state, and takes a command.
+    """Run a graph one node at a time: before each node it stops, shows the step, the next node(s) and what changed in
+    the state, and takes a command.
 
-    Commands: Enter or [bold]c[/] continue to the next stop · [bold]r[/] run to the end · [bold]s[/] [FIELD] show the state (or one field) · [bold]e[/] FIELD=VALUE edit the state (JSON values) · [bold]q[/] quit, keeping the thread resumable with --thread. Works in a terminal and with commands piped on stdin (end of input quits). Checkpoints live in .fellowship/checkpoints.sqlite (FELLOWSHIP_HOME moves it).
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Commands: Enter or [bold]c[/] continue to the next stop · [bold]r[/] run to the end · [bold]s[/] [FIELD] show the
+    state (or one field) · [bold]e[/] FIELD=VALUE edit the state (JSON values) · [bold]q[/] quit, keeping the thread
+    resumable with --thread. Works in a terminal and with commands piped on stdin (end of input quits). Checkpoints live
+    in .fellowship/checkpoints.sqlite (FELLOWSHIP_HOME moves it).
+    """
     from fellowship.graphs.registry import WORKFLOWS
     from fellowship.runs import stepping
 

@@ -38,8 +38,10 @@ def judge(
 ) -> None:
     """Judge which of two responses is better: one model, one of the paper's prompting strategies (LLM-as-a-Judge).
 
-    Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation; if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid, never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Verdicts are A, B, tie or invalid. A reply without a readable answer gets one repair turn in the same conversation;
+    if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid,
+    never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
+    """
     if not thread:
         pre.check(ctx, ctx.model)
     concurrency = auto_concurrency(concurrency, ctx.model, base_url=ctx.base_url)
@@ -55,8 +57,10 @@ def jury(
 ) -> None:
     """Let several models judge the pair independently and concurrently; the plurality decides (LLMs-as-a-Jury).
 
-    Each member votes A, B or tie with the judge and its strategy. When two or more labels share the top count the verdict is a tie. Invalid votes are left out of the count and reported; when every vote is invalid the verdict is [bold]invalid[/]. The scores shown are the means of the members' scores.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Each member votes A, B or tie with the judge and its strategy. When two or more labels share the top count the
+    verdict is a tie. Invalid votes are left out of the count and reported; when every vote is invalid the verdict is
+    [bold]invalid[/]. The scores shown are the means of the members' scores.
+    """
     if not thread:
         check_panel(ctx.members)
         pre.check(ctx, ctx.members)
@@ -73,10 +77,14 @@ def debate(
                                                       "otherwise tie.")] = False,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, ctx: DebateContext, pre: Preflight,
 ) -> None:
-    """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM Debate).
+    """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM
+    Debate).
 
-    Within a round the referees speak in that order and each sees the whole discussion so far. After the rounds every referee, concurrently, explains and scores both responses /10. Each response's score is the mean over the referees whose scores could be read (one repair turn each); the higher mean wins, equal means tie, none readable is [bold]invalid[/].
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Within a round the referees speak in that order and each sees the whole discussion so far. After the rounds every
+    referee, concurrently, explains and scores both responses /10. Each response's score is the mean over the referees
+    whose scores could be read (one repair turn each); the higher mean wins, equal means tie, none readable is
+    [bold]invalid[/].
+    """
     if not thread:
         check_panel(referee_models=ctx.referee_models)
         pre.check(ctx, ctx.referee_models or ctx.model)

@@ -193,8 +193,12 @@ def generate(
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
-    For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is journalled in --out, and running the same command again continues without redoing it; a prompt that failed is retried. Output files are rebuilt from the journal and written atomically.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    For each prompt every source answers (single models, and feedback loops whose best response counts), the evaluator
+    compares the answers, and decisive comparisons become rows. Ties, invalid verdicts, orders that disagree under
+    --swap, small margins and identical responses are dropped and counted. The run is resumable: each finished prompt is
+    journalled in --out, and running the same command again continues without redoing it; a prompt that failed is
+    retried. Output files are rebuilt from the journal and written atomically.
+    """
     from fellowship.runs.generation import Generation
 
     rules = dataset.rules()
@@ -284,10 +288,12 @@ def export(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags,
 ) -> None:
-    """Rebuild a generate run's dataset files, summary and card from its journal with other output options: no model is called.
+    """Rebuild a generate run's dataset files, summary and card from its journal with other output options: no model is
+    called.
 
-    Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of them can change here; the prompts, models and evaluator belong to the run.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Kinds, the margin filter, the conversational form, the file format and the licence change only the files, so any of
+    them can change here; the prompts, models and evaluator belong to the run.
+    """
     from fellowship.runs.export import rebuild
 
     rules = dataset.rules()

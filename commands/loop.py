@@ -45,8 +45,11 @@ def refine(
 ) -> None:
     """Improve a response with the LLM Feedback Loop: a generator writes, reviewers critique, the generator revises.
 
-    Each role keeps its own conversation. Reviewers answer with an evaluation, [bold]Overall Score: X/10[/] and feedback (one repair turn when the score cannot be read; a failing reviewer is left out). After the last response the evaluator picks the best in a knockout: 1 vs 2, the winner vs 3; a tie or an invalid verdict carries the later response forward.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    Each role keeps its own conversation. Reviewers answer with an evaluation, [bold]Overall Score: X/10[/] and feedback
+    (one repair turn when the score cannot be read; a failing reviewer is left out). After the last response the
+    evaluator picks the best in a knockout: 1 vs 2, the winner vs 3; a tie or an invalid verdict carries the later
+    response forward.
+    """
     from fellowship.fileio.prompts import PromptItem
     from fellowship.runs.winrate import refine as run_refine
     from fellowship.runs.winrate import refine_prompts
@@ -94,8 +97,10 @@ def winrate(
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
-    A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded elsewhere instead of running models.
-    """  # noqa: E501 - Typer keeps a help paragraph's line breaks
+    A win is an A verdict; ties and invalid verdicts are not wins (the paper's rule), and every prompt counts. Also
+    shown: the win rate counting ties as half, and a 95% Wilson interval. [bold]--recorded[/] reads comparisons recorded
+    elsewhere instead of running models.
+    """
     from fellowship.data.store import DataMissing
     from fellowship.metrics.winrate import win_report
     from fellowship.readers.named import recorded_path
