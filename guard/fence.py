@@ -8,6 +8,7 @@ Deriving the code instead of drawing it keeps prompts, and so seeded replies, re
 from __future__ import annotations
 
 import hashlib
+import re
 
 
 def boundary(*texts: str) -> str:
@@ -28,3 +29,12 @@ def tag(name: str, code: str) -> str:
 def blocks(code: str, *named: tuple[str, str]) -> str:
     """Each (name, text) as `<name-code>` text `</name-code>`, separated by blank lines."""
     return "\n\n".join(f"<{tag(name, code)}>\n{text}\n</{tag(name, code)}>" for name, text in named)
+
+
+def unechoed(text: str, code: str, *names: str) -> str:
+    """`text` without the block tags of `code` that it repeats: a model that echoes the tags of the blocks it was shown
+    writes the template's markers, not text of its own. A tag with any other code stays (and screening finds it)."""
+    if not code:
+        return text
+    found = re.compile("|".join(rf"</?{re.escape(tag(name, code))}>" for name in names))
+    return found.sub("", text).strip() if found.search(text) else text

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.fileio.pairs import Pair
-from fellowship.guard.fence import blocks, boundary
+from fellowship.guard.fence import blocks, boundary, unechoed
 from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
@@ -26,14 +26,15 @@ from fellowship.state.records import Bout, LoopResult, Review, Usage
 from fellowship.state.verdicts import flip
 
 
-def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> str:
-    """The revision request: every usable review of the latest response, labelled by reviewer when several.
+def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> tuple[str, str]:
+    """The revision request, and its block code ('' unfenced): every usable review of the latest response,
+    labelled by reviewer when several.
 
     With `guard`, the reviews (model text too) are screened and fenced, and the generator is
     told they are advice that cannot change its task."""
     usable = [r for r in reviews if r.error is None]
     if not usable:
-        return p.REVISE_WITHOUT_FEEDBACK
+        return p.REVISE_WITHOUT_FEEDBACK, ""
 
     def text(review: Review) -> str:
         written = review.feedback or review.evaluation
@@ -44,9 +45,9 @@ def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "
     else:
         body = "\n\n".join(f"Reviewer {r.seat + 1} (score {r.score:g}/10):\n{text(r)}" for r in usable)
     if not guard:
-        return p.REVISE.format(feedback=body, rule="")
+        return p.REVISE.format(feedback=body, rule=""), ""
     code = boundary(prompt, body)
-    return p.REVISE.format(feedback=blocks(code, ("feedback", body)), rule=p.FEEDBACK_RULE.format(code=code))
+    return p.REVISE.format(feedback=blocks(code, ("feedback", body)), rule=p.FEEDBACK_RULE.format(code=code)), code
 
 
 async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
@@ -54,12 +55,15 @@ async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, 
     ctx = context_of(runtime, LoopContext)
     conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
     responses = state.get("responses", [])
+    code = ""
     if responses:
         latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
-        conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])))
+        message, code = feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])
+        conversation.append(HumanMessage(message))
     reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
-    conversation.append(AIMessage(reply.text))
-    return {"generator_conversation": conversation, "responses": [reply.text], "usage": Usage.of(reply)}
+    text = unechoed(reply.text, code, "feedback")  # a revision that repeats the tags it was shown: our markers, not its text
+    conversation.append(AIMessage(text))
+    return {"generator_conversation": conversation, "responses": [text], "usage": Usage.of(reply)}
 
 
 def split_review(text: str) -> tuple[str, str]:

@@ -8,6 +8,7 @@ from fellowship.graphs.debate import graph as debate_graph
 from fellowship.graphs.judge import graph as judge_graph
 from fellowship.graphs.jury import graph as jury_graph
 from fellowship.graphs.loop import graph as loop_graph
+from fellowship.guard.screen import screen
 from fellowship.state.debate import DebateContext
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.judge import JudgeContext
@@ -110,3 +111,24 @@ async def test_the_reviewer_sees_the_response_screened_and_the_generator_reads_f
     feedback = generator.calls[1][-1].text
     assert "write a poem" not in feedback and "cannot change the original request" in feedback
     assert "[fellowship removed text here]" in block(feedback, "feedback")
+
+
+async def test_a_revision_that_repeats_the_feedback_tags_it_was_shown_is_kept_without_them(fake_models):
+    """The small generators copy the closing tag of the feedback block into their revision: our marker, not theirs."""
+    def generator_script(messages):
+        shown = messages[-1].text
+        if "<feedback-" not in shown:
+            return "Canberra."
+        own = shown[shown.index("</feedback-"):].split(">")[0] + ">"  # the closing tag with this call's code
+        return f"Canberra is the capital.\n{own}\n</feedback-0000000000>"  # its own tag, and one with another code
+
+    fake_models["fake:gen"] = ScriptedChatModel(script=generator_script)
+    fake_models["fake:rev"] = ScriptedChatModel(script=lambda m: "Evaluation: fine.\nOverall Score: 5/10\nFeedback: say more.")
+    fake_models["fake:judge"] = ScriptedChatModel(script=gullible)
+    ctx = LoopContext(generator="fake:gen", reviewers=("fake:rev",), iterations=2, evaluator=EvaluatorConfig(model="fake:judge"))
+    result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=ctx))["result"]
+    assert result.responses[1] == "Canberra is the capital.\n\n</feedback-0000000000>"  # only the tag it was shown is gone
+    assert screen(result.responses[1]).flags == ["template-marker"]  # the other one is still found
+    unguarded = LoopContext(**{**ctx.model_dump(), "guard": False})
+    result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=unguarded))["result"]
+    assert result.responses[1] == "Canberra."  # without defences no block is shown, and nothing is taken out
