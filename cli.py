@@ -7,7 +7,9 @@ Exit codes: 0 done, 1 a runtime failure (a model call that failed after retries)
 from __future__ import annotations
 
 import inspect
+import os
 import signal
+from typing import Annotated, Optional
 
 import typer
 
@@ -37,7 +39,13 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    traces_mb: Annotated[Optional[float], typer.Option(
+        "--traces-mb", min=0, envvar="FELLOWSHIP_TRACES_MB", show_default=False,
+        help="Cap of the local trace file in MB (default 256; 0: no cap): past it the oldest runs are dropped, failed ones "
+             "last.")] = None,
+) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
 
     Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns
@@ -45,6 +53,8 @@ def _root(ctx: typer.Context) -> None:
     """
     from fellowship.tracing.local import enable
 
+    if traces_mb is not None:  # in the environment, so that Ray workers keep the same cap
+        os.environ["FELLOWSHIP_TRACES_MB"] = str(traces_mb)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _interrupt)
 

@@ -21,6 +21,7 @@ from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.runner import Batch
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
+from fellowship.tracing.local import store_report
 
 
 def base_provenance(ctx: GenerateContext) -> dict[str, Any]:
@@ -116,4 +117,4 @@ class Generation:
         summary = write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
                                 seconds=seconds, license=self.license, calibration=calibration, built=self.built)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
-        return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone}
+        return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone, "local_traces": store_report()}

@@ -1,7 +1,10 @@
 """A LangChain tracer that stores every finished root run's tree in a local SQLite file.
 
 Stored per run: names, run types, timings, token usage, inputs, outputs and errors;
-never the models' serialized settings (where API keys would live).
+never the models' serialized settings (where API keys would live). The file is capped
+(`FELLOWSHIP_TRACES_MB`, default 256 MB): past the cap the oldest runs are dropped, runs
+that failed last, down to nine tenths of it, so a long run keeps its newest traces and its
+failures in bounded space.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ from langchain_core.load import dumpd
 from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
+DEFAULT_CAP_MB = 256.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, command TEXT, name TEXT, status TEXT, started REAL, seconds REAL,
     input_tokens INTEGER, output_tokens INTEGER, tree TEXT
 )"""
+
+
+def cap_mb() -> float:
+    """The cap of the trace file in MB (`FELLOWSHIP_TRACES_MB`; 0 means no cap)."""
+    try:
+        return max(0.0, float(os.environ.get("FELLOWSHIP_TRACES_MB", DEFAULT_CAP_MB)))
+    except ValueError:
+        return DEFAULT_CAP_MB
 
 
 def state_dir() -> Path:
@@ -81,10 +93,12 @@ class LocalTracer(BaseTracer):
 
     run_inline = True
 
-    def __init__(self, command: str, path: Path | None = None) -> None:
+    def __init__(self, command: str, path: Path | None = None, cap: float | None = None) -> None:
         super().__init__()
         self.command = command
         self.path = path or state_dir() / "traces.sqlite"
+        self.cap = int((cap_mb() if cap is None else cap) * 1_000_000)  # bytes; 0: no cap
+        self.dropped = 0  # runs this process dropped to stay under the cap
         self._lock = threading.Lock()
 
     def _persist_run(self, run: Run) -> None:
@@ -93,12 +107,30 @@ class LocalTracer(BaseTracer):
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with sqlite3.connect(self.path) as db:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the table exists: freed pages leave the file
                 db.execute(SCHEMA)
                 db.execute(
                     "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (tree["id"], self.command, run.name, status, tree["start"], tree["seconds"],
                      tree["input_tokens"], tree["output_tokens"], json.dumps(tree)),
                 )
+            if self.cap and self.path.stat().st_size > self.cap:
+                self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest runs (failed ones last) until the file is under nine tenths of the cap."""
+        with sqlite3.connect(self.path, isolation_level=None) as db:
+            if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # a file from before the cap: convert it once
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.execute("VACUUM")
+            while self.path.stat().st_size > self.cap * 0.9:
+                count = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+                if count <= 1:
+                    break
+                gone = db.execute("DELETE FROM runs WHERE id IN (SELECT id FROM runs ORDER BY status = 'error', started "
+                                  "LIMIT ?)", (max(1, count // 10),)).rowcount
+                self.dropped += gone
+                db.execute("PRAGMA incremental_vacuum")
 
 
 def recent(path: Path | None = None, limit: int = 20) -> list[dict[str, Any]]:
@@ -134,3 +166,12 @@ def enable(command: str) -> None:
 
 def active() -> LocalTracer | None:
     return _active
+
+
+def store_report() -> dict[str, Any] | None:
+    """Where this process's traces went and how much room they take (None with local traces off)."""
+    tracer = _active
+    if tracer is None:
+        return None
+    size = tracer.path.stat().st_size if tracer.path.exists() else 0
+    return {"path": str(tracer.path), "mb": round(size / 1e6, 3), "cap_mb": tracer.cap / 1e6 or None, "dropped": tracer.dropped}

@@ -38,5 +38,9 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
             lines.append(line)
     if s.get("redone"):
         lines += ["", f"redone because their prompt changed: {s['redone']}"]
+    if t := s.get("local_traces"):
+        cap = f"of the {t['cap_mb']:g} MB cap (--traces-mb)" if t["cap_mb"] else "(no cap)"
+        dropped = f"; {t['dropped']} oldest runs dropped to stay under it" if t["dropped"] else ""
+        lines += ["", f"local traces: {t['path']}, {t['mb']:g} MB {cap}{dropped}"]
     lines += ["", f"dataset card: {s['out']}/README.md" if any(s["rows"].values()) else "no dataset card: no rows"]
     console.print("\n".join(lines), markup=False, highlight=False)

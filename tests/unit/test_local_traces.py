@@ -55,3 +55,39 @@ def test_local_traces_can_be_turned_off(fake_models, tmp_path, monkeypatch):
     fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: REPLY)
     assert runner.invoke(app, ["judge", "-q", "q", "--a", "a", "--b", "b", "--model", "openai:fake"]).exit_code == 0
     assert not (tmp_path / "traces.sqlite").exists()
+
+
+def test_the_trace_file_stays_under_its_cap_dropping_the_oldest_runs_and_failures_last(tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from uuid import uuid4
+
+    from langchain_core.tracers.schemas import Run
+
+    from fellowship.tracing.local import LocalTracer, recent
+
+    tracer = LocalTracer("test", tmp_path / "traces.sqlite", cap=0.2)  # 200 kB
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for n in range(120):  # about 5 kB a run: 600 kB unbounded
+        at = start + timedelta(seconds=n)
+        tracer._persist_run(Run(id=uuid4(), name=f"run {n}", run_type="chain", start_time=at, end_time=at, trace_id=uuid4(),
+                                inputs={"text": "x" * 5000}, outputs={}, error="boom" if n == 3 else None))
+        assert (tmp_path / "traces.sqlite").stat().st_size <= 200_000
+    kept = recent(tmp_path / "traces.sqlite", limit=1000)
+    names = {run["graph"] for run in kept}
+    assert "run 119" in names and "run 3" in names and "run 4" not in names  # the newest and the failure stay
+    assert tracer.dropped == 120 - len(kept) > 60
+
+
+def test_the_cap_is_a_flag_and_an_environment_variable_and_the_generate_summary_says_it(fake_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("FELLOWSHIP_HOME", str(tmp_path))
+    monkeypatch.setenv("FELLOWSHIP_TRACES_MB", "64")  # restored after the test: the flag below overwrites it
+    fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: REPLY if m[0].type == "system" else "an answer")
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("2+2?\n")
+    result = runner.invoke(app, ["--traces-mb", "0.5", "generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"),
+                                 "--kind", "single", "--candidate", "a=openai:fake", "--candidate", "b=openai:fake",
+                                 "--judge-model", "openai:fake", "--no-preflight", "--json"])
+    assert result.exit_code == 0, result.output
+    traces = json.loads(result.stdout)["local_traces"]
+    assert traces["path"] == str(tmp_path / "traces.sqlite") and traces["cap_mb"] == 0.5 and traces["dropped"] == 0
+    assert 0 < traces["mb"] <= 0.5
