@@ -1,0 +1,128 @@
+"""`generate` at scale against a server that answers at once: its wall time against the bare client's floor,
+its peak memory, and the sizes of its journal and local traces.
+
+A scripted OpenAI-compatible server runs in a process of its own on 127.0.0.1 and answers every
+request at once. The floor is the same calls (two candidates and one judgement per prompt)
+through the bare async `openai` client at the same concurrency; then `fellowship generate` runs
+as a user runs it (a subprocess, default settings, local traces on). Prints, per size: seconds
+of each, their ratio (the issue's target: at most 1.5), peak RSS of the generate process, and
+the journal's and the trace file's sizes.
+
+    python benchmarks/scale.py                 # 2,000 prompts
+    python benchmarks/scale.py --prompts 2000 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+
+import _common  # noqa: F401
+
+CONCURRENCY = 16
+JUDGE_REPLY = "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
+
+
+def reply(body: dict) -> str:
+    """The judge's scores when the request has a system prompt (the judge's), else a short answer."""
+    return JUDGE_REPLY if body["messages"][0]["role"] == "system" else "An answer of a dozen words or so, written at once."
+
+
+def serve() -> None:
+    """The scripted server, in this process until killed; it prints its port, and keeps no request bodies."""
+    from tests.servers import ScriptedOpenAIServer
+
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024  # the default backlog of 5 resets connections under a burst
+        daemon_threads = True
+
+    server = ScriptedOpenAIServer(reply)
+    server.bodies, server.keys = _Discard(), _Discard()
+    server.httpd.server_close()
+    httpd = Server(("127.0.0.1", 0), server.httpd.RequestHandlerClass)
+    print(httpd.server_address[1], flush=True)
+    httpd.serve_forever()
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    def append(self, item: object) -> None:
+        pass
+
+
+async def floor(url: str, prompts: int) -> float:
+    """The bare client: the same 3 calls per prompt, CONCURRENCY at once."""
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=url, api_key="x", max_retries=0)
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        async with gate:
+            a, b = await asyncio.gather(*(client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": f"Question {i}?"}], max_tokens=512) for _ in range(2)))
+            await client.chat.completions.create(model="m", max_tokens=1024, messages=[
+                {"role": "system", "content": "You judge."},
+                {"role": "user", "content": f"Question {i}?\n{a.choices[0].message.content}\n{b.choices[0].message.content}"}])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(prompts)))
+    return time.perf_counter() - started
+
+
+def generate(url: str, prompts: int, folder: Path) -> tuple[float, float]:
+    """`fellowship generate` as a subprocess: (seconds, peak RSS in MB)."""
+    source = folder / "prompts.txt"
+    source.write_text("".join(f"Question {i}?\n" for i in range(prompts)))
+    env = {**os.environ, "OPENAI_API_KEY": "x", "FELLOWSHIP_HOME": str(folder / "home"), "LANGSMITH_TRACING": "false"}
+    command = [str(Path(sys.executable).parent / "fellowship"), "generate", "--prompts", str(source), "--out", str(folder / "out"),
+               "--kind", "single", "--candidate", "a=openai:m", "--candidate", "b=openai:m", "--judge-model", "openai:m",
+               "--base-url", url, "--max-concurrency", str(CONCURRENCY), "--no-preflight", "--json"]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"generate failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB on Linux: the largest child so far
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, nargs="+", default=[2000])
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve()
+        return
+    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+    try:
+        print("| prompts | bare client (s) | generate (s) | ratio | peak RSS (MB) | journal (MB) | traces (MB) |")
+        print("|---|---|---|---|---|---|---|")
+        for count in args.prompts:
+            bare = asyncio.run(floor(url, count))
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp)
+                seconds, peak = generate(url, count, folder)
+                journal = (folder / "out" / "journal.jsonl").stat().st_size / 1e6
+                traces = (folder / "home" / "traces.sqlite").stat().st_size / 1e6
+                summary = json.loads((folder / "out" / "summary.json").read_text())
+                assert summary["done"] == count, summary
+            print(f"| {count:,} | {bare:.1f} | {seconds:.1f} | {seconds / bare:.2f} | {peak:.0f} | {journal:.1f} | {traces:.1f} |",
+                  flush=True)
+    finally:
+        server.kill()
+
+
+if __name__ == "__main__":
+    main()
