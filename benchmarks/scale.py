@@ -33,8 +33,11 @@ JUDGE_REPLY = "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B
 
 
 def reply(body: dict) -> str:
-    """The judge's scores when the request has a system prompt (the judge's), else a short answer."""
-    return JUDGE_REPLY if body["messages"][0]["role"] == "system" else "An answer of a dozen words or so, written at once."
+    """The judge's scores when the request has a system prompt (the judge's), else a short answer of the request's seed
+    (each source has a seed of its own: their answers differ, so every prompt is judged)."""
+    if body["messages"][0]["role"] == "system":
+        return JUDGE_REPLY
+    return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
 
 
 def serve() -> None:
@@ -68,7 +71,7 @@ async def floor(url: str, prompts: int) -> float:
     async def one(i: int) -> None:
         async with gate:
             a, b = await asyncio.gather(*(client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"Question {i}?"}], max_tokens=512) for _ in range(2)))
+                model="m", messages=[{"role": "user", "content": f"Question {i}?"}], max_tokens=512, seed=seed) for seed in (1, 2)))
             await client.chat.completions.create(model="m", max_tokens=1024, messages=[
                 {"role": "system", "content": "You judge."},
                 {"role": "user", "content": f"Question {i}?\n{a.choices[0].message.content}\n{b.choices[0].message.content}"}])
@@ -117,7 +120,7 @@ def main() -> None:
                 journal = (folder / "out" / "journal.jsonl").stat().st_size / 1e6
                 traces = (folder / "home" / "traces.sqlite").stat().st_size / 1e6
                 summary = json.loads((folder / "out" / "summary.json").read_text())
-                assert summary["done"] == count, summary
+                assert summary["done"] == count and summary["rows"]["single_dpo.jsonl"] == count, summary  # every prompt judged
             print(f"| {count:,} | {bare:.1f} | {seconds:.1f} | {seconds / bare:.2f} | {peak:.0f} | {journal:.1f} | {traces:.1f} |",
                   flush=True)
     finally:

@@ -22,6 +22,7 @@ from fellowship.models.factory import BackendUnavailable
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.runs.runner import Batch
 from fellowship.state.records import Evaluation
+from fellowship.tracing.local import flush as flush_traces
 from fellowship.views.progress import Bar
 
 R = TypeVar("R", bound=BaseModel)
@@ -201,6 +202,8 @@ def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], 
         fail(f"{exc.strerror}; free space or fix the permission, then run the same command again to go on", 1)
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
+    finally:
+        flush_traces()  # the local traces of what ran, in the file before the command says it is done
 
 
 def read_prompt_file(path: Path) -> list[Any]:

@@ -54,7 +54,10 @@ def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseCha
         return entry if isinstance(entry, BaseChatModel) else entry(settings)
     parsed = ModelSpec.parse(spec)
     with _lock:
-        return _cached(parsed, settings)
+        model = _cached(parsed, settings.model_copy(update={"seed": None}))
+    # Seeds are derived per source and prompt, so nearly every call has its own: a copy with the seed
+    # shares the built model's clients, where building one per seed cost a client per call.
+    return model if settings.seed is None else model.model_copy(update={"seed": settings.seed})
 
 
 @lru_cache(maxsize=64)

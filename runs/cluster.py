@@ -87,7 +87,10 @@ def _worker_class() -> Any:
         def flush(self) -> None:
             from langchain_core.tracers.langchain import wait_for_all_tracers
 
+            from fellowship.tracing.local import flush
+
             wait_for_all_tracers()
+            flush()
 
     return Worker
 

@@ -9,9 +9,12 @@ failures in bounded space.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import queue
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -99,23 +102,49 @@ class LocalTracer(BaseTracer):
         self.path = path or state_dir() / "traces.sqlite"
         self.cap = int((cap_mb() if cap is None else cap) * 1_000_000)  # bytes; 0: no cap
         self.dropped = 0  # runs this process dropped to stay under the cap
-        self._lock = threading.Lock()
+        # Finished runs are written by a thread of their own, several to a transaction: a write on the
+        # event loop (a tree to JSON, an SQLite commit) held up every model call in flight.
+        self._queue: queue.Queue[Run] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_forever, name="fellowship-traces", daemon=True)
+        self._writer.start()
+        atexit.register(self.flush)
 
     def _persist_run(self, run: Run) -> None:
-        tree = tree_of(run)
-        status = "error" if run.error else "ok"
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with sqlite3.connect(self.path) as db:
-                db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the table exists: freed pages leave the file
-                db.execute(SCHEMA)
-                db.execute(
-                    "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (tree["id"], self.command, run.name, status, tree["start"], tree["seconds"],
-                     tree["input_tokens"], tree["output_tokens"], json.dumps(tree)),
-                )
-            if self.cap and self.path.stat().st_size > self.cap:
-                self._trim()
+        self._queue.put(run)
+
+    def flush(self) -> None:
+        """Wait until every finished run is in the file."""
+        self._queue.join()
+
+    def _write_forever(self) -> None:
+        while True:
+            runs = [self._queue.get()]
+            while len(runs) < 200:
+                try:
+                    runs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write(runs)
+            except Exception as exc:  # noqa: BLE001 - traces are best effort: a full disk must not stop the run
+                print(f"fellowship: local traces not written ({type(exc).__name__}: {exc})", file=sys.stderr)
+            finally:
+                for _ in runs:
+                    self._queue.task_done()
+
+    def _write(self, runs: list[Run]) -> None:
+        rows = []
+        for run in runs:
+            tree = tree_of(run)
+            rows.append((tree["id"], self.command, run.name, "error" if run.error else "ok", tree["start"], tree["seconds"],
+                         tree["input_tokens"], tree["output_tokens"], json.dumps(tree)))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(self.path) as db:
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the table exists: freed pages leave the file
+            db.execute(SCHEMA)
+            db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if self.cap and self.path.stat().st_size > self.cap:
+            self._trim()
 
     def _trim(self) -> None:
         """Drop the oldest runs (failed ones last) until the file is under nine tenths of the cap."""
@@ -168,10 +197,17 @@ def active() -> LocalTracer | None:
     return _active
 
 
+def flush() -> None:
+    """Wait until this process's finished runs are in the trace file."""
+    if _active is not None:
+        _active.flush()
+
+
 def store_report() -> dict[str, Any] | None:
     """Where this process's traces went and how much room they take (None with local traces off)."""
     tracer = _active
     if tracer is None:
         return None
+    tracer.flush()
     size = tracer.path.stat().st_size if tracer.path.exists() else 0
     return {"path": str(tracer.path), "mb": round(size / 1e6, 3), "cap_mb": tracer.cap / 1e6 or None, "dropped": tracer.dropped}

@@ -71,6 +71,7 @@ def test_the_trace_file_stays_under_its_cap_dropping_the_oldest_runs_and_failure
         at = start + timedelta(seconds=n)
         tracer._persist_run(Run(id=uuid4(), name=f"run {n}", run_type="chain", start_time=at, end_time=at, trace_id=uuid4(),
                                 inputs={"text": "x" * 5000}, outputs={}, error="boom" if n == 3 else None))
+        tracer.flush()
         assert (tmp_path / "traces.sqlite").stat().st_size <= 200_000
     kept = recent(tmp_path / "traces.sqlite", limit=1000)
     names = {run["graph"] for run in kept}
