@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,17 +25,22 @@ async def run_all(
     concurrency: int,
     on_done: Callable[[int, R | ItemFailure], None] | None = None,
 ) -> list[R | ItemFailure]:
-    """Results in input order; a failing item yields an ItemFailure instead of stopping the rest."""
-    gate = asyncio.Semaphore(max(1, concurrency))
+    """Results in input order; a failing item yields an ItemFailure instead of stopping the rest.
 
-    async def one(index: int, item: T) -> R | ItemFailure:
-        async with gate:
+    `concurrency` workers take the items in turn, so only that many are in flight, and held, at once.
+    """
+    results: list[R | ItemFailure | None] = [None] * len(items)
+    pending = iter(enumerate(items))  # shared by the workers: each takes the next item when it is free
+
+    async def worker() -> None:
+        for index, item in pending:
             try:
                 result: R | ItemFailure = await job(item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-        if on_done:
-            on_done(index, result)
-        return result
+            results[index] = result
+            if on_done:
+                on_done(index, result)
 
-    return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))  # in input order
+    await asyncio.gather(*(worker() for _ in range(min(max(1, concurrency), len(items)))))
+    return cast(list[R | ItemFailure], results)  # every item has its result, in input order

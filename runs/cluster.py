@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fellowship.runs.batch import ItemFailure
 
@@ -119,22 +119,23 @@ async def run_on_cluster(
     actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets)
               for _ in range(workers)]
     job_ref = ray.put(job)
-    gate = asyncio.Semaphore(workers * concurrency)
+    results: list[R | ItemFailure | None] = [None] * len(items)
+    pending = iter(enumerate(items))  # shared: `concurrency` slots per actor, each taking the next item when free
 
-    async def one(index: int, item: T) -> R | ItemFailure:
-        async with gate:
+    async def slot(actor: Any) -> None:
+        for index, item in pending:
             try:
-                result: R | ItemFailure = await actors[index % workers].run.remote(job_ref, item)
+                result: R | ItemFailure = await actor.run.remote(job_ref, item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-        if on_done:
-            on_done(index, result)
-        return result
+            results[index] = result
+            if on_done:
+                on_done(index, result)
 
     try:
-        results = list(await asyncio.gather(*(one(i, item) for i, item in enumerate(items))))  # in input order
+        await asyncio.gather(*(slot(actors[n % workers]) for n in range(min(workers * concurrency, len(items)))))
         await asyncio.gather(*(actor.flush.remote() for actor in actors))
     finally:
         for actor in actors:
             ray.kill(actor)
-    return results
+    return cast(list[R | ItemFailure], results)  # every item has its result, in input order

@@ -1,0 +1,57 @@
+"""The batch runner: results in item order, failures per item, and only `concurrency` items held at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.journal import Journal
+from fellowship.runs.runner import Batch
+
+
+async def test_results_in_item_order_failures_recorded_and_a_bounded_window():
+    in_flight, most, tasks = 0, 0, 0
+
+    async def job(n: int) -> int:
+        nonlocal in_flight, most, tasks
+        in_flight += 1
+        most = max(most, in_flight)
+        tasks = max(tasks, len(asyncio.all_tasks()))
+        await asyncio.sleep(0.001 * (n % 3))  # finishing out of order
+        in_flight -= 1
+        if n == 7:
+            raise ValueError("seven")
+        return n * 10
+
+    done: list[int] = []
+    results = await run_all(range(2000), job, concurrency=4, on_done=lambda i, r: done.append(i))
+    assert [r for r in results if not isinstance(r, ItemFailure)] == [n * 10 for n in range(2000) if n != 7]
+    assert isinstance(results[7], ItemFailure) and "seven" in str(results[7]) and results[7].index == 7
+    assert most == 4 and sorted(done) == list(range(2000))
+    assert tasks <= 4 + 1  # the workers and the test's own task: not one task per item
+
+
+async def test_a_journalled_batch_skips_what_the_journal_holds_and_redoes_a_changed_item(tmp_path):
+    from pydantic import BaseModel
+
+    class Item(BaseModel):
+        id: str
+        text: str
+
+    calls: list[str] = []
+
+    async def job(item: Item) -> dict[str, str]:
+        calls.append(item.id)
+        return {"answer": item.text.upper()}
+
+    items = [Item(id=str(n), text=f"t{n}") for n in range(5)]
+    journal = Journal(tmp_path / "j.jsonl", {"v": 1})
+    rows = await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})
+    journal.close()
+    assert [r["answer"] for r in rows] == ["T0", "T1", "T2", "T3", "T4"] and sorted(calls) == ["0", "1", "2", "3", "4"]
+    calls.clear()
+    items[2] = Item(id="2", text="changed")
+    journal = Journal(tmp_path / "j.jsonl", {"v": 1})
+    rows = await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})
+    journal.close()
+    assert calls == ["2"] and rows[2]["answer"] == "CHANGED" and len(rows) == 5
