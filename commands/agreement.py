@@ -20,28 +20,36 @@ LIVE, RECORDED = "Live run", "Recorded outputs"
 
 @grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=LIVE), pre=PREFLIGHT, cluster=ClusterFlags)
 def agreement(
-    dataset: Annotated[str, typer.Option(help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, "
-                                              "paper-outputs/fair-eval, ...; see `fellowship data list`), a local file (PandaLM, "
-                                              "FairEval, LLMBar, Auto-J, LLMEval2, items.jsonl), or a Hub dataset id with "
-                                              "conversation_a/conversation_b/winner.", rich_help_panel=INPUTS)],
-    fmt: Annotated[Optional[str], typer.Option("--format", help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, "
-                                                                "autoj, llmeval2, items, arena.", rich_help_panel=INPUTS)] = None,
+    dataset: Annotated[str, typer.Option(
+        help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, "
+             "paper-outputs/fair-eval, ...; see `fellowship data list`), a local file (PandaLM, FairEval, LLMBar, Auto-J, "
+             "LLMEval2, items.jsonl), or a Hub dataset id with conversation_a/conversation_b/winner.",
+        rich_help_panel=INPUTS)],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format",
+        help="Dataset format when it cannot be detected: pandalm, faireval, llmbar, autoj, llmeval2, items, arena.",
+        rich_help_panel=INPUTS)] = None,
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "test",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N items.", rich_help_panel=INPUTS)] = None,
-    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="A file of recorded evaluator replies (paper-outputs "
-                                                                              "format, one record per item, dataset order). Several judge "
-                                                                              "files form a jury.", rich_help_panel=RECORDED)] = None,
-    kind: Annotated[Kind, typer.Option(help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').",
-                                       rich_help_panel=RECORDED)] = "judge",
-    every_jury: Annotated[bool, typer.Option("--all-juries", help="Rank every jury of two or more of the recorded judges.",
-                                             rich_help_panel=RECORDED)] = False,
-    as_authors: Annotated[bool, typer.Option("--as-authors",
-                                             help="Score recorded texts as the paper's authors did: where their parser failed (score -1) "
-                                                  "their recorded scores are compared as they are, a judge text ours cannot read is a "
-                                                  "tie, an unreadable debate final counts 0/0. Default: unreadable texts are invalid.",
-                                                  rich_help_panel=RECORDED)] = False,
-    results: Annotated[Path, typer.Option(help="Live: per-item results with raw texts; also the resume journal (rerun the same command to "
-                                               "continue).", rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
+    recorded: Annotated[Optional[list[Path]], typer.Option(
+        "--recorded",
+        help="A file of recorded evaluator replies (paper-outputs format, one record per item, dataset order). Several judge "
+             "files form a jury.",
+        rich_help_panel=RECORDED)] = None,
+    kind: Annotated[Kind, typer.Option(
+        help="What the recorded files hold: judge replies ('response') or debates ('response_1..3').",
+        rich_help_panel=RECORDED)] = "judge",
+    every_jury: Annotated[bool, typer.Option(
+        "--all-juries", help="Rank every jury of two or more of the recorded judges.", rich_help_panel=RECORDED)] = False,
+    as_authors: Annotated[bool, typer.Option(
+        "--as-authors",
+        help="Score recorded texts as the paper's authors did: where their parser failed (score -1) their recorded scores are "
+             "compared as they are, a judge text ours cannot read is a tie, an unreadable debate final counts 0/0. Default: "
+             "unreadable texts are invalid.",
+        rich_help_panel=RECORDED)] = False,
+    results: Annotated[Path, typer.Option(
+        help="Live: per-item results with raw texts; also the resume journal (rerun the same command to continue).",
+        rich_help_panel=LIVE)] = Path("agreement-results.jsonl"),
     concurrency: Concurrency = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,

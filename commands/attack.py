@@ -27,16 +27,19 @@ def _families(value: Optional[list[str]]) -> Optional[list[str]]:
 
 @grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=EVALUATED), pre=PREFLIGHT, cluster=ClusterFlags)
 def attack(
-    dataset: Annotated[list[str], typer.Option("--dataset", help="Human-labelled pairs by name (llmbar-natural, pandalm, ...; see "
-                                                                 "`fellowship data list`) or a local file; repeat for several. The "
-                                                                 "human-worse response of each pair carries the attack.",
-                                                                 rich_help_panel=INPUTS)],
-    limit: Annotated[Optional[int], typer.Option(min=1, help="The first N pairs with a human preference, per dataset.",
-                                                 rich_help_panel=INPUTS)] = None,
-    family: Annotated[Optional[list[str]], typer.Option("--family", help=f"An attack family (repeat); default all: {', '.join(FAMILIES)}.",
-                                                        callback=_families, rich_help_panel=INPUTS)] = None,
-    results: Annotated[Path, typer.Option(help="Per-case results with raw texts; also the resume journal (rerun the same command to "
-                                               "continue).", rich_help_panel=INPUTS)] = Path("attack-results.jsonl"),
+    dataset: Annotated[list[str], typer.Option(
+        "--dataset",
+        help="Human-labelled pairs by name (llmbar-natural, pandalm, ...; see `fellowship data list`) or a local file; repeat "
+             "for several. The human-worse response of each pair carries the attack.",
+        rich_help_panel=INPUTS)],
+    limit: Annotated[Optional[int], typer.Option(
+        min=1, help="The first N pairs with a human preference, per dataset.", rich_help_panel=INPUTS)] = None,
+    family: Annotated[Optional[list[str]], typer.Option(
+        "--family", help=f"An attack family (repeat); default all: {', '.join(FAMILIES)}.", callback=_families,
+        rich_help_panel=INPUTS)] = None,
+    results: Annotated[Path, typer.Option(
+        help="Per-case results with raw texts; also the resume journal (rerun the same command to continue).",
+        rich_help_panel=INPUTS)] = Path("attack-results.jsonl"),
     concurrency: Concurrency = None,
     as_json: AsJson = False,
     *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,

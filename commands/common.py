@@ -57,26 +57,25 @@ INPUTS = "Input and output"
 Question = Annotated[Optional[str], typer.Option("--question", "-q", help="The user prompt both responses answer.", rich_help_panel=INPUTS)]
 RespA = Annotated[Optional[str], typer.Option("--a", help="Response A.", rich_help_panel=INPUTS)]
 RespB = Annotated[Optional[str], typer.Option("--b", help="Response B.", rich_help_panel=INPUTS)]
-Pairs = Annotated[Optional[Path], typer.Option("--pairs", help="JSON Lines of pairs: question, response_a, response_b, optional id.",
-                                               rich_help_panel=INPUTS)]
-OutPath = Annotated[Optional[Path], typer.Option("--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: "
-                                                                     "rows on stdout.", rich_help_panel=INPUTS)]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on "
-                                                     "stderr).", rich_help_panel=INPUTS)]
-Concurrency = Annotated[Optional[int], typer.Option("--max-concurrency", min=1, show_default=False, help="Most items at once, and most "
-                                                                                                         "parallel model calls within one "
-                                                                                                         "graph run (LangGraph's "
-                                                                                                         "max_concurrency). Default: 1 "
-                                                                                                         "when every model is local or "
-                                                                                                         "served by llama-cpp-python's "
-                                                                                                         "server (they decode one request "
-                                                                                                         "at a time, and interleaved "
-                                                                                                         "requests defeat the prompt "
-                                                                                                         "cache), else 4.")]
-Thread = Annotated[Optional[str], typer.Option("--thread", help="Resume an interrupted single run by its thread id (printed when it "
-                                                                "started) and show its result.", rich_help_panel=INPUTS)]
-Model = Annotated[str, typer.Option("--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · "
-                                                          "hf-local:PATH|REPO.", callback=check_spec, rich_help_panel=MODELS)]
+Pairs = Annotated[Optional[Path], typer.Option(
+    "--pairs", help="JSON Lines of pairs: question, response_a, response_b, optional id.", rich_help_panel=INPUTS)]
+OutPath = Annotated[Optional[Path], typer.Option(
+    "--out", "-o", help="With --pairs: one JSON row per pair, written atomically. Default: rows on stdout.",
+    rich_help_panel=INPUTS)]
+AsJson = Annotated[bool, typer.Option(
+    "--json", help="Print the result as one JSON object (with --pairs: JSON rows, and a JSON summary on stderr).",
+    rich_help_panel=INPUTS)]
+Concurrency = Annotated[Optional[int], typer.Option(
+    "--max-concurrency", min=1, show_default=False,
+    help="Most items at once, and most parallel model calls within one graph run (LangGraph's max_concurrency). Default: 1 "
+         "when every model is local or served by llama-cpp-python's server (they decode one request at a time, and interleaved "
+         "requests defeat the prompt cache), else 4.")]
+Thread = Annotated[Optional[str], typer.Option(
+    "--thread", help="Resume an interrupted single run by its thread id (printed when it started) and show its result.",
+    rich_help_panel=INPUTS)]
+Model = Annotated[str, typer.Option(
+    "--model", "-m", help="Model spec: local:smollm2 · local:PATH.gguf · openai:MODEL · hf:REPO|URL · hf-local:PATH|REPO.",
+    callback=check_spec, rich_help_panel=MODELS)]
 CLUSTER = "Cluster"
 
 

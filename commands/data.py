@@ -79,8 +79,9 @@ class TableName(str, Enum):
 
 def reproduce(
     table: Annotated[TableName, typer.Option("--table", help="Which of the paper's tables.")] = TableName.all,
-    as_authors: Annotated[bool, typer.Option("--as-authors", help="Score the texts the authors could not parse as they did (-1 scores; "
-                                                                  "unreadable debate finals as 0/0).")] = False,
+    as_authors: Annotated[bool, typer.Option(
+        "--as-authors",
+        help="Score the texts the authors could not parse as they did (-1 scores; unreadable debate finals as 0/0).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per number, then a summary.")] = False,
     show: Annotated[Optional[str], typer.Option("--show", help="Only the rows with this status: match, explained or differs.")] = None,
 ) -> None:

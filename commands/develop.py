@@ -66,8 +66,8 @@ def _ascii(drawing: DrawableGraph) -> str:
 @graph_app.command("draw")
 def graph_draw(
     name: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
-    fmt: Annotated[DrawFormat, typer.Option("--format",
-    help="mermaid (paste into any Mermaid viewer) or ascii (terminal).")] = DrawFormat.mermaid,
+    fmt: Annotated[DrawFormat, typer.Option(
+        "--format", help="mermaid (paste into any Mermaid viewer) or ascii (terminal).")] = DrawFormat.mermaid,
     nested: Annotated[bool, typer.Option("--nested/--no-nested", help="Also draw the graphs that run inside its nodes.")] = True,
 ) -> None:
     """Draw a graph, offline."""
@@ -97,8 +97,8 @@ def _step_context(graph: str, model: str, member: Optional[list[str]], rounds: i
 
     settings = {k: v for k, v in given.items() if k in ModelOptions.model_fields}
     judge_cfg = EvaluatorConfig(model=model, **given)
-    sources = (CandidateConfig(name="single", kind="single", models=(model,)), CandidateConfig(name="loop", kind="loop", models=(model,
-                                                                                               model)))
+    sources = (CandidateConfig(name="single", kind="single", models=(model,)),
+               CandidateConfig(name="loop", kind="loop", models=(model, model)))
     contexts: dict[str, Callable[[], ModelOptions]] = {
         "judge": lambda: JudgeContext(model=model, **given),
         "jury": lambda: JuryContext(members=tuple(member or (model,) * 3), **given),
@@ -114,13 +114,14 @@ def step(
     graph: Annotated[str, typer.Argument(help="judge, jury, debate, loop or generate.")],
     question: Question = None, a: RespA = None, b: RespB = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="loop and generate: the prompt.", rich_help_panel=INPUTS)] = None,
-    breakpoints: Annotated[Optional[list[str]], typer.Option("--break", help="Stop only before these nodes (repeat); default: before "
-                                                                             "every node.", rich_help_panel=STEP)] = None,
-    thread: Annotated[Optional[str], typer.Option("--thread", help="Resume a thread stopped earlier (its graph, inputs and options are "
-                                                                   "kept).", rich_help_panel=STEP)] = None,
+    breakpoints: Annotated[Optional[list[str]], typer.Option(
+        "--break", help="Stop only before these nodes (repeat); default: before every node.", rich_help_panel=STEP)] = None,
+    thread: Annotated[Optional[str], typer.Option(
+        "--thread", help="Resume a thread stopped earlier (its graph, inputs and options are kept).", rich_help_panel=STEP)] = None,
     model: Model = JudgeContext().model,
-    member: Annotated[Optional[list[str]], typer.Option("--member", help="jury: a member's spec (repeat; default three of --model).",
-                                                        callback=check_spec, rich_help_panel=MODELS)] = None,
+    member: Annotated[Optional[list[str]], typer.Option(
+        "--member", help="jury: a member's spec (repeat; default three of --model).", callback=check_spec,
+        rich_help_panel=MODELS)] = None,
     rounds: Annotated[int, typer.Option(min=0, help="debate: rounds.")] = DebateContext().rounds,
     iterations: Annotated[int, typer.Option(min=1, help="loop and generate: responses per loop.")] = LoopContext().iterations,
     *, given: dict[str, Any],
@@ -192,8 +193,8 @@ def history(thread: Annotated[str, typer.Option("--thread", help="The thread id 
 def fork(
     thread: Annotated[str, typer.Option("--thread", help="The thread to go back in.")],
     checkpoint: Annotated[str, typer.Option("--checkpoint", help="The checkpoint id to continue from (see `history`).")],
-    assignments: Annotated[Optional[list[str]], typer.Option("--set", help="Change a state field first: FIELD=VALUE (JSON values; "
-                                                                           "repeat).")] = None,
+    assignments: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Change a state field first: FIELD=VALUE (JSON values; repeat).")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Time travel: continue a thread from an earlier checkpoint, optionally with changed fields, and run it to the end."""

@@ -73,8 +73,8 @@ def jury(
 @grouped(ctx=DEBATE, pre=PREFLIGHT)
 def debate(
     question: Question = None, a: RespA = None, b: RespB = None, pairs: Pairs = None, out_path: OutPath = None,
-    swap: Annotated[bool, typer.Option("--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, "
-                                                      "otherwise tie.")] = False,
+    swap: Annotated[bool, typer.Option(
+        "--swap", help="Run a second debate with B shown as Assistant 1; the same winner twice wins, otherwise tie.")] = False,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None, *, ctx: DebateContext, pre: Preflight,
 ) -> None:
     """Let three referees (General Public, Psychologist, Critic) discuss the pair, then score it each on their own (LLM

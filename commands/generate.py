@@ -43,30 +43,40 @@ DATASET = "Dataset"
 class DatasetFlags:
     """What `generate` writes and `export` rebuilds: which datasets, filtered how, in which form, under which licence."""
 
-    kind: Annotated[Optional[list[str]], typer.Option("--kind", help="Which datasets: single (single-model improvement) and/or workflow "
-                                                                     "(the loops' revisions and reviewer feedback). Default both.",
-                                                                     rich_help_panel=DATASET)] = None
-    min_margin: Annotated[float, typer.Option(min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when "
-                                                          "above 0).", rich_help_panel=DATASET)] = RowRules().min_margin
-    min_confidence: Annotated[float, typer.Option(min=0, max=1, help="Drop pairs whose verdict's probability (read with --confidence) is "
-                                                                     "below this; pairs without one too, when above 0.",
-                                                                     rich_help_panel=DATASET)] = RowRules().min_confidence
-    conversational: Annotated[bool, typer.Option("--conversational", help="Message lists instead of plain strings (TRL's conversational "
-                                                                          "form).", rich_help_panel=DATASET)] = RowRules().conversational
-    suspect: Annotated[Suspect, typer.Option("--suspect", help="Responses with text aimed at the evaluator, or that answer nothing: drop "
-                                                               "(every pair holding one is dropped, so none is chosen) · reject (it is "
-                                                               "the rejected one against a clean response, whatever the verdict) · keep "
-                                                               "(the verdict stands; flags in provenance).",
-                                                          rich_help_panel=DATASET)] = RowRules().suspect
-    fmt: Annotated[Literal["jsonl", "parquet"], typer.Option("--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON "
-                                                                              "string).", rich_help_panel=DATASET)] = "jsonl"
-    license: Annotated[Optional[str], typer.Option("--license", help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). "
-                                                                     "Default: the prompts' licence when fellowship knows it.",
-                                                                     rich_help_panel=DATASET)] = None
-    push_to_hub: Annotated[Optional[str], typer.Option("--push-to-hub", metavar="REPO_ID", help="Upload the dataset files and card to "
-                                                                                                "this Hugging Face dataset repository "
-                                                                                                "(HF_TOKEN; HF_ENDPOINT for another Hub).",
-                                                                                                rich_help_panel=DATASET)] = None
+    kind: Annotated[Optional[list[str]], typer.Option(
+        "--kind",
+        help="Which datasets: single (single-model improvement) and/or workflow (the loops' revisions and reviewer feedback). "
+             "Default both.",
+        rich_help_panel=DATASET)] = None
+    min_margin: Annotated[float, typer.Option(
+        min=0, help="Drop pairs whose score margin is below this (pairs without scores too, when above 0).",
+        rich_help_panel=DATASET)] = RowRules().min_margin
+    min_confidence: Annotated[float, typer.Option(
+        min=0, max=1,
+        help="Drop pairs whose verdict's probability (read with --confidence) is below this; pairs without one too, when above "
+             "0.",
+        rich_help_panel=DATASET)] = RowRules().min_confidence
+    conversational: Annotated[bool, typer.Option(
+        "--conversational", help="Message lists instead of plain strings (TRL's conversational form).",
+        rich_help_panel=DATASET)] = RowRules().conversational
+    suspect: Annotated[Suspect, typer.Option(
+        "--suspect",
+        help="Responses with text aimed at the evaluator, or that answer nothing: drop (every pair holding one is dropped, so "
+             "none is chosen) · reject (it is the rejected one against a clean response, whatever the verdict) · keep (the "
+             "verdict stands; flags in provenance).",
+        rich_help_panel=DATASET)] = RowRules().suspect
+    fmt: Annotated[Literal["jsonl", "parquet"], typer.Option(
+        "--format", help="jsonl, or parquet (needs pyarrow; provenance as a JSON string).", rich_help_panel=DATASET)] = "jsonl"
+    license: Annotated[Optional[str], typer.Option(
+        "--license",
+        help="The dataset card's licence id (e.g. apache-2.0, cc-by-4.0). Default: the prompts' licence when fellowship knows "
+             "it.",
+        rich_help_panel=DATASET)] = None
+    push_to_hub: Annotated[Optional[str], typer.Option(
+        "--push-to-hub", metavar="REPO_ID",
+        help="Upload the dataset files and card to this Hugging Face dataset repository (HF_TOKEN; HF_ENDPOINT for another "
+             "Hub).",
+        rich_help_panel=DATASET)] = None
 
     def rules(self) -> RowRules:
         """The row rules, after checking the kinds and that the format can be written (exit 2)."""
@@ -162,32 +172,31 @@ _DEFAULTS = GenerateContext()
 @grouped(dataset=DatasetFlags, setup=From(GenerateContext, skip=("candidates", "evaluator"), panel=LOOP_PANEL),
          judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
 def generate(
-    prompts: Annotated[str, typer.Option("--prompts", help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per "
-                                                           "line, a prompt set by name (mt-bench, vicuna-bench, alpaca-eval; see "
-                                                           "`fellowship data list`), or a Hugging Face dataset id (online).",
-                                                           rich_help_panel=INPUTS)],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume "
-                                                              "journal.", rich_help_panel=INPUTS)],
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N prompts (a later run with a larger N continues the same "
-                                                             "--out).", rich_help_panel=INPUTS)] = None,
+    prompts: Annotated[str, typer.Option(
+        "--prompts",
+        help="Prompts: JSON Lines with 'prompt' (optional 'id'), a text file with one per line, a prompt set by name "
+             "(mt-bench, vicuna-bench, alpaca-eval; see `fellowship data list`), or a Hugging Face dataset id (online).",
+        rich_help_panel=INPUTS)],
+    out_dir: Annotated[Path, typer.Option(
+        "--out", "-o", help="Output folder: <kind>_dpo, <kind>_kto, summary.json, and the resume journal.",
+        rich_help_panel=INPUTS)],
+    limit: Annotated[Optional[int], typer.Option(
+        min=1, help="Only the first N prompts (a later run with a larger N continues the same --out).", rich_help_panel=INPUTS)] = None,
     prompt_field: Annotated[str, typer.Option(help="Column of the prompts in a Hub dataset.", rich_help_panel=INPUTS)] = "prompt",
     split: Annotated[str, typer.Option(help="Split of a Hub dataset.", rich_help_panel=INPUTS)] = "train",
-    candidate: Annotated[Optional[list[str]], typer.Option("--candidate", help="A single-model source: NAME=SPEC (repeat).",
-                                                           rich_help_panel=LOOP_PANEL)] = None,
-    loop: Annotated[Optional[list[str]], typer.Option("--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] "
-                                                                     "(repeat).", rich_help_panel=LOOP_PANEL)] = None,
+    candidate: Annotated[Optional[list[str]], typer.Option(
+        "--candidate", help="A single-model source: NAME=SPEC (repeat).", rich_help_panel=LOOP_PANEL)] = None,
+    loop: Annotated[Optional[list[str]], typer.Option(
+        "--loop", help="A feedback-loop source: NAME=GENERATOR,REVIEWER[,REVIEWER...] (repeat).", rich_help_panel=LOOP_PANEL)] = None,
     concurrency: Concurrency = None,
-    requests_per_second: Annotated[Optional[float], typer.Option(min=0.01, help="Rate limit of remote model requests, per model.",
-                                                                 rich_help_panel=MODELS)] = None,
-    calibrate: Annotated[Optional[str], typer.Option("--calibrate", metavar="DATASET[:N]", help=f"Also run the evaluator on the first N "
-                                                                                                f"(default {DEFAULT_PAIRS}) pairs of a "
-                                                                                                f"human-labelled dataset (e.g. "
-                                                                                                f"llmbar-natural:50; see `fellowship data "
-                                                                                                f"list`) and put its agreement with the "
-                                                                                                f"humans (kappa with its 95% interval, "
-                                                                                                f"accuracy) and its position and length "
-                                                                                                f"bias into the summary and the card.",
-                                                                                                rich_help_panel=EVALUATOR)] = None,
+    requests_per_second: Annotated[Optional[float], typer.Option(
+        min=0.01, help="Rate limit of remote model requests, per model.", rich_help_panel=MODELS)] = None,
+    calibrate: Annotated[Optional[str], typer.Option(
+        "--calibrate", metavar="DATASET[:N]",
+        help=f"Also run the evaluator on the first N (default {DEFAULT_PAIRS}) pairs of a human-labelled dataset (e.g. "
+             "llmbar-natural:50; see `fellowship data list`) and put its agreement with the humans (kappa with its 95% interval, "
+             "accuracy) and its position and length bias into the summary and the card.",
+        rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags, setup: GenerateContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:
@@ -283,8 +292,8 @@ def _calibrate(name: str, pairs: list[Any], evaluator: EvaluatorConfig, out_dir:
 @grouped(dataset=DatasetFlags)
 def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder of a generate run (its journal.jsonl).", rich_help_panel=INPUTS)],
-    to: Annotated[Optional[Path], typer.Option("--to", help="Write the files to this folder instead (default: --out itself).",
-                                               rich_help_panel=INPUTS)] = None,
+    to: Annotated[Optional[Path], typer.Option(
+        "--to", help="Write the files to this folder instead (default: --out itself).", rich_help_panel=INPUTS)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags,
 ) -> None:

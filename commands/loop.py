@@ -36,10 +36,12 @@ from fellowship.state.loop import LoopContext
 @grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT)
 def refine(
     prompt: Annotated[Optional[str], typer.Option("--prompt", "-p", help="One prompt to answer.", rich_help_panel=INPUTS)] = None,
-    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text "
-                                                                      "with one per line.", rich_help_panel=INPUTS)] = None,
-    out_path: Annotated[Optional[Path], typer.Option("--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. "
-                                                                         "Default: rows on stdout.", rich_help_panel=INPUTS)] = None,
+    prompts: Annotated[Optional[Path], typer.Option(
+        "--prompts", help="Many prompts: JSON Lines with 'prompt' (optional 'id'), or text with one per line.",
+        rich_help_panel=INPUTS)] = None,
+    out_path: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="With --prompts: one JSON row per prompt, written atomically. Default: rows on stdout.",
+        rich_help_panel=INPUTS)] = None,
     as_json: AsJson = False, concurrency: Concurrency = None, thread: Thread = None,
     *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight,
 ) -> None:
@@ -82,16 +84,19 @@ def refine(
 
 @grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
 def winrate(
-    prompts: Annotated[Optional[Path], typer.Option("--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).",
-                                                    rich_help_panel=INPUTS)] = None,
-    recorded: Annotated[Optional[list[Path]], typer.Option("--recorded", help="Recorded comparisons (paper-outputs capybara-winrate "
-                                                                              "format: evaluator text with Assistant A = the loop's "
-                                                                              "output); repeat for a table.",
-                                                                              rich_help_panel=INPUTS)] = None,
-    baseline: Annotated[str, typer.Option(help="Live: the single model whose one answer is the baseline (B).", callback=check_spec,
-                                          rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
-    results: Annotated[Path, typer.Option(help="Live: per-prompt results; also the resume journal (rerun the same command to continue).",
-                                          rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
+    prompts: Annotated[Optional[Path], typer.Option(
+        "--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
+    recorded: Annotated[Optional[list[Path]], typer.Option(
+        "--recorded",
+        help="Recorded comparisons (paper-outputs capybara-winrate format: evaluator text with Assistant A = the loop's "
+             "output); repeat for a table.",
+        rich_help_panel=INPUTS)] = None,
+    baseline: Annotated[str, typer.Option(
+        help="Live: the single model whose one answer is the baseline (B).", callback=check_spec,
+        rich_help_panel=LOOP_PANEL)] = LoopContext().generator,
+    results: Annotated[Path, typer.Option(
+        help="Live: per-prompt results; also the resume journal (rerun the same command to continue).",
+        rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None,
     *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
 ) -> None:

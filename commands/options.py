@@ -179,9 +179,8 @@ def evaluator_for(judging: EvaluatorConfig, call: ModelOptions) -> EvaluatorConf
 
 
 # An evaluator on its own (agreement, attack): every model option is its own.
-LIVE_EVALUATOR = From(EvaluatorConfig, skip=("fixed_order", "confidence"), flags={**PANEL_NAMES, "kind": "--evaluator",
-                                                                                  "model": "--model -m"},
-                      help=STRATEGY_HELP)
+LIVE_EVALUATOR = From(EvaluatorConfig, skip=("fixed_order", "confidence"),
+                      flags={**PANEL_NAMES, "kind": "--evaluator", "model": "--model -m"}, help=STRATEGY_HELP)
 
 LOOP_FLAGS = From(LoopContext, skip=("evaluator",), flags=PANEL_NAMES, panel=LOOP_PANEL)
 
@@ -190,13 +189,16 @@ LOOP_FLAGS = From(LoopContext, skip=("evaluator",), flags=PANEL_NAMES, panel=LOO
 class ClusterFlags:
     """--ray and --workers: run the items on a Ray cluster."""
 
-    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS",
-                                               help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the "
-                                                    "cluster this machine belongs to), HOST:PORT or ray://HOST:PORT. Needs pip install "
-                                                    "'fellowship[ray]'.", rich_help_panel=CLUSTER)] = None
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="With --ray: worker processes (Ray actors), each running "
-                                                                            "--max-concurrency items at once. Default: the cluster's "
-                                                                            "CPUs.", rich_help_panel=CLUSTER)] = None
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", metavar="ADDRESS",
+        help="Run the items on a Ray cluster: local (a Ray instance started here), auto (the cluster this machine belongs to), "
+             "HOST:PORT or ray://HOST:PORT. Needs pip install 'fellowship[ray]'.",
+        rich_help_panel=CLUSTER)] = None
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", min=1,
+        help="With --ray: worker processes (Ray actors), each running --max-concurrency items at once. Default: the cluster's "
+             "CPUs.",
+        rich_help_panel=CLUSTER)] = None
 
     def join(self) -> int | None:
         """Join the cluster (exit 2 without Ray or a cluster); the number of workers, or None to run here."""

@@ -78,8 +78,8 @@ async def _compare(evaluate: Evaluate, ctx: GenerateContext, item_id: str, promp
     pair = Pair(id=f"{item_id}:{a.name}-vs-{b.name}", question=prompt, response_a=a.response, response_b=b.response)
     flipped = shown_flipped(pair, ctx.evaluator)  # which answer is shown first is drawn, so position bias cannot favour a source
     result = await evaluate(as_shown(pair, flipped), ctx.evaluator)
-    verdict, score_a, score_b = (flip(result.verdict), result.score_b, result.score_a) if flipped else (result.verdict, result.score_a,
-                                                                                                        result.score_b)
+    verdict, score_a, score_b = ((flip(result.verdict), result.score_b, result.score_a) if flipped
+                                 else (result.verdict, result.score_a, result.score_b))
     return Comparison(a=a.name, b=b.name, verdict=verdict, score_a=score_a, score_b=score_b, consistent=result.consistent,
                       flipped=flipped, evaluation=result)
 

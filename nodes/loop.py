@@ -154,8 +154,8 @@ async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate:
                 response_a=responses[best - 1], response_b=responses[challenger - 1])
     flipped = shown_flipped(pair, ctx.evaluator)
     result = await evaluate(as_shown(pair, flipped), ctx.evaluator)
-    verdict, score_a, score_b = (flip(result.verdict), result.score_b, result.score_a) if flipped else (result.verdict, result.score_a,
-                                                                                                        result.score_b)
+    verdict, score_a, score_b = ((flip(result.verdict), result.score_b, result.score_a) if flipped
+                                 else (result.verdict, result.score_a, result.score_b))
     winner = best if verdict == "A" else challenger
     note = {"tie": "tie: the later response goes on", "invalid": "invalid verdict: the later response goes on"}.get(verdict, "")
     bout = Bout(a=best, b=challenger, verdict=verdict, winner=winner, note=note, score_a=score_a, score_b=score_b,

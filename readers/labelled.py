@@ -79,16 +79,16 @@ def _llmbar(rows: Iterator[Row], path: Path) -> Iterator[LabelledPair]:
     codes: dict[Any, Human] = {"1": "A", "2": "B"}
     for line, r in rows:
         yield LabelledPair(id=str(line - 1), question=_need(r, "input", path, line), response_a=_need(r, "output_1", path, line),
-                           response_b=_need(r, "output_2", path, line), human=_label(_need(r, "label", path, line), codes, path, line,
-                                                                                     "label"))
+                           response_b=_need(r, "output_2", path, line),
+                           human=_label(_need(r, "label", path, line), codes, path, line, "label"))
 
 
 def _autoj(rows: Iterator[Row], path: Path) -> Iterator[LabelledPair]:
     codes: dict[Any, Human] = {"0": "A", "1": "B", "2": "tie"}
     for line, r in rows:
         yield LabelledPair(id=str(line - 1), question=_need(r, "prompt", path, line), response_a=_need(r, "response 1", path, line),
-                           response_b=_need(r, "response 2", path, line), human=_label(_need(r, "label", path, line), codes, path, line,
-                                                                                       "label"),
+                           response_b=_need(r, "response 2", path, line),
+                           human=_label(_need(r, "label", path, line), codes, path, line, "label"),
                            extra={"scenario": r.get("scenario")})
 
 
@@ -96,8 +96,8 @@ def _llmeval2(rows: Iterator[Row], path: Path) -> Iterator[LabelledPair]:
     codes: dict[Any, Human] = {"model1": "A", "model2": "B", "TIE": "tie"}
     for line, r in rows:
         yield LabelledPair(id=str(line - 1), question=_need(r, "query", path, line), response_a=_need(r, "response1", path, line),
-                           response_b=_need(r, "response2", path, line), human=_label(_need(r, "human", path, line), codes, path, line,
-                                                                                      "human"),
+                           response_b=_need(r, "response2", path, line),
+                           human=_label(_need(r, "human", path, line), codes, path, line, "human"),
                            extra={"dataset": r.get("dataset")})
 
 

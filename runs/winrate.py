@@ -63,8 +63,8 @@ async def compare_with_baseline(item: PromptItem, ctx: LoopContext, baseline: st
     pair = Pair(id=item.id, question=item.prompt, response_a=refined.best_response, response_b=single.text)
     flipped = shown_flipped(pair, evaluator)  # drawn per prompt, so the evaluator's position bias favours neither side
     verdict = await evaluate(as_shown(pair, flipped), evaluator, max_concurrency)
-    label, score_a, score_b = (flip(verdict.verdict), verdict.score_b, verdict.score_a) if flipped else (verdict.verdict, verdict.score_a,
-                                                                                                         verdict.score_b)
+    label, score_a, score_b = ((flip(verdict.verdict), verdict.score_b, verdict.score_a) if flipped
+                               else (verdict.verdict, verdict.score_a, verdict.score_b))
     return {"verdict": label, "score_a": score_a, "score_b": score_b, "flipped": flipped,
             "loop": refined.model_dump(), "baseline": baseline, "baseline_response": single.text,
             "evaluation": verdict.model_dump()}

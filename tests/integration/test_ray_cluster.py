@@ -194,8 +194,8 @@ def test_generate_on_two_nodes_gives_the_local_run_s_rows(cluster, server, local
     assert stable_rows(tmp_path / "out") == local_run
     # The key reached the workers through the environment: each call carried it, no argument did.
     assert set(server.keys[before:]) == {f"Bearer {SECRET}"}
-    logs = "".join(p.read_text(errors="replace") for p in Path(cluster.temp).rglob("*") if p.is_file() and p.suffix in (".log", ".out",
-                                                                                                                        ".err", ".txt"))
+    logs = "".join(p.read_text(errors="replace") for p in Path(cluster.temp).rglob("*")
+                   if p.is_file() and p.suffix in (".log", ".out", ".err", ".txt"))
     assert SECRET not in logs
     # Each worker traced its graph runs into FELLOWSHIP_HOME (the driver ran none of them).
     from fellowship.tracing.local import load

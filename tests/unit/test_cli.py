@@ -167,8 +167,8 @@ UTF16 = '{"question": "2+2?", "response_a": "4", "response_b": "5"}\n'.encode("u
 
 @pytest.mark.parametrize("content", [BINARY, UTF16], ids=["binary", "utf-16"])
 @pytest.mark.parametrize("args", [
-    ["judge", "--pairs", "{f}"], ["jury", "--pairs", "{f}", "--member", "local:smollm2", "--member", "local:smollm2"], ["debate", "--pairs",
-                                                                                                                        "{f}"],
+    ["judge", "--pairs", "{f}"], ["jury", "--pairs", "{f}", "--member", "local:smollm2", "--member", "local:smollm2"],
+    ["debate", "--pairs", "{f}"],
     ["refine", "--prompts", "{f}"], ["winrate", "--prompts", "{f}"], ["generate", "--prompts", "{f}", "--out", "{out}"],
     ["agreement", "--dataset", "{f}", "--recorded", "{f}"], ["winrate", "--recorded", "{f}"],
 ], ids=lambda a: " ".join(a[:2]))

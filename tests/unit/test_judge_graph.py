@@ -94,8 +94,8 @@ def _by_order(a_first: str, b_first: str):
 
 
 async def test_swap_consistent_winner(fake_models):
-    script = _by_order("### Score Assistant A: 9/10\n### Score Assistant B: 2/10", "### Score Assistant A: 3/10\n### Score Assistant B: "
-                                                                                   "8/10")
+    script = _by_order("### Score Assistant A: 9/10\n### Score Assistant B: 2/10",
+                       "### Score Assistant A: 3/10\n### Score Assistant B: 8/10")
     verdict, model = await run(fake_models, script, swap=True)
     assert len(model.calls) == 2
     assert verdict.verdict == "A" and verdict.consistent is True
