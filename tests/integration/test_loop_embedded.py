@@ -14,7 +14,7 @@ from fellowship.prompts.loop import standalone_review
 from fellowship.runs.winrate import refine
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
-from fellowship.state.verdicts import label_of
+from fellowship.state.verdicts import flip, label_of
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,12 @@ def test_live_winrate_on_three_prompts(tmp_path):
     report = json.loads(result.stdout)
     rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()[1:]]
     verdicts = [row["verdict"] for row in rows]
-    assert len(rows) == 3 and all(row["verdict"] == row["evaluation"]["verdict"] for row in rows)
+    assert len(rows) == 3
+    for row in rows:  # the evaluator saw the loop's answer second when flipped: its verdict and scores are turned back
+        shown = row["evaluation"]
+        expected = (flip(shown["verdict"]), shown["score_b"], shown["score_a"]) if row["flipped"] else (
+            shown["verdict"], shown["score_a"], shown["score_b"])
+        assert (row["verdict"], row["score_a"], row["score_b"]) == expected
     assert (report["n"], report["wins"], report["losses"], report["ties"], report["invalid"]) == (
         3, verdicts.count("A"), verdicts.count("B"), verdicts.count("tie"), verdicts.count("invalid"))
     assert report["win_rate"] == verdicts.count("A") / 3
