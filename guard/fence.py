@@ -32,9 +32,14 @@ def blocks(code: str, *named: tuple[str, str]) -> str:
 
 
 def unechoed(text: str, code: str, *names: str) -> str:
-    """`text` without the block tags of `code` that it repeats: a model that echoes the tags of the blocks it was shown
-    writes the template's markers, not text of its own. A tag with any other code stays (and screening finds it)."""
+    """`text` without the block tags of `code` that it repeats, and with a bare `name-code` it mentions written as
+    `name`: a model that echoes the markers of the blocks it was shown writes the template's words, not its own.
+    A tag with any other code stays (and screening finds it)."""
     if not code:
         return text
-    found = re.compile("|".join(rf"</?{re.escape(tag(name, code))}>" for name in names))
-    return found.sub("", text).strip() if found.search(text) else text
+    names_ = "|".join(re.escape(name) for name in names)
+    tags = re.compile(rf"</?(?:{names_})-{re.escape(code)}>")
+    bare = re.compile(rf"\b({names_})-{re.escape(code)}\b")
+    if not (tags.search(text) or bare.search(text)):
+        return text
+    return bare.sub(r"\1", tags.sub("", text)).strip()

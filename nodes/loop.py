@@ -118,7 +118,8 @@ async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, 
     conversation.append(AIMessage(answer.texts[0]))
     if answer.repaired:
         conversation += [HumanMessage(p.REVIEW_REPAIR), AIMessage(answer.texts[-1])]
-    evaluation, feedback = split_review(answer.texts[0])
+    # what goes on to the generator: without the markers of the blocks this reviewer was shown
+    evaluation, feedback = (unechoed(part, code, "request", "response") for part in split_review(answer.texts[0]))
     result = reviewed.model_copy(update={
         "score": answer.score() if answer.ok else None, "evaluation": evaluation, "feedback": feedback,
         "error": answer.error, "raw": answer.texts, **answer.usage.model_dump(),

@@ -132,3 +132,23 @@ async def test_a_revision_that_repeats_the_feedback_tags_it_was_shown_is_kept_wi
     unguarded = LoopContext(**{**ctx.model_dump(), "guard": False})
     result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=unguarded))["result"]
     assert result.responses[1] == "Canberra."  # without defences no block is shown, and nothing is taken out
+
+
+async def test_a_reviewer_naming_its_own_blocks_passes_on_plain_words(fake_models):
+    """A reviewer that writes `request-<code>` (seen in the demo, and then copied by the generator) hands the generator
+    `request`: the code is a marker of the reviewer's prompt, and only that prompt's code is taken out."""
+    def reviewer_script(messages):
+        own = messages[-1].text.split("<response-")[1].split(">")[0]
+        return (f"Evaluation: your request-{own} is answered in <response-{own}>; see response-1234567890.\n"
+                f"Overall Score: 5/10\nFeedback: repeat the request-{own} first.")
+
+    fake_models["fake:gen"] = ScriptedChatModel(script=lambda m: "Canberra.")
+    fake_models["fake:rev"] = ScriptedChatModel(script=reviewer_script)
+    fake_models["fake:judge"] = ScriptedChatModel(script=gullible)
+    ctx = LoopContext(generator="fake:gen", reviewers=("fake:rev",), iterations=2, evaluator=EvaluatorConfig(model="fake:judge"))
+    result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=ctx))["result"]
+    review = result.reviews[0]
+    assert review.evaluation == "your request is answered in ; see response-1234567890."  # another code is not this prompt's
+    assert review.feedback == "repeat the request first."
+    assert "request-" not in fake_models["fake:gen"].calls[1][-1].text.split("<feedback-")[1]  # what the generator read
+    assert "request-" in review.raw[0]  # the reply as written is kept
