@@ -21,7 +21,7 @@ BIASED = 0.8
 MIN_N = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """One evaluator decision between response a and response b (verdict in that frame)."""
 
@@ -69,11 +69,11 @@ def position(decisions: Sequence[Decision]) -> dict[str, Any]:
             "swap_consistency": _share(sum(swapped), len(swapped)) if swapped else None}
 
 
-def length(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Of the kept (chosen, rejected) pairs: how often chosen is the longer, and the median length ratio chosen/rejected."""
-    longer = sum(len(c) > len(r) for c, r in pairs)
-    ratios = [len(c) / len(r) for c, r in pairs if len(r)]
-    return {**_share(longer, len(pairs)), "median_ratio": median(ratios) if ratios else None}
+def length(lengths: Sequence[tuple[int, int]]) -> dict[str, Any]:
+    """Of the kept pairs' (chosen, rejected) lengths: how often chosen is the longer, and the median ratio chosen/rejected."""
+    longer = sum(c > r for c, r in lengths)
+    ratios = [c / r for c, r in lengths if r]
+    return {**_share(longer, len(lengths)), "median_ratio": median(ratios) if ratios else None}
 
 
 def sources(decisions: Sequence[Decision]) -> dict[str, dict[str, Any]]:
@@ -149,13 +149,13 @@ def warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def label_report(decisions: Sequence[Decision], pairs: Sequence[tuple[str, str]], source_models: dict[str, list[str]],
+def label_report(decisions: Sequence[Decision], lengths: Sequence[tuple[int, int]], source_models: dict[str, list[str]],
                  evaluator_models: Sequence[str]) -> dict[str, Any]:
     """Every diagnostic of a run, with its warnings."""
     win_rates = sources(decisions)
     report: dict[str, Any] = {
         "decisions": len(decisions), "decisive": sum(d.decisive for d in decisions),
-        "position": position(decisions), "length": length(pairs), "sources": win_rates,
+        "position": position(decisions), "length": length(lengths), "sources": win_rates,
         "self_preference": self_preference(win_rates, source_models, evaluator_models), "margins": margins(decisions),
     }
     report["warnings"] = warnings(report)

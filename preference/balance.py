@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def kto_balance(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    desirable = sum(1 for r in rows if r["label"])
-    undesirable = len(rows) - desirable
+def kto_balance(desirable: int, rows: int) -> dict[str, Any]:
+    """The balance of a KTO file of `rows` rows, `desirable` of them labelled so."""
+    undesirable = rows - desirable
     balance: dict[str, Any] = {"desirable": desirable, "undesirable": undesirable,
                                "desirable_weight": None, "undesirable_weight": None, "warning": None}
     if not desirable or not undesirable:

@@ -52,6 +52,10 @@ class Rows:
         for kind in KINDS:
             self.dpo[kind] += other.dpo[kind]
             self.kto[kind] += other.kto[kind]
+        self.add_counts(other)
+
+    def add_counts(self, other: "Rows") -> None:
+        """Add `other`'s counts, not its rows."""
         self.dropped.update(other.dropped)
         self.screened += other.screened
         self.flagged.update(other.flagged)

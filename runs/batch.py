@@ -24,12 +24,14 @@ async def run_all(
     *,
     concurrency: int,
     on_done: Callable[[int, R | ItemFailure], None] | None = None,
+    keep: bool = True,
 ) -> list[R | ItemFailure]:
     """Results in input order; a failing item yields an ItemFailure instead of stopping the rest.
 
     `concurrency` workers take the items in turn, so only that many are in flight, and held, at once.
+    Without `keep` the results are only handed to `on_done` and none is returned: a journal keeps them.
     """
-    results: list[R | ItemFailure | None] = [None] * len(items)
+    results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     pending = iter(enumerate(items))  # shared by the workers: each takes the next item when it is free
 
     async def worker() -> None:
@@ -38,7 +40,8 @@ async def run_all(
                 result: R | ItemFailure = await job(item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-            results[index] = result
+            if keep:
+                results[index] = result
             if on_done:
                 on_done(index, result)
 

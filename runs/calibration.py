@@ -18,7 +18,7 @@ from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_writer
 from fellowship.metrics.labels import MIN_N, Decision, length, position, position_warnings
 from fellowship.readers.labelled import LabelledPair
-from fellowship.runs.journal import read_journal, same_config
+from fellowship.runs.journal import same_config, scan_journal
 from fellowship.state.evaluator import EvaluatorConfig
 
 DEFAULT_PAIRS = 50
@@ -50,8 +50,10 @@ def calibration_report(dataset: str, evaluator: str, pairs: list[LabelledPair], 
     labels = [by_id[p.id]["verdict"] for p in finished]
     agreement = agreement_report(evaluator, finished, labels, ci_rounds=bootstrap)
 
-    def picks(choices: list[tuple[LabelledPair, str]]) -> list[tuple[str, str]]:
-        return [(p.response_a, p.response_b) if c == "A" else (p.response_b, p.response_a) for p, c in choices if c in ("A", "B")]
+    def picks(choices: list[tuple[LabelledPair, str]]) -> list[tuple[int, int]]:
+        """The (chosen, rejected) lengths of the decisive choices."""
+        return [(len(p.response_a), len(p.response_b)) if c == "A" else (len(p.response_b), len(p.response_a))
+                for p, c in choices if c in ("A", "B")]
 
     report = {
         "dataset": dataset, "evaluator": evaluator, "pairs": len(finished), "asked": asked,
@@ -89,7 +91,7 @@ def conflict(out_dir: Path, evaluator: EvaluatorConfig, dataset: str) -> str | N
         return None
     from fellowship.runs.agreement import results_config  # loads the graphs: only when a run calibrates
 
-    recorded, *_ = read_journal(path)
+    recorded = scan_journal(path).config
     if recorded is None or same_config(recorded, results_config(evaluator, dataset)):
         return None
     return (f"{path} holds a calibration on {recorded.get('dataset', 'another dataset')} by another configuration: "

@@ -103,6 +103,7 @@ async def run_on_cluster(
     concurrency: int,
     command: str,
     on_done: Callable[[int, R | ItemFailure], None] | None = None,
+    keep: bool = True,
 ) -> list[R | ItemFailure]:
     """Like `runs.batch.run_all`, with the jobs run by `workers` Ray actors, `concurrency` items each.
 
@@ -119,7 +120,7 @@ async def run_on_cluster(
     actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets)
               for _ in range(workers)]
     job_ref = ray.put(job)
-    results: list[R | ItemFailure | None] = [None] * len(items)
+    results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     pending = iter(enumerate(items))  # shared: `concurrency` slots per actor, each taking the next item when free
 
     async def slot(actor: Any) -> None:
@@ -128,7 +129,8 @@ async def run_on_cluster(
                 result: R | ItemFailure = await actor.run.remote(job_ref, item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
-            results[index] = result
+            if keep:
+                results[index] = result
             if on_done:
                 on_done(index, result)
 

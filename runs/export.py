@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from fellowship.metrics.labels import Decision, label_report
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
-from fellowship.runs.journal import read_journal
+from fellowship.runs.journal import Entry, journal_rows, scan_journal
 from fellowship.state.records import Candidate, Comparison, Usage
 
 # Hub licence ids of the prompt sets the catalogue knows.
@@ -69,37 +71,70 @@ def license_of(prompts: str, chosen: str | None) -> tuple[str, str]:
                        "the prompts keep theirs, the responses the terms of the models named above.")
 
 
-def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
-                  prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
-                  calibration: dict[str, Any] | None = None, built: dict[str, Rows] | None = None) -> dict[str, Any]:
-    """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
-    `calibration`: the evaluator's agreement with humans (`runs.calibration`), when the run measured it;
-    `built`: rows already built from journal rows, by prompt id (the others are built here)."""
-    base = config["provenance"]
-    total = Rows()
-    invalid = 0
-    for row in journal_rows:
-        total.add(built[row["id"]] if built and row["id"] in built else rows_of(row, rules, base))
-        invalid += invalid_verdicts(row)
-    usage = Usage.total(Usage.model_validate(row) for row in journal_rows)  # each row's own totals
-    pairs = [(_text(r["chosen"]), _text(r["rejected"])) for kind in rules.kinds for r in total.dpo[kind]]
-    labels = label_report([d for row in journal_rows for d in decisions_of(row)], pairs,
-                          {s["name"]: s["models"] for s in base["sources"]}, evaluator_models(config["evaluator"]))
-    previous = _previous_files(out_dir)
-    files: dict[str, int] = {}
-    balance: dict[str, Any] = {}
-    for kind in rules.kinds:
-        for form, rows_by_kind in (("dpo", total.dpo), ("kto", total.kto)):
-            path = out_dir / f"{kind}_{form}.{fmt}"
-            _write_rows(path, rows_by_kind[kind], fmt)
-            files[path.name] = len(rows_by_kind[kind])
+class _Files:
+    """The open dataset files of one write, `<kind>_<form>.<fmt>`: each row written as it is built (Parquet rows are held
+    until the end, to be written as one table); all of them renamed into place only when the whole write succeeds."""
+
+    def __init__(self, out_dir: Path, kinds: Sequence[str], fmt: str, stack: ExitStack) -> None:
+        self.fmt = fmt
+        self.paths = {(kind, form): out_dir / f"{kind}_{form}.{fmt}" for kind in kinds for form in ("dpo", "kto")}
+        self.counts = dict.fromkeys(self.paths, 0)
+        self.desirable = dict.fromkeys(kinds, 0)
+        self.held: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in self.paths}
+        self.handles = {} if fmt == "parquet" else {key: stack.enter_context(atomic_writer(path)) for key, path in self.paths.items()}
+
+    def write(self, built: Rows) -> None:
+        for kind, form in self.paths:
+            rows = (built.dpo if form == "dpo" else built.kto)[kind]
+            self.counts[kind, form] += len(rows)
             if form == "kto":
-                balance[path.name] = kto_balance(rows_by_kind[kind])
-    for stale in previous - set(files):  # files of an earlier export with other kinds or format
+                self.desirable[kind] += sum(1 for row in rows if row["label"])
+            if self.fmt == "parquet":
+                self.held[kind, form] += rows
+            else:
+                self.handles[kind, form].writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+    def close(self) -> None:
+        if self.fmt == "parquet":
+            for key, path in self.paths.items():
+                _write_parquet(path, self.held[key])
+
+
+def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
+                  prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
+                  calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
+
+    One pass over `journal_rows` (prompt order), each row's dataset rows written as they are built: what stays in memory
+    is counts, the evaluator's decisions and the kept pairs' lengths. `calibration`: the evaluator's agreement with
+    humans (`runs.calibration`), when the run measured it."""
+    base = config["provenance"]
+    total = Rows()  # its counts only: the rows go to the files
+    done = invalid = 0
+    usage = Usage()
+    decisions: list[Decision] = []
+    lengths: list[tuple[int, int]] = []
+    previous = _previous_files(out_dir)
+    with ExitStack() as stack:
+        files = _Files(out_dir, rules.kinds, fmt, stack)
+        for row in journal_rows:
+            built = rows_of(row, rules, base)
+            files.write(built)
+            total.add_counts(built)
+            lengths += [(len(_text(r["chosen"])), len(_text(r["rejected"]))) for kind in rules.kinds for r in built.dpo[kind]]
+            decisions += decisions_of(row)
+            usage += Usage.model_validate(row)  # each row's own totals
+            invalid += invalid_verdicts(row)
+            done += 1
+        files.close()
+    labels = label_report(decisions, lengths, {s["name"]: s["models"] for s in base["sources"]}, evaluator_models(config["evaluator"]))
+    rows_written = {path.name: files.counts[key] for key, path in files.paths.items()}
+    balance = {files.paths[kind, "kto"].name: kto_balance(files.desirable[kind], files.counts[kind, "kto"]) for kind in rules.kinds}
+    for stale in previous - set(rows_written):  # files of an earlier export with other kinds or format
         (out_dir / stale).unlink(missing_ok=True)
     summary = {
-        "prompts": prompts, "done": len(journal_rows), "failed": len(failed_ids), "failed_ids": failed_ids,
-        "rows": files, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
+        "prompts": prompts, "done": done, "failed": len(failed_ids), "failed_ids": failed_ids,
+        "rows": rows_written, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
         "labels": labels, "calibration": calibration,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
@@ -111,7 +146,7 @@ def write_dataset(out_dir: Path, journal_rows: list[dict[str, Any]], rules: RowR
             "kinds": list(rules.kinds), "min_margin": rules.min_margin, "min_confidence": rules.min_confidence,
             "conversational": rules.conversational,
             "suspect": rules.suspect}
-    if sum(files.values()):  # no card for a dataset without rows
+    if sum(rows_written.values()):  # no card for a dataset without rows
         with atomic_writer(out_dir / "README.md") as handle:
             handle.write(dataset_card(summary, base, meta))
     with atomic_writer(out_dir / "summary.json") as handle:
@@ -126,36 +161,31 @@ def _previous_files(out_dir: Path) -> set[str]:
         return set()
 
 
-def _write_rows(path: Path, rows: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-        flat = [{**r, "provenance": json.dumps(r["provenance"], ensure_ascii=False)} for r in rows]
-        with atomic_path(path) as tmp:
-            pq.write_table(pa.Table.from_pylist(flat), tmp)
-        return
-    with atomic_writer(path) as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    flat = [{**r, "provenance": json.dumps(r["provenance"], ensure_ascii=False)} for r in rows]
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.Table.from_pylist(flat), tmp)
 
 
-def journalled_run(out_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
-    """(the run's configuration, its finished rows in prompt order, the ids that failed) from `out_dir`'s journal."""
+def journalled_run(out_dir: Path) -> tuple[dict[str, Any], Path, list[Entry], list[str]]:
+    """(the run's configuration, its journal, its finished rows' entries in prompt order, the ids that failed) of `out_dir`."""
     path = out_dir / "journal.jsonl"
     if not path.is_file():
         raise InputError("holds no generate run (no journal.jsonl)", out_dir)
-    config, done, failed, _ = read_journal(path)
-    if not config or "provenance" not in config:
+    scan = scan_journal(path)
+    if not scan.config or "provenance" not in scan.config:
         raise InputError("was written by an older fellowship that did not record the run's provenance; "
                          "generate it again into a new --out", path, 1)
-    return config, sorted(done.values(), key=lambda r: r.get("index", 0)), failed
+    return scan.config, path, sorted(scan.done.values(), key=lambda entry: entry.order), scan.failed
 
 
 def rebuild(out_dir: Path, to: Path | None, rules: RowRules, fmt: str, license: str | None) -> dict[str, Any]:
     """`fellowship export`: a generate run's files, summary and card written anew from its journal (into `to`, or `out_dir`)."""
     from fellowship.runs.calibration import load as load_calibration
 
-    config, rows, failed = journalled_run(out_dir)
-    return write_dataset(to or out_dir, rows, rules, fmt, config, prompts=len(rows) + len(failed), failed_ids=failed,
-                         seconds=0.0, license=license, calibration=load_calibration(out_dir))
+    config, path, entries, failed = journalled_run(out_dir)
+    return write_dataset(to or out_dir, journal_rows(path, entries), rules, fmt, config, prompts=len(entries) + len(failed),
+                         failed_ids=failed, seconds=0.0, license=license, calibration=load_calibration(out_dir))

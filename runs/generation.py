@@ -14,7 +14,7 @@ from typing import Any
 from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
-from fellowship.preference.rows import RowRules, Rows
+from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.export import rows_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
@@ -81,7 +81,6 @@ class Generation:
         self.out_dir, self.ctx, self.rules, self.fmt, self.source, self.license = out_dir, ctx, rules, fmt, source, license
         self.config = fingerprint(ctx, source)
         self.journal = Journal(out_dir / "journal.jsonl", self.config)
-        self.built: dict[str, Rows] = {}  # each prompt's rows, built once as it finishes
         self.redone = 0  # prompts finished before whose text has changed since
 
     def close(self) -> None:
@@ -101,8 +100,7 @@ class Generation:
 
         def note(row: dict[str, Any]) -> str:
             nonlocal count
-            self.built[row["id"]] = rows_of(row, self.rules, base)
-            count += self.built[row["id"]].count()
+            count += rows_of(row, self.rules, base).count()  # built again when the files are written: none is held
             return f"rows {count}"
 
         job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
@@ -110,11 +108,11 @@ class Generation:
                                digest=prompt_hash, note=note, failure="")
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write the dataset files and card atomically from the journal's rows (prompt order)."""
-        current = [item for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
-        rows = [self.journal.done[item.id] for item in current]
-        failed = [item.id for item in items if item not in current]
-        summary = write_dataset(self.out_dir, rows, self.rules, self.fmt, self.config, prompts=len(items), failed_ids=failed,
-                                seconds=seconds, license=self.license, calibration=calibration, built=self.built)
+        """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
+        journal = self.journal
+        current = [item.id for item in items if item.id in journal.done and not journal.changed(item.id, prompt_hash(item))]
+        failed = [item.id for item in items if item.id not in journal.done or journal.changed(item.id, prompt_hash(item))]
+        summary = write_dataset(self.out_dir, journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
+                                failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
         return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone, "local_traces": store_report()}

@@ -4,7 +4,8 @@ The first line records the run's configuration; a rerun with another configurati
 refused rather than mixed in. One process writes a journal at a time (`fileio.lock`): a
 second is refused before it reads or rewrites anything. Rows are appended and flushed to
 disk as items finish, so a killed run loses at most the item in flight; a torn last line
-is dropped on resume. A row may record `input_hash`, the hash of exactly what it answered:
+is dropped on resume. The journal keeps an index of where each row lies, not the rows, so a
+run's memory does not grow with its length. A row may record `input_hash`, the hash of exactly what it answered:
 an item whose input changed since is done again, and its new row supersedes the old.
 """
 
@@ -13,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLock
@@ -69,46 +72,84 @@ def input_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def read_journal(path: Path) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]], list[str], list[str]]:
-    """(the recorded configuration, the finished rows by id, the ids whose last try failed, the good lines) of a journal file.
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Where a finished row lies in its journal, and what identifies it without reading it."""
 
-    A kill can tear the last line, even inside a multi-byte character: it is decoded
-    leniently and dropped; a bad line anywhere else is an InputError.
-    """
-    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
-    config: dict[str, Any] | None = None
-    done: dict[str, dict[str, Any]] = {}
+    offset: int  # the byte where its line starts
+    input_hash: str | None  # what it answered (rows of older runs record none)
+    order: int  # its `index` (a prompt's place in its file), 0 where it has none
+
+
+@dataclass
+class Scan:
+    """What a journal holds, without its rows: one pass over the file, in memory the index only."""
+
+    config: dict[str, Any] | None
+    done: dict[str, Entry]  # the finished rows by id (the last one of an id)
+    failed: list[str]  # ids whose last try failed
+    end: int  # where the last whole line ends: a line torn by a kill lies after it
+    newline: bool  # whether that line ends with a line break
+
+
+def scan_journal(path: Path) -> Scan:
+    """The index of a journal file. A kill can tear the last line, even inside a multi-byte
+    character: it is decoded leniently and dropped; a bad line anywhere else is an InputError."""
+    scan = Scan(None, {}, [], 0, True)
     failed: dict[str, None] = {}
-    good: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):  # torn by a kill mid-write: drop it
-                break
-            raise InputError("not valid JSON in the results file", path, number) from None
-        if not isinstance(row, dict):
-            raise InputError("expected a JSON object", path, number)
-        if number == 1:
-            config = row.get("config")
-        elif row.get("error") is None:  # failed items are retried
-            done[str(row["id"])] = upgrade(row)
-            failed.pop(str(row["id"]), None)
-        else:
-            failed[str(row["id"])] = None
-        good.append(line if line.endswith("\n") else line + "\n")
-    return config, done, list(failed), good
+    torn: int | None = None  # the number of an unreadable line: an error unless it is the last
+    offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if torn is not None:
+                raise InputError("not valid JSON in the results file", path, torn)
+            try:
+                row = json.loads(raw.decode("utf-8", errors="replace"))
+            except json.JSONDecodeError:
+                torn = number
+                continue
+            if not isinstance(row, dict):
+                raise InputError("expected a JSON object", path, number)
+            if number == 1:
+                scan.config = row.get("config")
+            elif row.get("error") is None:  # failed items are retried
+                scan.done[str(row["id"])] = Entry(offset, row.get("input_hash"), row.get("index", 0))
+                failed.pop(str(row["id"]), None)
+            else:
+                failed[str(row["id"])] = None
+            offset += len(raw)
+            scan.end, scan.newline = offset, raw.endswith(b"\n")
+    scan.failed = list(failed)
+    return scan
+
+
+def read_row(handle: BinaryIO, entry: Entry) -> dict[str, Any]:
+    """The row at `entry` of the journal open in `handle`, in today's form."""
+    handle.seek(entry.offset)
+    row: dict[str, Any] = json.loads(handle.readline().decode("utf-8", errors="replace"))
+    return upgrade(row)
+
+
+def journal_rows(path: Path, entries: Iterable[Entry]) -> Iterator[dict[str, Any]]:
+    """The rows at `entries`, read one at a time."""
+    with path.open("rb") as handle:
+        for entry in entries:
+            yield read_row(handle, entry)
 
 
 class Journal:
-    """A journal held by this process until `close()` (a second writer gets RunLocked)."""
+    """A journal held by this process until `close()` (a second writer gets RunLocked).
+
+    It keeps an index of its rows, not the rows: `row(id)` and `rows(ids)` read them back.
+    """
 
     def __init__(self, path: Path, config: dict[str, Any]) -> None:
         self.path = path
         self.config = config
-        self.done: dict[str, dict[str, Any]] = {}
+        self.done: dict[str, Entry] = {}
         self.errors: dict[str, str] = {}  # the error of each item whose last try failed
-        self._handle: TextIO | None = None
+        self._handle: BinaryIO | None = None
+        self._reader: BinaryIO | None = None
         self._lock = RunLock(path)
         self._lock.acquire()
         try:
@@ -119,51 +160,70 @@ class Journal:
 
     def changed(self, item_id: str, digest: str) -> bool:
         """Whether a finished item's input differs from what its row answered (rows of older runs record none)."""
-        row = self.done.get(item_id)
-        return row is not None and row.get("input_hash") not in (None, digest)
+        entry = self.done.get(item_id)
+        return entry is not None and entry.input_hash not in (None, digest)
 
     def pending(self, ids_and_hashes: list[tuple[str, str]]) -> list[int]:
         """Positions of the items to do: not finished, or finished on another input."""
         return [i for i, (item_id, digest) in enumerate(ids_and_hashes) if item_id not in self.done or self.changed(item_id, digest)]
 
+    def row(self, item_id: str) -> dict[str, Any]:
+        """The finished row of `item_id`, read from the file."""
+        if self._reader is None:
+            self._reader = self.path.open("rb")
+        return read_row(self._reader, self.done[item_id])
+
+    def rows(self, ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The finished rows of `ids`, one at a time."""
+        return (self.row(item_id) for item_id in ids)
+
     def _load(self) -> None:
         if not self.path.exists():
             return
-        config, self.done, failed, good = read_journal(self.path)
-        self.errors = {item_id: "failed in an earlier run" for item_id in failed}
-        if good and not same_config(config, self.config):
+        scan = scan_journal(self.path)
+        self.done = scan.done
+        self.errors = {item_id: "failed in an earlier run" for item_id in scan.failed}
+        if scan.end and not same_config(scan.config, self.config):
             raise InputError(
                 "was written by a run with another configuration; give another --results file, "
                 "or delete this one to start anew", self.path, 1,
             )
-        self.path.write_text("".join(good), encoding="utf-8")
+        with self.path.open("r+b") as handle:  # drop a torn last line; end the last whole one
+            handle.truncate(scan.end)
+            if not scan.newline:
+                handle.seek(scan.end)
+                handle.write(b"\n")
 
     def append(self, row: dict[str, Any]) -> None:
         if self._handle is None:
             fresh = not self.path.exists() or self.path.stat().st_size == 0
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8")
+            self._handle = self.path.open("ab")
             if fresh:
                 self._write({"config": self.config})
-        self._write(row)
+        offset = self._write(row)
         if row.get("error") is None:
-            self.done[str(row["id"])] = row
+            self.done[str(row["id"])] = Entry(offset, row.get("input_hash"), row.get("index", 0))
             self.errors.pop(str(row["id"]), None)
         else:
             self.errors[str(row["id"])] = str(row["error"])
 
-    def _write(self, row: dict[str, Any]) -> None:
+    def _write(self, row: dict[str, Any]) -> int:
+        """Append `row` as one line, on disk before it returns; where the line starts."""
         assert self._handle is not None
         try:
-            self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            offset = self._handle.tell()
+            self._handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
             self._handle.flush()
             os.fsync(self._handle.fileno())
         except OSError as exc:
             raise OutputError(self.path, exc) from exc
+        return offset
 
     def close(self) -> None:
         """Close the file and let the next writer in."""
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        for handle in (self._handle, self._reader):
+            if handle is not None:
+                handle.close()
+        self._handle = self._reader = None
         self._lock.release()

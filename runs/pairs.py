@@ -35,7 +35,8 @@ def _labels(items: list[Pair], results: list[Any]) -> dict[str, Any]:
     """Position and length diagnostics of a pairs file's verdicts (each pair shown as given: A first)."""
     done = [(pair, r) for pair, r in zip(items, results) if not isinstance(r, ItemFailure)]
     decisions = [Decision("single", "a", "b", r.verdict, consistent=r.consistent) for _, r in done]
-    kept = [(p.response_a, p.response_b) if r.verdict == "A" else (p.response_b, p.response_a) for p, r in done if r.verdict in ("A", "B")]
+    kept = [(len(p.response_a), len(p.response_b)) if r.verdict == "A" else (len(p.response_b), len(p.response_a))
+            for p, r in done if r.verdict in ("A", "B")]
     report = label_report(decisions, kept, {}, [])
     del report["sources"], report["self_preference"]  # the two sides of a pairs file are not sources
     return report

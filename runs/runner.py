@@ -82,22 +82,22 @@ class Batch:
     noun: str = "items"
 
     async def _run(self, items: Sequence[T], job: Callable[[T], Awaitable[R]],
-                   on_done: Callable[[int, R | ItemFailure], None]) -> list[R | ItemFailure]:
+                   on_done: Callable[[int, R | ItemFailure], None], keep: bool = True) -> list[R | ItemFailure]:
         if self.workers:
             from fellowship.runs.cluster import run_on_cluster
 
             return await run_on_cluster(items, job, workers=self.workers, concurrency=self.concurrency, command=self.label,
-                                        on_done=on_done)
-        return await run_all(items, job, concurrency=self.concurrency, on_done=on_done)
+                                        on_done=on_done, keep=keep)
+        return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep)
 
     async def journalled(self, items: Sequence[T], job: Callable[[T], Awaitable[Any]], journal: Journal, *,
                          key: Callable[[T], Row], digest: Callable[[T], str] = _hash_of,
-                         note: Callable[[Row], str] | None = None, failure: str = "model call failed: ") -> list[Row]:
+                         note: Callable[[Row], str] | None = None, failure: str = "model call failed: ") -> list[str]:
         """Run the items `journal` lacks (or holds for another input), appending each row as it finishes.
 
         A row is `key(item)`, the item's `input_hash` and the job's result (a model or a dict), or
-        an `error` (`failure` and the exception). `note(row)` is the progress note after a finished row. Returns the rows of
-        the items done for their current input, in item order.
+        an `error` (`failure` and the exception). `note(row)` is the progress note after a finished row. Returns the ids of
+        the items done for their current input, in item order (`journal.rows` reads their rows); no row is held meanwhile.
         """
         digests = [digest(item) for item in items]
         ids = [str(key(item)["id"]) for item in items]
@@ -126,17 +126,18 @@ class Batch:
 
         self.meter.start(self.label, len(todo))
         try:
-            await self._run([items[i] for i in todo], job, done)
+            await self._run([items[i] for i in todo], job, done, keep=False)
         finally:
             self.meter.finish()
-        return [journal.done[i] for i, d in zip(ids, digests) if i in journal.done and not journal.changed(i, d)]
+        return [i for i, d in zip(ids, digests) if i in journal.done and not journal.changed(i, d)]
 
     async def into_file(self, path: Path, config: dict[str, Any], items: Sequence[T], job: Callable[[T], Awaitable[Any]], *,
                         key: Callable[[T], Row], digest: Callable[[T], str] = _hash_of) -> list[Row]:
-        """`journalled` into the results file `path`, which this run holds until it ends (see `open_journal`)."""
+        """`journalled` into the results file `path`, which this run holds until it ends (see `open_journal`): the rows of
+        the items done for their current input, in item order."""
         journal = open_journal(path, json.loads(json.dumps(config)))  # as the file reads back: tuples are lists
         try:
-            return await self.journalled(items, job, journal, key=key, digest=digest)
+            return list(journal.rows(await self.journalled(items, job, journal, key=key, digest=digest)))
         finally:
             journal.close()
 

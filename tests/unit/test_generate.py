@@ -375,7 +375,7 @@ def test_kto_weights_match_trls_own_recommendation():
     """The ranges TRL's KTOTrainer prints for 3 desirable and 9 undesirable rows."""
     from fellowship.preference.balance import kto_balance
 
-    balance = kto_balance([{"label": True}] * 3 + [{"label": False}] * 9)
+    balance = kto_balance(3, 12)
     assert balance["desirable_weight"] == [3.0, 3.99] and balance["undesirable_weight"] == [0.25, 0.33]
 
 

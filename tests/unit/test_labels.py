@@ -6,7 +6,7 @@ import pytest
 
 from fellowship.metrics.labels import Decision, binomial_p, label_report
 
-LONG, SHORT = "a long and careful answer", "short"
+LONG, SHORT = len("a long and careful answer"), len("short")  # the lengths of a kept pair's two answers
 
 
 def decisions(n: int, first_wins: bool = True, flipped_every: int = 2) -> list[Decision]:
@@ -34,7 +34,7 @@ def test_a_judge_that_always_picks_the_longer_is_caught():
     pairs = [(LONG, SHORT)] * 9 + [(SHORT, LONG)]
     report = label_report(decisions(10, flipped_every=2), pairs, {}, [])
     size = report["length"]
-    assert (size["count"], size["n"], size["share"]) == (9, 10, 0.9) and size["median_ratio"] == pytest.approx(len(LONG) / len(SHORT))
+    assert (size["count"], size["n"], size["share"]) == (9, 10, 0.9) and size["median_ratio"] == pytest.approx(LONG / SHORT)
     assert any("chosen is the longer answer in 90% of 10 pairs" in w for w in report["warnings"])
 
 

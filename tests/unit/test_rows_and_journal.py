@@ -10,7 +10,7 @@ from fellowship.fileio.errors import InputError
 from fellowship.guard.screen import FLAG_KINDS
 from fellowship.models.settings import derive_seed
 from fellowship.preference.rows import RowBuilder, RowRules
-from fellowship.runs.journal import Journal, read_journal
+from fellowship.runs.journal import Journal, journal_rows, scan_journal
 from fellowship.state.records import Bout, Candidate, Comparison, JuryVerdict, LoopResult, Review, Verdict, Vote
 
 RECORD = {"prompt_id": "p1", "trace_id": "t1", "created_at": "2026-11-28T00:00:00+00:00"}
@@ -170,7 +170,7 @@ def test_an_earlier_journal_row_still_builds(tmp_path):
     review.pop("request"), review.pop("seed")
     path = tmp_path / "journal.jsonl"
     path.write_text(json.dumps({"config": {}}) + "\n" + json.dumps({"id": "1", "comparisons": [old], "candidates": [candidate]}) + "\n")
-    row = read_journal(path)[1]["1"]
+    (row,) = journal_rows(path, [scan_journal(path).done["1"]])
     comparison = Comparison.model_validate(row["comparisons"][0])
     assert comparison.evaluation is None and comparison.skipped == "identical responses"
     rebuilt = Candidate.model_validate(row["candidates"][0]).loop.reviews[0]
@@ -191,8 +191,9 @@ def test_journal_appends_flushes_and_resumes(tmp_path):
     assert set(again.done) == {"1"}  # the failed item is retried
     again.append({"id": "2", "verdict": "B"})
     again.close()
-    config, done, failed, _ = read_journal(path)
-    assert config == {"model": "x"} and set(done) == {"1", "2"} and failed == []
+    scan = scan_journal(path)
+    assert scan.config == {"model": "x"} and set(scan.done) == {"1", "2"} and scan.failed == []
+    assert [row["verdict"] for row in journal_rows(path, scan.done.values())] == ["A", "B"]  # read back at their offsets
 
 
 def test_journal_drops_a_torn_last_line_and_refuses_another_configuration(tmp_path):
@@ -205,11 +206,26 @@ def test_journal_drops_a_torn_last_line_and_refuses_another_configuration(tmp_pa
         Journal(path, {"model": "y"})
 
 
+def test_a_journal_reads_back_the_latest_row_of_an_id_while_it_writes(tmp_path):
+    """The journal holds offsets, not rows: what it reads back must be the row last written for the id, in the file it is
+    still appending to, and a last line that lost its line break gets it back before the next row is appended."""
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"config": {}}\n{"id": "1", "input_hash": "old", "verdict": "A"}', encoding="utf-8")
+    journal = Journal(path, {})
+    assert journal.row("1")["verdict"] == "A" and journal.changed("1", "new")
+    journal.append({"id": "1", "input_hash": "new", "verdict": "B", "text": "né"})  # supersedes the first row
+    journal.append({"id": "2", "verdict": "tie"})
+    assert [row["verdict"] for row in journal.rows(["2", "1"])] == ["tie", "B"] and not journal.changed("1", "new")
+    assert journal.row("1")["text"] == "né"  # offsets are bytes: a multi-byte character before a row does not shift it
+    journal.close()
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4
+
+
 def test_journal_names_a_bad_line_in_the_middle(tmp_path):
     path = tmp_path / "results.jsonl"
     path.write_text('{"config": {}}\nnot json\n{"id": "1"}\n', encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        read_journal(path)
+        scan_journal(path)
     assert "results.jsonl:2" in str(caught.value)
 
 

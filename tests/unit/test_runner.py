@@ -46,12 +46,13 @@ async def test_a_journalled_batch_skips_what_the_journal_holds_and_redoes_a_chan
 
     items = [Item(id=str(n), text=f"t{n}") for n in range(5)]
     journal = Journal(tmp_path / "j.jsonl", {"v": 1})
-    rows = await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})
+    ids = await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})
+    rows = list(journal.rows(ids))
     journal.close()
     assert [r["answer"] for r in rows] == ["T0", "T1", "T2", "T3", "T4"] and sorted(calls) == ["0", "1", "2", "3", "4"]
     calls.clear()
     items[2] = Item(id="2", text="changed")
     journal = Journal(tmp_path / "j.jsonl", {"v": 1})
-    rows = await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})
+    rows = list(journal.rows(await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})))
     journal.close()
     assert calls == ["2"] and rows[2]["answer"] == "CHANGED" and len(rows) == 5

@@ -1,0 +1,64 @@
+"""`generate` holds no more in memory for more prompts: the peak of Python's allocations (tracemalloc) over a run of
+60 prompts and over one of 300, against a loopback server that answers at once."""
+
+from __future__ import annotations
+
+import gc
+import json
+import tracemalloc
+from functools import lru_cache
+
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+from fellowship.state import records
+from tests.servers import scripted_server
+
+
+def reply(body: dict) -> str:
+    """The judge (the request with a system prompt) prefers A; each source answers with its own seed, so pairs differ."""
+    if body["messages"][0]["role"] == "system":
+        return "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
+    return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
+
+
+class Discard(list):
+    """Where the server would keep every request body: kept nowhere, so the test measures fellowship, not its server."""
+
+    def append(self, item: object) -> None:
+        pass
+
+
+def peak_of(prompts: int, url: str, tmp_path) -> int:
+    """The peak bytes allocated while `fellowship generate` runs over `prompts` prompts, as a user runs it (local traces on)."""
+    source = tmp_path / f"prompts-{prompts}.txt"
+    source.write_text("".join(f"Question {i} of {prompts}?\n" for i in range(prompts)))
+    out = tmp_path / f"out-{prompts}"
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = CliRunner().invoke(app, [
+            "generate", "--prompts", str(source), "--out", str(out), "--kind", "single", "--candidate", "a=openai:m",
+            "--candidate", "b=openai:m", "--judge-model", "openai:m", "--base-url", url, "--max-concurrency", "8",
+            "--no-preflight", "--json"], env={"OPENAI_API_KEY": "x"})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.exit_code == 0, result.output[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["done"] == prompts and summary["rows"]["single_dpo.jsonl"] == prompts  # every prompt judged, every pair kept
+    return peak
+
+
+def test_generate_memory_does_not_grow_with_the_number_of_prompts(tmp_path, monkeypatch):
+    # The screening cache is bounded (512 pairs): a bound of 16 is reached here, so what is left to grow is what grows.
+    monkeypatch.setattr(records, "_screened", lru_cache(maxsize=16)(records._screened.__wrapped__))
+    with scripted_server(reply) as server:
+        server.bodies, server.keys = Discard(), Discard()
+        url = f"http://127.0.0.1:{server.httpd.server_address[1]}/v1"
+        peak_of(20, url, tmp_path)  # imports, connection pools, first-use caches
+        small, large = peak_of(60, url, tmp_path), peak_of(300, url, tmp_path)
+    # Held before: every journal row, every dataset row and an entry per model call in the tracer, about 10 KB a prompt.
+    # Held now, about 1.2 KB a prompt: the prompt itself, its place in the journal's index, its decisions for the label
+    # report and its pair's lengths.
+    assert large - small < 240 * 2048, f"{(large - small) / 240:.0f} bytes more per prompt"
