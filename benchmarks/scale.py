@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,12 +89,15 @@ def generate(url: str, prompts: int, folder: Path) -> tuple[float, float]:
                "--kind", "single", "--candidate", "a=openai:m", "--candidate", "b=openai:m", "--judge-model", "openai:m",
                "--base-url", url, "--max-concurrency", str(CONCURRENCY), "--no-preflight", "--json"]
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(f"generate failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB on Linux: the largest child so far
-    return seconds, peak
+    with tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+        _, status, usage = os.wait4(process.pid, 0)  # this process's own peak, not the largest child's so far
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
+            stderr.seek(0)
+            raise SystemExit(f"generate failed ({process.returncode}):\n{stderr.read()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024  # kB on Linux
 
 
 def main() -> None:

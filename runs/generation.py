@@ -16,7 +16,7 @@ from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
 from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
-from fellowship.runs.export import rows_of, write_dataset
+from fellowship.runs.export import decisions_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.runner import Batch
 from fellowship.state.generate import GenerateContext
@@ -94,14 +94,13 @@ class Generation:
         `runs.cluster`); this process alone writes the journal.
         """
         index = {item.id: i for i, item in enumerate(items)}
-        base = self.config["provenance"]
         self.redone = sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
         count = 0
 
         def note(row: dict[str, Any]) -> str:
             nonlocal count
-            count += rows_of(row, self.rules, base).count()  # built again when the files are written: none is held
-            return f"rows {count}"
+            count += sum(decision.decisive for decision in decisions_of(row))  # rows are built once, as the files are written
+            return f"decisive verdicts {count}"
 
         job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
         await batch.journalled(items, job, self.journal, key=lambda item: {"id": item.id, "index": index[item.id], "prompt": item.prompt},
