@@ -36,19 +36,41 @@ def reply(body: dict[str, Any]) -> str:
     return f"### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
 
 
-def run(folder: Path, url: str, concurrency: int, workers: int | None) -> tuple[float, dict[str, Any]]:
+def run(folder: Path, url: str, concurrency: int, workers: int | None, prompts: int) -> tuple[float, dict[str, Any], float, float]:
+    """(wall seconds, the summary, seconds until the first prompt was journalled, prompts per minute from the first to the
+    last: the steady state, without the start)"""
     command = [str(Path(sys.executable).parent / "fellowship"), "generate", "--prompts", str(folder / "prompts.txt"),
                "--out", str(folder / f"out-{workers or 'local'}"), "--kind", "single", "--json", "--base-url", url,
                "--candidate", "a=openai:m", "--candidate", "b=openai:m", "--judge-model", "openai:m", "--temperature", "0.7",
                "--max-concurrency", str(concurrency)]
     if workers:
         command += ["--ray", "local", "--workers", str(workers)]
+    journal = folder / f"out-{workers or 'local'}" / "journal.jsonl"
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "FELLOWSHIP_LOCAL_TRACES": "0"})
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(done.stderr)
-    return seconds, json.loads(done.stdout)
+    first = last = None  # when the first and the last prompt reached the journal, watched every 20 ms
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True,
+                                   env={**os.environ, "FELLOWSHIP_LOCAL_TRACES": "0"})
+        while process.poll() is None:
+            rows = _rows(journal)
+            now = time.perf_counter() - started
+            first = now if first is None and rows >= 1 else first
+            last = now if last is None and rows >= prompts else last
+            time.sleep(0.02)
+        seconds = time.perf_counter() - started
+        stdout.seek(0), stderr.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(stderr.read())
+        summary = json.loads(stdout.read())
+    assert first is not None and last is not None, "the journal was not seen filling"
+    return seconds, summary, first, (prompts - 1) / (last - first) * 60
+
+
+def _rows(journal: Path) -> int:
+    try:
+        return max(journal.read_bytes().count(b"\n") - 1, 0)  # the first line is the run's configuration
+    except FileNotFoundError:
+        return 0
 
 
 def main() -> None:
@@ -62,22 +84,25 @@ def main() -> None:
         (folder / "prompts.txt").write_text("".join(f"Describe the number {n}.\n" for n in range(args.prompts)))
         results = []
         for workers in (None, 1, 2, 4):
-            seconds, summary = run(folder, server.url, args.concurrency, workers)
+            seconds, summary, first, steady = run(folder, server.url, args.concurrency, workers, args.prompts)
             assert summary["done"] == args.prompts and summary["failed"] == 0
-            results.append((workers, seconds, 60 * args.prompts / seconds))
-    local = results[0][2]
+            results.append((workers, seconds, 60 * args.prompts / seconds, first, steady))
+    local, local_steady = results[0][2], results[0][4]
     print(f"{args.prompts} prompts, 3 calls each, {args.latency} s per call, --max-concurrency {args.concurrency}\n")
-    print("| run | wall s | prompts/min | vs local |")
-    print("|---|---|---|---|")
-    for workers, seconds, rate in results:
+    print("| run | wall s | prompts/min | vs local | first prompt done at s | steady prompts/min | steady vs local |")
+    print("|---|---|---|---|---|---|---|")
+    for workers, seconds, rate, first, steady in results:
         name = "local" if workers is None else f"--ray local --workers {workers}"
-        print(f"| {name} | {seconds:.1f} | {rate:.1f} | {rate / local:.2f} |")
+        print(f"| {name} | {seconds:.1f} | {rate:.1f} | {rate / local:.2f} | {first:.1f} | {steady:.1f} | {steady / local_steady:.2f} |")
     # Per prompt, the scripted calls take 2 x LATENCY (two candidates at once, then the judge);
     # what a run takes beyond that, per prompt and slot, is the overhead (Ray's start included).
-    for workers, seconds, _ in results:
+    for workers, seconds, _, _, steady in results:
         slots = args.concurrency * (workers or 1)
         overhead = seconds * slots / args.prompts - 2 * args.latency
-        print(f"{'local' if workers is None else f'{workers} workers'}: {overhead:.3f} s overhead per prompt and slot")
+        steady_overhead = 60 / steady * slots - 2 * args.latency
+        print(f"{'local' if workers is None else f'{workers} workers'}: {overhead:.3f} s overhead per prompt and slot, "
+              f"{steady_overhead:.3f} s in the steady state")
+
 
 if __name__ == "__main__":
     main()
