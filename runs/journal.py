@@ -5,8 +5,9 @@ refused rather than mixed in. One process writes a journal at a time (`fileio.lo
 second is refused before it reads or rewrites anything. Rows are appended and flushed to
 disk as items finish, so a killed run loses at most the item in flight; a torn last line
 is dropped on resume. The journal keeps an index of where each row lies, not the rows, so a
-run's memory does not grow with its length. A row may record `input_hash`, the hash of exactly what it answered:
-an item whose input changed since is done again, and its new row supersedes the old.
+run's memory does not grow with its rows. A row may record `input_hash`, the hash of
+exactly what it answered: an item whose input changed since is done again, and its new row
+supersedes the old.
 """
 
 from __future__ import annotations
