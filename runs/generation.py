@@ -109,8 +109,11 @@ class Generation:
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
         journal = self.journal
-        current = [item.id for item in items if item.id in journal.done and not journal.changed(item.id, prompt_hash(item))]
-        failed = [item.id for item in items if item.id not in journal.done or journal.changed(item.id, prompt_hash(item))]
+        current: list[str] = []
+        failed: list[str] = []
+        for item in items:
+            done = item.id in journal.done and not journal.changed(item.id, prompt_hash(item))
+            (current if done else failed).append(item.id)
         summary = write_dataset(self.out_dir, journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
                                 failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)

@@ -81,6 +81,11 @@ class Entry:
     input_hash: str | None  # what it answered (rows of older runs record none)
     order: int  # its `index` (a prompt's place in its file), 0 where it has none
 
+    @classmethod
+    def of(cls, row: dict[str, Any], offset: int) -> Entry:
+        """The entry of `row`, whose line starts at `offset`."""
+        return cls(offset, row.get("input_hash"), row.get("index", 0))
+
 
 @dataclass
 class Scan:
@@ -114,7 +119,7 @@ def scan_journal(path: Path) -> Scan:
             if number == 1:
                 scan.config = row.get("config")
             elif row.get("error") is None:  # failed items are retried
-                scan.done[str(row["id"])] = Entry(offset, row.get("input_hash"), row.get("index", 0))
+                scan.done[str(row["id"])] = Entry.of(row, offset)
                 failed.pop(str(row["id"]), None)
             else:
                 failed[str(row["id"])] = None
@@ -204,7 +209,7 @@ class Journal:
                 self._write({"config": self.config})
         offset = self._write(row)
         if row.get("error") is None:
-            self.done[str(row["id"])] = Entry(offset, row.get("input_hash"), row.get("index", 0))
+            self.done[str(row["id"])] = Entry.of(row, offset)
             self.errors.pop(str(row["id"]), None)
         else:
             self.errors[str(row["id"])] = str(row["error"])
