@@ -9,7 +9,7 @@ labels are not to be trusted.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
 from typing import Any
@@ -67,6 +67,11 @@ def position(decisions: Sequence[Decision]) -> dict[str, Any]:
     swapped = [d.consistent for d in decisions if d.consistent is not None]
     return {**_share(won, len(decisive)), "p_value": binomial_p(won, len(decisive)) if decisive else None,
             "swap_consistency": _share(sum(swapped), len(swapped)) if swapped else None}
+
+
+def picked_lengths(choices: Iterable[tuple[str, str, str]]) -> list[tuple[int, int]]:
+    """The (chosen, rejected) lengths of each (response A, response B, verdict) decided A or B."""
+    return [(len(a), len(b)) if verdict == "A" else (len(b), len(a)) for a, b, verdict in choices if verdict in ("A", "B")]
 
 
 def length(lengths: Sequence[tuple[int, int]]) -> dict[str, Any]:

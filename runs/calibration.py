@@ -16,7 +16,7 @@ from typing import Any
 
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_writer
-from fellowship.metrics.labels import MIN_N, Decision, length, position, position_warnings
+from fellowship.metrics.labels import MIN_N, Decision, length, picked_lengths, position, position_warnings
 from fellowship.readers.labelled import LabelledPair
 from fellowship.runs.journal import same_config, scan_journal
 from fellowship.state.evaluator import EvaluatorConfig
@@ -50,18 +50,13 @@ def calibration_report(dataset: str, evaluator: str, pairs: list[LabelledPair], 
     labels = [by_id[p.id]["verdict"] for p in finished]
     agreement = agreement_report(evaluator, finished, labels, ci_rounds=bootstrap)
 
-    def picks(choices: list[tuple[LabelledPair, str]]) -> list[tuple[int, int]]:
-        """The (chosen, rejected) lengths of the decisive choices."""
-        return [(len(p.response_a), len(p.response_b)) if c == "A" else (len(p.response_b), len(p.response_a))
-                for p, c in choices if c in ("A", "B")]
-
     report = {
         "dataset": dataset, "evaluator": evaluator, "pairs": len(finished), "asked": asked,
         "kappa": agreement["kappa"], "kappa_ci": agreement["kappa_ci"], "accuracy": agreement["accuracy"],
         "invalid": agreement["invalid"], "confusion": agreement["confusion"],
         "position": position([Decision("calibration", "A", "B", label) for label in labels]),
-        "length": length(picks(list(zip(finished, labels)))),
-        "human_length": length(picks([(p, p.human) for p in finished])),
+        "length": length(picked_lengths((p.response_a, p.response_b, label) for p, label in zip(finished, labels))),
+        "human_length": length(picked_lengths((p.response_a, p.response_b, p.human) for p in finished)),
     }
     report["warnings"] = position_warnings(report["position"]) + _length_warning(report) + _agreement_warning(report)
     return report

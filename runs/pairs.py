@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fellowship.fileio.pairs import Pair
-from fellowship.metrics.labels import Decision, label_report
+from fellowship.metrics.labels import Decision, label_report, picked_lengths
 from fellowship.runs.batch import ItemFailure
 from fellowship.runs.runner import Batch
 from fellowship.state.records import Evaluation, Usage
@@ -35,8 +35,6 @@ def _labels(items: list[Pair], results: list[Any]) -> dict[str, Any]:
     """Position and length diagnostics of a pairs file's verdicts (each pair shown as given: A first)."""
     done = [(pair, r) for pair, r in zip(items, results) if not isinstance(r, ItemFailure)]
     decisions = [Decision("single", "a", "b", r.verdict, consistent=r.consistent) for _, r in done]
-    kept = [(len(p.response_a), len(p.response_b)) if r.verdict == "A" else (len(p.response_b), len(p.response_a))
-            for p, r in done if r.verdict in ("A", "B")]
-    report = label_report(decisions, kept, {}, [])
+    report = label_report(decisions, picked_lengths((p.response_a, p.response_b, r.verdict) for p, r in done), {}, [])
     del report["sources"], report["self_preference"]  # the two sides of a pairs file are not sources
     return report
