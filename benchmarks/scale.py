@@ -28,36 +28,21 @@ from pathlib import Path
 import _common  # noqa: F401
 
 CONCURRENCY = 16
-JUDGE_REPLY = "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
-
-
-def reply(body: dict) -> str:
-    """The judge's scores when the request has a system prompt (the judge's), else a short answer of the request's seed
-    (each source has a seed of its own: their answers differ, so every prompt is judged)."""
-    if body["messages"][0]["role"] == "system":
-        return JUDGE_REPLY
-    return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
 
 
 def serve() -> None:
     """The scripted server, in this process until killed; it prints its port, and keeps no request bodies."""
-    from tests.servers import ScriptedOpenAIServer
+    from tests.servers import ScriptedOpenAIServer, instant_reply
 
     class Server(ThreadingHTTPServer):
         request_queue_size = 1024  # the default backlog of 5 resets connections under a burst
         daemon_threads = True
 
-    server = ScriptedOpenAIServer(reply)
-    server.bodies, server.keys = _Discard(), _Discard()
+    server = ScriptedOpenAIServer(instant_reply, keep_requests=False)
     server.httpd.server_close()
     httpd = Server(("127.0.0.1", 0), server.httpd.RequestHandlerClass)
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()
-
-
-class _Discard(list):  # type: ignore[type-arg]
-    def append(self, item: object) -> None:
-        pass
 
 
 async def floor(url: str, prompts: int) -> float:

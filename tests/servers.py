@@ -14,6 +14,19 @@ Reply = Callable[[dict[str, Any]], "str | tuple[str, list[dict[str, Any]]]"]
 """The reply's text, or its text and its tokens' log-probabilities (OpenAI's `logprobs.content`)."""
 
 
+class _Discard(list):  # type: ignore[type-arg]
+    def append(self, item: object) -> None:
+        pass
+
+
+def instant_reply(body: dict[str, Any]) -> str:
+    """Two sources and a judge that answer at once: the judge (the request with a system prompt) gives A 8 and B 3; a
+    source answers with its request's seed, so two sources' answers differ and every prompt is judged."""
+    if body["messages"][0]["role"] == "system":
+        return "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
+    return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
+
+
 def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
     """One JSON response: status, headers, body (also used by the benchmarks' counting proxy)."""
     handler.send_response(status)
@@ -31,10 +44,12 @@ class ScriptedOpenAIServer:
     pass before each answer, as for a model that takes its time.
     """
 
-    def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0) -> None:
+    def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0,
+                 keep_requests: bool = True) -> None:
         self.reply, self.owned_by, self.refuse, self.latency = reply, owned_by, refuse, latency
-        self.bodies: list[dict[str, Any]] = []
-        self.keys: list[str | None] = []
+        # Without keep_requests nothing is recorded: a long run then measures its client, not this double.
+        self.bodies: list[dict[str, Any]] = [] if keep_requests else _Discard()
+        self.keys: list[str | None] = [] if keep_requests else _Discard()
         server = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -12,21 +12,7 @@ from typer.testing import CliRunner
 
 from fellowship.cli import app
 from fellowship.state import records
-from tests.servers import scripted_server
-
-
-def reply(body: dict) -> str:
-    """The judge (the request with a system prompt) prefers A; each source answers with its own seed, so pairs differ."""
-    if body["messages"][0]["role"] == "system":
-        return "A answers it.\n### Score Assistant A: 8/10\n### Score Assistant B: 3/10"
-    return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
-
-
-class Discard(list):
-    """Where the server would keep every request body: kept nowhere, so the test measures fellowship, not its server."""
-
-    def append(self, item: object) -> None:
-        pass
+from tests.servers import instant_reply, scripted_server
 
 
 def peak_of(prompts: int, url: str, tmp_path) -> int:
@@ -53,8 +39,7 @@ def peak_of(prompts: int, url: str, tmp_path) -> int:
 def test_generate_memory_does_not_grow_with_the_number_of_prompts(tmp_path, monkeypatch):
     # The screening cache is bounded (512 pairs): a bound of 16 is reached here, so what is left to grow is what grows.
     monkeypatch.setattr(records, "_screened", lru_cache(maxsize=16)(records._screened.__wrapped__))
-    with scripted_server(reply) as server:
-        server.bodies, server.keys = Discard(), Discard()
+    with scripted_server(instant_reply, keep_requests=False) as server:  # it keeps no request: the test measures fellowship
         url = f"http://127.0.0.1:{server.httpd.server_address[1]}/v1"
         peak_of(20, url, tmp_path)  # imports, connection pools, first-use caches
         small, large = peak_of(60, url, tmp_path), peak_of(300, url, tmp_path)
