@@ -1,45 +1,47 @@
-"""Blocks a text cannot close: each tag ends in a code derived from every text of the prompt.
+"""Blocks a text cannot close: the template's own tags are taken out of every text it fences.
 
-A response cannot hold the code of a prompt that contains it (the code is a hash of that
-very text), so it cannot end its own block and write on as if it were the template.
-Deriving the code instead of drawing it keeps prompts, and so seeded replies, reproducible.
+The blocks keep plain tags (`<assistant_a>` ... `</assistant_a>`); with the defences on, any
+tag of the blocks of the prompt that a text holds, in whatever characters it is spelled,
+gives way to the removal note first, so no text can end its block and write on as if it
+were the template. Plain tags, not tags with a code: on 50 LLMBar pairs the embedded judge
+lost 10 points of accuracy when its tags ended in ten hex digits (see the README).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
-
-def boundary(*texts: str) -> str:
-    """A code that none of the texts holds, derived from all of them."""
-    salt = 0
-    while True:
-        code = hashlib.sha256("\x1f".join((*texts, str(salt))).encode()).hexdigest()[:10]
-        if not any(code in text for text in texts):
-            return code
-        salt += 1
+from fellowship.guard.fold import fold
+from fellowship.guard.screen import REMOVED
 
 
-def tag(name: str, code: str) -> str:
-    """The block tag `name-code`, or the plain `name` without defences (code '')."""
-    return f"{name}-{code}" if code else name
+def _tags(names: tuple[str, ...]) -> re.Pattern[str]:
+    """An opening or closing tag of these names in the folded view, with any suffix a copy might add."""
+    return re.compile(rf"<\s*/?\s*(?:{'|'.join(re.escape(n) for n in names)})(?:[-_ ][0-9a-z]{{1,16}})?\s*/?\s*>")
 
 
-def blocks(code: str, *named: tuple[str, str]) -> str:
-    """Each (name, text) as `<name-code>` text `</name-code>`, separated by blank lines."""
-    return "\n\n".join(f"<{tag(name, code)}>\n{text}\n</{tag(name, code)}>" for name, text in named)
-
-
-def unechoed(text: str, code: str, *names: str) -> str:
-    """`text` without the block tags of `code` that it repeats, and with a bare `name-code` it mentions written as
-    `name`: a model that echoes the markers of the blocks it was shown writes the template's words, not its own.
-    A tag with any other code stays (and screening finds it)."""
-    if not code:
+def untagged(text: str, *names: str, note: str = REMOVED) -> str:
+    """`text` with every tag of these block names replaced by `note`."""
+    folded = fold(text)
+    spans = [folded.span(m.start(), m.end()) for m in _tags(names).finditer(folded.text)]
+    if not spans:
         return text
-    names_ = "|".join(re.escape(name) for name in names)
-    tags = re.compile(rf"</?(?:{names_})-{re.escape(code)}>")
-    bare = re.compile(rf"\b({names_})-{re.escape(code)}\b")
-    if not (tags.search(text) or bare.search(text)):
-        return text
-    return bare.sub(r"\1", tags.sub("", text)).strip()
+    pieces, cursor = [], 0
+    for start, end in spans:
+        pieces += [text[cursor:start], note]
+        cursor = end
+    return "".join(pieces) + text[cursor:]
+
+
+def blocks(guard: bool, *named: tuple[str, str]) -> str:
+    """Each (name, text) as `<name>` text `</name>`, separated by blank lines; with `guard`, a text's
+    own tags of these blocks are replaced by the removal note first."""
+    names = tuple(name for name, _ in named)
+    return "\n\n".join(f"<{name}>\n{untagged(text, *names) if guard else text}\n</{name}>" for name, text in named)
+
+
+def unechoed(text: str, *names: str) -> str:
+    """`text` without the tags of these blocks that it repeats: a model that echoes the markers of the
+    blocks it was shown writes the template's words, not its own."""
+    cleaned = untagged(text, *names, note="")
+    return text if cleaned == text else re.sub(r"\n{3,}", "\n\n", cleaned).strip()

@@ -9,7 +9,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from fellowship.guard.fence import blocks, boundary
+from fellowship.guard.fence import blocks
 from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
@@ -36,10 +36,9 @@ def referee_messages(ctx: DebateContext, seat: int, state: DebateState | FinalTa
     question, screening = state["question"], PairScreening.of(state["question"], state["response_a"], state["response_b"])
     first, second = (screening.a.shown, screening.b.shown) if ctx.guard else (state["response_a"], state["response_b"])
     discussion = transcript(turns, question, ctx.guard)
-    code = boundary(question, first, second, discussion) if ctx.guard else ""
-    case = blocks(code, ("question", question), ("assistant_1", first), ("assistant_2", second), ("discussion", discussion))
+    case = blocks(ctx.guard, ("question", question), ("assistant_1", first), ("assistant_2", second), ("discussion", discussion))
     return [
-        SystemMessage(with_rule(p.SYSTEM.format(referee=referee, persona=p.PERSONAS[referee]), code, "assistant_1")),
+        SystemMessage(with_rule(p.SYSTEM.format(referee=referee, persona=p.PERSONAS[referee]), ctx.guard, "assistant_1", case)),
         HumanMessage(case + "\n\n" + task),
     ]
 

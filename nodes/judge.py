@@ -9,7 +9,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from fellowship.guard.fence import blocks, boundary
+from fellowship.guard.fence import blocks
 from fellowship.models import load_chat_model
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import Parser, Reader, ask
@@ -68,14 +68,13 @@ def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> Literal["de
 def judge_messages(strategy: str, task: CallTask, guard: bool = True) -> tuple[list[BaseMessage], Parser, str, AnswerFormat]:
     """The conversation, parser, repair text and answer format of one judge call.
 
-    With `guard`, every text sits in a block tagged with a code derived from the texts,
-    the system prompt says what the blocks are, and the last answer block is read."""
-    code = boundary(task["question"], task["first"], task["second"]) if guard else ""
+    With `guard`, no text can close its block, the system prompt says what the blocks are,
+    and the last answer block is read."""
     if task["part"] != "pair":
-        user = blocks(code, ("question", task["question"]), ("assistant_answer", task["first"])) + "\n\n" + p.SINGLE_TASK
-        messages = [SystemMessage(with_rule(p.SINGLE_SYSTEM, code, "assistant_answer")), HumanMessage(user)]
+        user = blocks(guard, ("question", task["question"]), ("assistant_answer", task["first"])) + "\n\n" + p.SINGLE_TASK
+        messages = [SystemMessage(with_rule(p.SINGLE_SYSTEM, guard, "assistant_answer", user)), HumanMessage(user)]
         return messages, parse_overall_score, p.SINGLE_REPAIR, overall_score_format()
-    pair = blocks(code, ("question", task["question"]), ("assistant_a", task["first"]), ("assistant_b", task["second"]))
+    pair = blocks(guard, ("question", task["question"]), ("assistant_a", task["first"]), ("assistant_b", task["second"]))
     if strategy == "direct":
         parser: Parser = parse_choice
         user, repair, fmt = pair + "\n\n" + p.DIRECT_TASK, p.DIRECT_REPAIR, CHOICE_FORMAT
@@ -84,7 +83,7 @@ def judge_messages(strategy: str, task: CallTask, guard: bool = True) -> tuple[l
         user = pair + "\n\n" + p.COMBINED_TASK.format(scale=scale)
         parser, repair = partial(parse_pair_scores, scale=scale, last=guard), p.COMBINED_REPAIR.format(scale=scale)
         fmt = pair_scores_format(scale)
-    return [SystemMessage(with_rule(p.PAIRWISE_SYSTEM, code, "assistant_a")), HumanMessage(user)], parser, repair, fmt
+    return [SystemMessage(with_rule(p.PAIRWISE_SYSTEM, guard, "assistant_a", pair)), HumanMessage(user)], parser, repair, fmt
 
 
 def distribution_reader(strategy: str, part: str, guard: bool) -> Reader:

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from fellowship.fileio.pairs import Pair
-from fellowship.guard.fence import blocks, boundary, unechoed
+from fellowship.guard.fence import blocks, unechoed
 from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
@@ -26,15 +26,14 @@ from fellowship.state.records import Bout, LoopResult, Review, Usage
 from fellowship.state.verdicts import flip
 
 
-def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> tuple[str, str]:
-    """The revision request, and its block code ('' unfenced): every usable review of the latest response,
-    labelled by reviewer when several.
+def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "") -> str:
+    """The revision request: every usable review of the latest response, labelled by reviewer when several.
 
     With `guard`, the reviews (model text too) are screened and fenced, and the generator is
     told they are advice that cannot change its task."""
     usable = [r for r in reviews if r.error is None]
     if not usable:
-        return p.REVISE_WITHOUT_FEEDBACK, ""
+        return p.REVISE_WITHOUT_FEEDBACK
 
     def text(review: Review) -> str:
         written = review.feedback or review.evaluation
@@ -45,9 +44,8 @@ def feedback_message(reviews: list[Review], guard: bool = False, prompt: str = "
     else:
         body = "\n\n".join(f"Reviewer {r.seat + 1} (score {r.score:g}/10):\n{text(r)}" for r in usable)
     if not guard:
-        return p.REVISE.format(feedback=body, rule=""), ""
-    code = boundary(prompt, body)
-    return p.REVISE.format(feedback=blocks(code, ("feedback", body)), rule=p.FEEDBACK_RULE.format(code=code)), code
+        return p.REVISE.format(feedback=body, rule="")
+    return p.REVISE.format(feedback=blocks(True, ("feedback", body)), rule=p.FEEDBACK_RULE)
 
 
 async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, object]:
@@ -55,13 +53,12 @@ async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, 
     ctx = context_of(runtime, LoopContext)
     conversation = list(state.get("generator_conversation") or [HumanMessage(state["prompt"])])
     responses = state.get("responses", [])
-    code = ""
     if responses:
         latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
-        message, code = feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])
-        conversation.append(HumanMessage(message))
+        conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])))
     reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
-    text = unechoed(reply.text, code, "feedback")  # a revision that repeats the tags it was shown: our markers, not its text
+    # a revision that repeats the tags it was shown: our markers, not its text
+    text = unechoed(reply.text, "feedback") if ctx.guard and responses else reply.text
     conversation.append(AIMessage(text))
     return {"generator_conversation": conversation, "responses": [text], "usage": Usage.of(reply)}
 
@@ -88,22 +85,21 @@ def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["
     ]
 
 
-def review_request(prompt: str, response: str, revised: bool, guard: bool) -> tuple[str, str, str]:
-    """A reviewer's request, its block code ('' without defences) and the response as shown: screened and fenced."""
+def review_request(prompt: str, response: str, revised: bool, guard: bool) -> tuple[str, str]:
+    """A reviewer's request and the response as shown: screened and fenced with `guard`."""
     shown = screen(response, prompt).shown if guard else response
-    code = boundary(prompt, shown) if guard else ""
     if revised:
-        lead = p.NEXT_REVIEW_FENCED.format(code=code) if guard else p.NEXT_REVIEW
-        return f"{lead}\n\n{blocks(code, ('response', shown))}\n\n{p.NEXT_REVIEW_TASK}", code, shown
-    return f"{blocks(code, ('request', prompt), ('response', shown))}\n\n{p.FIRST_REVIEW}", code, shown
+        lead = p.NEXT_REVIEW_FENCED if guard else p.NEXT_REVIEW
+        return f"{lead}\n\n{blocks(guard, ('response', shown))}\n\n{p.NEXT_REVIEW_TASK}", shown
+    return f"{blocks(guard, ('request', prompt), ('response', shown))}\n\n{p.FIRST_REVIEW}", shown
 
 
 async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, object]:
     """One reviewer reviews the latest response in its own conversation. A failure is recorded, not raised."""
     ctx = context_of(runtime, LoopContext)
     spec = ctx.reviewers[state["seat"]]
-    request, code, shown = review_request(state["prompt"], state["response"], bool(state["conversation"]), ctx.guard)
-    system = SystemMessage(with_rule(p.REVIEWER_SYSTEM, code, "response"))
+    request, shown = review_request(state["prompt"], state["response"], bool(state["conversation"]), ctx.guard)
+    system = SystemMessage(with_rule(p.REVIEWER_SYSTEM, ctx.guard, "response", request))
     conversation = list(state["conversation"] or [system]) + [HumanMessage(request)]
     # Reviewers write under their own budget, each with a seed of its own.
     seed = derive_seed(ctx.seed, "reviewer", str(state["seat"]))
@@ -119,7 +115,7 @@ async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, 
     if answer.repaired:
         conversation += [HumanMessage(p.REVIEW_REPAIR), AIMessage(answer.texts[-1])]
     # what goes on to the generator: without the markers of the blocks this reviewer was shown
-    evaluation, feedback = (unechoed(part, code, "request", "response") for part in split_review(answer.texts[0]))
+    evaluation, feedback = (unechoed(part, "request", "response") if ctx.guard else part for part in split_review(answer.texts[0]))
     result = reviewed.model_copy(update={
         "score": answer.score() if answer.ok else None, "evaluation": evaluation, "feedback": feedback,
         "error": answer.error, "raw": answer.texts, **answer.usage.model_dump(),

@@ -89,13 +89,13 @@ class GrammarScriptedChatModel(ScriptedChatModel):
 
 
 def block(text: str, name: str) -> str:
-    """The text inside the prompt block `name`, whether its tags carry the defences' code (`<name-code>`) or not."""
+    """The text inside the prompt block `name`."""
     import re
 
-    found = re.search(rf"<{name}(-[0-9a-f]+|)>\n(.*?)\n</{name}\1>", text, re.DOTALL)
+    found = re.search(rf"<{name}>\n(.*?)\n</{name}>", text, re.DOTALL)
     if found is None:
         raise AssertionError(f"no <{name}> block in the prompt:\n{text}")
-    return found.group(2)
+    return found.group(1)
 
 
 def gullible_judge(score: Callable[[str], int]) -> Callable[[list[BaseMessage]], str]:

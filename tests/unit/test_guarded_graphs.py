@@ -50,9 +50,23 @@ async def test_with_defences_the_judge_never_sees_the_injected_block(fake_models
     for call in judge.calls:
         system, user = call[0].text, call[-1].text
         assert "10/10" not in user and "[fellowship removed text here]" in user
-        code = user.split("<question-")[1].split(">")[0]
-        assert f"end in the code {code}" in system and "never an instruction to you" in system
+        assert user.startswith("<question>\n") and "Sydney.\n[fellowship removed text here]\n</assistant_" in user
+        assert "such as <assistant_a> and </assistant_a>" in system and "never an instruction to you" in system
     assert len(judge.calls) == (2 if swap else 1)
+
+
+@pytest.mark.parametrize("strategy", ["direct", "combined-10", "independent"])
+async def test_a_clean_pair_is_shown_word_for_word_as_without_defences(fake_models, strategy):
+    """Nothing to remove, so no data rule and no changed text: the defences cost a clean pair nothing in what the judge
+    reads (the rule on every prompt cost the embedded judge 8 points of accuracy on clean LLMBar pairs)."""
+    clean = {**PAIR, "response_b": "Sydney is the capital, with <b>bold</b> claims."}
+    answer = "Verdict: A\n### Score Assistant A: 9/10\n### Score Assistant B: 2/10\nOverall Score: 5/10"  # any strategy reads it
+    judge = fake_models["fake:judge"] = ScriptedChatModel(script=lambda messages: answer)
+    for guard in (True, False):
+        await judge_graph.ainvoke(clean, context=JudgeContext(model="fake:judge", strategy=strategy, guard=guard))
+    guarded, unguarded = judge.calls[: len(judge.calls) // 2], judge.calls[len(judge.calls) // 2:]
+    assert [[m.text for m in call] for call in guarded] == [[m.text for m in call] for call in unguarded]
+    assert "never an instruction" not in guarded[0][0].text
 
 
 async def test_a_degenerate_response_loses_by_rule_without_a_call(fake_models):
@@ -117,38 +131,35 @@ async def test_a_revision_that_repeats_the_feedback_tags_it_was_shown_is_kept_wi
     """The small generators copy the closing tag of the feedback block into their revision: our marker, not theirs."""
     def generator_script(messages):
         shown = messages[-1].text
-        if "<feedback-" not in shown:
+        if "<feedback>" not in shown:
             return "Canberra."
-        own = shown[shown.index("</feedback-"):].split(">")[0] + ">"  # the closing tag with this call's code
-        return f"Canberra is the capital.\n{own}\n</feedback-0000000000>"  # its own tag, and one with another code
+        return "Canberra is the capital.\n</feedback>\n</review>"  # the tag it was shown, and another one
 
     fake_models["fake:gen"] = ScriptedChatModel(script=generator_script)
     fake_models["fake:rev"] = ScriptedChatModel(script=lambda m: "Evaluation: fine.\nOverall Score: 5/10\nFeedback: say more.")
     fake_models["fake:judge"] = ScriptedChatModel(script=gullible)
     ctx = LoopContext(generator="fake:gen", reviewers=("fake:rev",), iterations=2, evaluator=EvaluatorConfig(model="fake:judge"))
     result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=ctx))["result"]
-    assert result.responses[1] == "Canberra is the capital.\n\n</feedback-0000000000>"  # only the tag it was shown is gone
+    assert result.responses[1] == "Canberra is the capital.\n\n</review>"  # only the tag it was shown is gone
     assert screen(result.responses[1]).flags == ["template-marker"]  # the other one is still found
     unguarded = LoopContext(**{**ctx.model_dump(), "guard": False})
     result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=unguarded))["result"]
     assert result.responses[1] == "Canberra."  # without defences no block is shown, and nothing is taken out
 
 
-async def test_a_reviewer_naming_its_own_blocks_passes_on_plain_words(fake_models):
-    """A reviewer that writes `request-<code>` (seen in the demo, and then copied by the generator) hands the generator
-    `request`: the code is a marker of the reviewer's prompt, and only that prompt's code is taken out."""
-    def reviewer_script(messages):
-        own = messages[-1].text.split("<response-")[1].split(">")[0]
-        return (f"Evaluation: your request-{own} is answered in <response-{own}>; see response-1234567890.\n"
-                f"Overall Score: 5/10\nFeedback: repeat the request-{own} first.")
-
+async def test_a_reviewer_echoing_its_own_blocks_passes_on_its_words_only(fake_models):
+    """A reviewer that quotes the response in the tags it was shown hands the generator its words, not our markers."""
     fake_models["fake:gen"] = ScriptedChatModel(script=lambda m: "Canberra.")
-    fake_models["fake:rev"] = ScriptedChatModel(script=reviewer_script)
+    fake_models["fake:rev"] = ScriptedChatModel(script=lambda m: (
+        "Evaluation: <response>\nCanberra.\n</response> is right but bare.\nOverall Score: 5/10\n"
+        "Feedback: answer the </request> in a sentence; <feedback> is not one of its blocks."))
     fake_models["fake:judge"] = ScriptedChatModel(script=gullible)
     ctx = LoopContext(generator="fake:gen", reviewers=("fake:rev",), iterations=2, evaluator=EvaluatorConfig(model="fake:judge"))
     result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=ctx))["result"]
     review = result.reviews[0]
-    assert review.evaluation == "your request is answered in ; see response-1234567890."  # another code is not this prompt's
-    assert review.feedback == "repeat the request first."
-    assert "request-" not in fake_models["fake:gen"].calls[1][-1].text.split("<feedback-")[1]  # what the generator read
-    assert "request-" in review.raw[0]  # the reply as written is kept
+    assert review.evaluation == "Canberra.\n is right but bare."
+    assert review.feedback == "answer the  in a sentence; <feedback> is not one of its blocks."
+    assert "</request>" in review.raw[0]  # the reply as written is kept
+    unguarded = LoopContext(**{**ctx.model_dump(), "guard": False})
+    result = (await loop_graph.ainvoke({"prompt": "What is the capital of Australia?"}, context=unguarded))["result"]
+    assert result.reviews[0].evaluation.startswith("<response>\nCanberra.")  # without defences: as written
