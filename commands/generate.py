@@ -28,11 +28,13 @@ from fellowship.commands.options import EVALUATOR, EVALUATOR_FLAGS, PREFLIGHT, C
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
+from fellowship.models.prices import Prices, parse_price
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
 from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
 from fellowship.runs.calibration import conflict as calibration_conflict
 from fellowship.runs.calibration import load as load_calibration
+from fellowship.runs.spend import Budget, Tally
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import CandidateConfig, GenerateContext
 
@@ -90,6 +92,46 @@ class DatasetFlags:
                 fail("--format parquet needs pyarrow: pip install pyarrow", 2)
         return RowRules(kinds=kinds, min_margin=self.min_margin, conversational=self.conversational, suspect=self.suspect,
                         min_confidence=self.min_confidence)
+
+
+BUDGET = "Cost and budget"
+EXIT_BUDGET = 3  # stopped at --max-cost or --max-tokens-total: the files hold what was done; a larger limit resumes
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetFlags:
+    """What a run may spend, and what tokens cost."""
+
+    price: Annotated[Optional[list[str]], typer.Option(
+        "--price", metavar="MODEL=IN,OUT",
+        help="Dollars per million input and output tokens of a model spec (repeat). Local models cost 0; openai: models "
+             "without --base-url are priced from genai-prices' table; anything else needs this for dollar figures.",
+        rich_help_panel=BUDGET)] = None
+    max_cost: Annotated[Optional[float], typer.Option(
+        "--max-cost", min=0, metavar="USD",
+        help=f"Stop starting prompts when the next could take the run (this --out, resumed runs included) past this many "
+             f"dollars; the files are written from what was done, and the exit code is {EXIT_BUDGET}. Rerun with a larger "
+             "limit to go on.",
+        rich_help_panel=BUDGET)] = None
+    max_tokens_total: Annotated[Optional[int], typer.Option(
+        "--max-tokens-total", min=1, metavar="N",
+        help=f"The same for input plus output tokens of every call (exit code {EXIT_BUDGET} when reached).",
+        rich_help_panel=BUDGET)] = None
+
+    def budget(self, specs: list[str], base_url: str | None) -> Budget:
+        """The run's budget (exit 2 on a malformed --price, or --max-cost with a model that has no price)."""
+        given = {}
+        for text in self.price or []:
+            try:
+                spec, price = parse_price(text)
+            except ValueError as exc:
+                fail(str(exc), 2)
+            given[spec] = price
+        prices = Prices(given, base_url or os.environ.get("OPENAI_BASE_URL"))
+        if self.max_cost is not None and (unknown := prices.unknown(specs)):
+            fail(f"--max-cost needs a price for every model: none is known for {', '.join(unknown)}; "
+                 f"give it with --price {unknown[0]}=IN,OUT (dollars per million input and output tokens)", 2)
+        return Budget(Tally(prices), self.max_cost, self.max_tokens_total)
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -170,7 +212,7 @@ _DEFAULTS = GenerateContext()
 
 
 @grouped(dataset=DatasetFlags, setup=From(GenerateContext, skip=("candidates", "evaluator"), panel=LOOP_PANEL),
-         judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
+         judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags, spending=BudgetFlags)
 def generate(
     prompts: Annotated[str, typer.Option(
         "--prompts",
@@ -199,6 +241,7 @@ def generate(
         rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags, setup: GenerateContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
+    spending: BudgetFlags,
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
@@ -233,11 +276,12 @@ def generate(
         calibration = None if calibrate else load_calibration(out_dir)  # an earlier run's stays in the summary and card
     except InputError as exc:
         fail(str(exc), 2)
+    budget = spending.budget([m for c in sources for m in c.models] + list(ctx.evaluator.specs()), ctx.base_url)
     pre.check(ctx, [m for c in sources for m in c.models], ctx.evaluator.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
     try:
-        run = Generation(out_dir, ctx, rules, prompts, dataset.fmt, dataset.license)
+        run = Generation(out_dir, ctx, rules, prompts, dataset.fmt, dataset.license, budget)
     except RunLocked as exc:
         fail(str(exc), 2)
     except InputError as exc:
@@ -254,6 +298,10 @@ def generate(
     finally:
         run.close()  # the folder's lock: held until the files are written
     show_and_push(summary, out_dir, as_json, dataset.push_to_hub)
+    if run.held_back:
+        fail(f"stopped at the budget ({budget.describe()}): {run.held_back} of {summary['prompts']} prompts not started; the files hold "
+             f"the {summary['done']} done. Run the same command with a larger limit to go on (nothing done is redone).",
+             EXIT_BUDGET)
     if summary["failed"]:
         reasons = "".join(f"\n  {count} x {reason}" for reason, count in summary["failures"].items())
         fail(f"{summary['failed']} of {summary['prompts']} prompts failed:{reasons}\nrun the same command again to retry them "

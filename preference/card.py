@@ -93,6 +93,24 @@ def size_category(rows: int) -> str:
     return "1M<n<10M"
 
 
+def _dollars(value: float | None) -> str:
+    return "$?" if value is None else f"${value:,.4f}"
+
+
+def spend_lines(spend: dict[str, Any] | None) -> list[str]:
+    """What the run's calls cost, in all and per role and per source ('$?' where a model has no price)."""
+    if not spend:
+        return []
+    unpriced = f" (no price for {', '.join(spend['unpriced_models'])}: give one with --price)" if spend["unpriced_models"] else ""
+    lines = [f"{_dollars(spend['dollars'])}{unpriced} for {spend['input_tokens']:,} input and {spend['output_tokens']:,} "
+             "output tokens"]
+    for kind in ("role", "source"):
+        parts = [f"{name} {_dollars(v['dollars'])} ({v['input_tokens'] + v['output_tokens']:,} tokens)"
+                 for name, v in spend[f"by_{kind}"].items()]
+        lines.append(f"by {kind}: " + " · ".join(parts))
+    return lines
+
+
 def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, Any]) -> str:
     """The card's text. `meta`: prompts (source), license, license_note, fmt, kinds, min_margin, conversational."""
     from huggingface_hub import DatasetCard, DatasetCardData
@@ -128,6 +146,8 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
               f"minimum confidence {meta.get('min_confidence', 0.0):g}; "
               f"{'conversational (message lists)' if meta['conversational'] else 'plain strings'}; {meta['fmt']}.", ""]
     lines += [f"- **{kind}**: {RULES[kind]}" for kind in meta["kinds"]]
+    if spend := spend_lines(summary.get("spend")):
+        lines += ["", "Cost of the model calls: " + spend[0] + ";", *[f"{line};" for line in spend[1:-1]], spend[-1] + "."]
     lines += ["", "## How good the labels are", ""]
     lines += [f"- {line}" for line in label_lines(summary.get("labels"))]
     lines += ["", "Position counts every decisive verdict of the run (comparisons between sources and the loops' bouts); "

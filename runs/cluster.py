@@ -20,7 +20,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from fellowship.runs.batch import ItemFailure
+from fellowship.runs.batch import Admit, Gate, ItemFailure
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -104,6 +104,7 @@ async def run_on_cluster(
     command: str,
     on_done: Callable[[int, R | ItemFailure], None] | None = None,
     keep: bool = True,
+    admit: Admit | None = None,
 ) -> list[R | ItemFailure]:
     """Like `runs.batch.run_all`, with the jobs run by `workers` Ray actors, `concurrency` items each.
 
@@ -121,18 +122,22 @@ async def run_on_cluster(
               for _ in range(workers)]
     job_ref = ray.put(job)
     results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
-    pending = iter(enumerate(items))  # shared: `concurrency` slots per actor, each taking the next item when free
+    gate = Gate(items, admit)  # shared: `concurrency` slots per actor, each taking the next item when free
 
     async def slot(actor: Any) -> None:
-        for index, item in pending:
+        while (taken := await gate.next()) is not None:
+            index, item = taken
             try:
                 result: R | ItemFailure = await actor.run.remote(job_ref, item)
             except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
                 result = ItemFailure(index, exc)
             if keep:
                 results[index] = result
-            if on_done:
-                on_done(index, result)
+            try:
+                if on_done:
+                    on_done(index, result)  # the driver holds the budget: it counts the item before the next starts
+            finally:
+                gate.done()
 
     try:
         await asyncio.gather(*(slot(actors[n % workers]) for n in range(min(workers * concurrency, len(items)))))

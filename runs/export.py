@@ -13,10 +13,12 @@ from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_path, atomic_writer
 from fellowship.guard.screen import FLAG_KINDS
 from fellowship.metrics.labels import Decision, label_report
+from fellowship.models.prices import Prices
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
 from fellowship.runs.journal import Entry, journal_rows, scan_journal
+from fellowship.runs.spend import Tally
 from fellowship.state.records import Candidate, Comparison, Usage
 
 # Hub licence ids of the prompt sets the catalogue knows.
@@ -102,16 +104,19 @@ class _Files:
 
 def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
                   prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
-                  calibration: dict[str, Any] | None = None) -> dict[str, Any]:
+                  calibration: dict[str, Any] | None = None, prices: Prices | None = None,
+                  budget: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
 
     One pass over `journal_rows` (prompt order), each row's dataset rows written as they are built: what stays in memory
     is counts, the evaluator's decisions and the kept pairs' lengths. `calibration`: the evaluator's agreement with
-    humans (`runs.calibration`), when the run measured it."""
+    humans (`runs.calibration`), when the run measured it; `prices` price the tokens (`models.prices`); `budget`: the run's
+    limits and the prompts they kept from starting."""
     base = config["provenance"]
     total = Rows()  # its counts only: the rows go to the files
     done = invalid = 0
     usage = Usage()
+    spend = Tally(prices or Prices({}))
     decisions: list[Decision] = []
     lengths: list[tuple[int, int]] = []
     previous = _previous_files(out_dir)
@@ -124,6 +129,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
             lengths += [(len(_text(r["chosen"])), len(_text(r["rejected"]))) for kind in rules.kinds for r in built.dpo[kind]]
             decisions += decisions_of(row)
             usage += Usage.model_validate(row)  # each row's own totals
+            spend.add(row)
             invalid += invalid_verdicts(row)
             done += 1
         files.close()
@@ -138,7 +144,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
         "labels": labels, "calibration": calibration,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
-        **usage.model_dump(), "seconds": round(seconds, 1),
+        **usage.model_dump(), "spend": spend.report(), "budget": budget, "seconds": round(seconds, 1),
         "out": str(out_dir),
     }
     license_id, license_note = license_of(config["prompts"], license)

@@ -14,11 +14,13 @@ from typing import Any
 from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
+from fellowship.models.prices import Prices
 from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.export import decisions_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.runner import Batch
+from fellowship.runs.spend import Budget, Tally
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
 from fellowship.tracing.local import store_report
@@ -77,44 +79,67 @@ class Generation:
     """One `fellowship generate` run into one output folder: its journal, held until the files are written."""
 
     def __init__(self, out_dir: Path, ctx: GenerateContext, rules: RowRules, source: str, fmt: str = "jsonl",
-                 license: str | None = None) -> None:
+                 license: str | None = None, budget: Budget | None = None) -> None:
+        self.budget = budget or Budget(Tally(Prices({})))  # no limit; local models free, OpenAI's from the price table
         self.out_dir, self.ctx, self.rules, self.fmt, self.source, self.license = out_dir, ctx, rules, fmt, source, license
         self.config = fingerprint(ctx, source)
         self.journal = Journal(out_dir / "journal.jsonl", self.config)
         self.redone = 0  # prompts finished before whose text has changed since
+        self.held_back = 0  # prompts the budget did not let start
 
     def close(self) -> None:
         """Let the next writer of this folder in."""
         self.journal.close()
 
     async def run(self, items: list[PromptItem], batch: Batch) -> None:
-        """Generate the prompts the journal lacks; each finished prompt is journalled at once.
+        """Generate the prompts the journal lacks; each finished prompt is journalled at once, and charged to the budget,
+        which decides whether the next one starts (its limits count what the journal already holds).
 
         On Ray (`batch.workers`) the prompts run on the cluster this process has joined (see
-        `runs.cluster`); this process alone writes the journal.
+        `runs.cluster`); this process alone writes the journal and holds the budget.
         """
         index = {item.id: i for i, item in enumerate(items)}
         self.redone = sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
+        budget = self.budget
+        if budget.limited:
+            for row in self.journal.rows(self.current(items)):
+                budget.charge(row)
         count = 0
 
         def note(row: dict[str, Any]) -> str:
             nonlocal count
             count += sum(decision.decisive for decision in decisions_of(row))  # rows are built once, as the files are written
-            return f"decisive verdicts {count}"
+            budget.charge(row)
+            return f"decisive verdicts {count} · {spent_note(budget)}"
 
         job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
-        await batch.journalled(items, job, self.journal, key=lambda item: {"id": item.id, "index": index[item.id], "prompt": item.prompt},
-                               digest=prompt_hash, note=note, failure="")
+        done = await batch.journalled(items, job, self.journal, digest=prompt_hash, note=note, failure="",
+                                      key=lambda item: {"id": item.id, "index": index[item.id], "prompt": item.prompt},
+                                      admit=budget.admit if budget.limited else None)
+        self.held_back = len(items) - len(done) - sum(item.id in self.journal.errors for item in items)
+
+    def current(self, items: list[PromptItem]) -> list[str]:
+        """The ids of the prompts the journal holds done for their current text, in prompt order."""
+        return [item.id for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
-        journal = self.journal
-        current: list[str] = []
-        failed: list[str] = []
-        for item in items:
-            done = item.id in journal.done and not journal.changed(item.id, prompt_hash(item))
-            (current if done else failed).append(item.id)
-        summary = write_dataset(self.out_dir, journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
-                                failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration)
+        budget = self.budget
+        current = self.current(items)
+        done = set(current)
+        missing = [item.id for item in items if item.id not in done]
+        held = {i for i in missing if i not in self.journal.errors} if self.held_back else set()
+        failed = [i for i in missing if i not in held]
+        limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "not_started": len(held)}
+        summary = write_dataset(self.out_dir, self.journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
+                                failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration,
+                                prices=budget.tally.prices, budget=limits)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
-        return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone, "local_traces": store_report()}
+        return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone,
+                "local_traces": store_report()}
+
+def spent_note(budget: Budget) -> str:
+    """Tokens and dollars so far, for the progress bar ('$?' where a model has no price)."""
+    tally = budget.tally
+    dollars = "$?" if tally.unpriced else f"${tally.dollars:,.4f}"
+    return f"{tally.tokens:,} tokens · {dollars}"

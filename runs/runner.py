@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from fellowship.fileio.errors import InputError
-from fellowship.runs.batch import ItemFailure, run_all
+from fellowship.runs.batch import Admit, ItemFailure, run_all
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.threads import checkpointed_items
 
@@ -82,22 +82,25 @@ class Batch:
     noun: str = "items"
 
     async def _run(self, items: Sequence[T], job: Callable[[T], Awaitable[R]],
-                   on_done: Callable[[int, R | ItemFailure], None], keep: bool = True) -> list[R | ItemFailure]:
+                   on_done: Callable[[int, R | ItemFailure], None], keep: bool = True,
+                   admit: Admit | None = None) -> list[R | ItemFailure]:
         if self.workers:
             from fellowship.runs.cluster import run_on_cluster
 
             return await run_on_cluster(items, job, workers=self.workers, concurrency=self.concurrency, command=self.label,
-                                        on_done=on_done, keep=keep)
-        return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep)
+                                        on_done=on_done, keep=keep, admit=admit)
+        return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep, admit=admit)
 
     async def journalled(self, items: Sequence[T], job: Callable[[T], Awaitable[Any]], journal: Journal, *,
                          key: Callable[[T], Row], digest: Callable[[T], str] = _hash_of,
-                         note: Callable[[Row], str] | None = None, failure: str = "model call failed: ") -> list[str]:
+                         note: Callable[[Row], str] | None = None, failure: str = "model call failed: ",
+                         admit: Admit | None = None) -> list[str]:
         """Run the items `journal` lacks (or holds for another input), appending each row as it finishes.
 
         A row is `key(item)`, the item's `input_hash` and the job's result (a model or a dict), or
-        an `error` (`failure` and the exception). `note(row)` is the progress note after a finished row. Returns the ids of
-        the items done for their current input, in item order (`journal.rows` reads their rows); no row is held meanwhile.
+        an `error` (`failure` and the exception). `note(row)` is the progress note after a finished row. `admit` (a budget)
+        decides whether the next item may start (see `runs.batch.Gate`). Returns the ids of the items done for their current
+        input, in item order (`journal.rows` reads their rows); no row is held meanwhile.
         """
         digests = [digest(item) for item in items]
         ids = [str(key(item)["id"]) for item in items]
@@ -126,7 +129,7 @@ class Batch:
 
         self.meter.start(self.label, len(todo))
         try:
-            await self._run([items[i] for i in todo], job, done, keep=False)
+            await self._run([items[i] for i in todo], job, done, keep=False, admit=admit)
         finally:
             self.meter.finish()
         return [i for i, d in zip(ids, digests) if i in journal.done and not journal.changed(i, d)]

@@ -45,8 +45,9 @@ class ScriptedOpenAIServer:
     """
 
     def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0,
-                 keep_requests: bool = True) -> None:
+                 keep_requests: bool = True, usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None) -> None:
         self.reply, self.owned_by, self.refuse, self.latency = reply, owned_by, refuse, latency
+        self.usage = usage or (lambda body, text: (10, 5))  # (prompt, completion) tokens it reports for a request
         # Without keep_requests nothing is recorded: a long run then measures its client, not this double.
         self.bodies: list[dict[str, Any]] = [] if keep_requests else _Discard()
         self.keys: list[str | None] = [] if keep_requests else _Discard()
@@ -79,7 +80,8 @@ class ScriptedOpenAIServer:
                 self._send(200, {
                     "id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
                     "choices": [choice],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                    "usage": dict(zip(("prompt_tokens", "completion_tokens", "total_tokens"),
+                                      (*(counted := server.usage(body, text)), sum(counted)))),
                 })
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fellowship.preference.card import calibration_lines, label_lines
+from fellowship.preference.card import calibration_lines, label_lines, spend_lines
 
 
 def show_summary(console: Console, s: dict[str, Any]) -> None:
@@ -14,6 +14,12 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
     lines = [f"{s['done']} of {s['prompts']} prompts done ({s['failed']} failed) {when} · "
              f"{s['input_tokens']} in / {s['output_tokens']} out tokens · {s['invalid_verdicts']} invalid verdicts",
              "", "rows written:"]
+    if spend := spend_lines(s.get("spend")):
+        lines[1:1] = ["cost: " + spend[0], *[f"  {line}" for line in spend[1:]]]
+    if (b := s.get("budget")) and b["not_started"]:
+        limits = " and ".join(f"{flag} {b[key]:g}" for flag, key in (("--max-cost", "max_dollars"), ("--max-tokens-total", "max_tokens"))
+                              if b[key] is not None)
+        lines[1:1] = [f"stopped at the budget ({limits}): {b['not_started']} prompts not started"]
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
     if s.get("labels"):
         lines += ["", "labels:"] + [f"  {line}" for line in label_lines(s["labels"])]

@@ -1,0 +1,77 @@
+"""Cost and budgets of `generate` against a loopback server that reports the tokens of each request: the money figures
+are the server's own bill at the given price, a budget stops the run without passing it, and a larger one finishes
+the run without redoing a prompt."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+from tests.servers import instant_reply, scripted_server
+
+PRICE_IN, PRICE_OUT = 1000.0, 3000.0  # dollars per million tokens: large, so that the figures are not all rounding
+
+
+def words(body, text) -> tuple[int, int]:
+    """The server's count: a token per word of the messages it was sent, and of its reply."""
+    return sum(len(m["content"].split()) for m in body["messages"]), len(text.split())
+
+
+def generate(url: str, out, prompts, *extra: str):
+    return CliRunner().invoke(app, [
+        "generate", "--prompts", str(prompts), "--out", str(out), "--kind", "single", "--candidate", "a=openai:m",
+        "--candidate", "b=openai:m", "--judge-model", "openai:m", "--base-url", url, "--max-concurrency", "4",
+        "--no-preflight", "--json", *extra], env={"OPENAI_API_KEY": "x"})
+
+
+def prompts_file(tmp_path, count: int):
+    path = tmp_path / "prompts.txt"
+    path.write_text("".join(f"Question number {i}, answered by two sources?\n" for i in range(count)))
+    return path
+
+
+def test_the_cost_is_the_servers_bill_per_role(tmp_path):
+    with scripted_server(instant_reply, usage=words) as server:
+        result = generate(server.url, tmp_path / "out", prompts_file(tmp_path, 5), "--price", f"openai:m={PRICE_IN},{PRICE_OUT}")
+    assert result.exit_code == 0, result.output[-2000:]
+    spend = json.loads((tmp_path / "out" / "summary.json").read_text())["spend"]
+
+    def bill(bodies) -> float:
+        return sum(i * PRICE_IN + o * PRICE_OUT for i, o in (words(b, instant_reply(b)) for b in bodies)) / 1e6
+
+    judged = [b for b in server.bodies if b["messages"][0]["role"] == "system"]
+    answered = [b for b in server.bodies if b["messages"][0]["role"] != "system"]
+    assert len(judged) == 5 and len(answered) == 10
+    assert spend["dollars"] == round(bill(server.bodies), 6) and spend["dollars"] > 0.5
+    assert spend["by_role"]["evaluator"]["dollars"] == round(bill(judged), 6)
+    assert spend["by_role"]["candidate"]["dollars"] == round(bill(answered), 6)
+    assert spend["by_model"]["openai:m"]["input_tokens"] == sum(words(b, "")[0] for b in server.bodies)
+    assert set(spend["by_source"]) == {"a", "b", "comparisons"} and spend["unpriced_models"] == []
+
+
+def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_redoing_a_prompt(tmp_path):
+    source, out = prompts_file(tmp_path, 20), tmp_path / "out"
+    with scripted_server(instant_reply) as server:  # 10 + 5 tokens a call, 3 calls a prompt: 45 tokens a prompt
+        stopped = generate(server.url, out, source, "--max-tokens-total", "300")
+        first = len(server.bodies)
+        summary = json.loads((out / "summary.json").read_text())
+        rows = (out / "single_dpo.jsonl").read_text().splitlines()
+        finished = generate(server.url, out, source, "--max-tokens-total", "2000")
+    assert stopped.exit_code == 3, stopped.output[-2000:]
+    assert "stopped at the budget (--max-tokens-total 300): 14 of 20 prompts not started" in stopped.output
+    # 6 prompts fit in 300 tokens (6 x 45 = 270): the seventh could have passed it, so it never started.
+    assert summary["spend"]["input_tokens"] + summary["spend"]["output_tokens"] == 270 and first == 18
+    assert summary["done"] == 6 and summary["failed"] == 0 and summary["budget"]["not_started"] == 14
+    assert len(rows) == 6 and all(json.loads(r)["chosen"] for r in rows)  # a valid dataset of what was done
+    assert finished.exit_code == 0, finished.output[-2000:]
+    assert len(server.bodies) - first == 14 * 3  # only the prompts not started before
+    assert json.loads((out / "summary.json").read_text())["done"] == 20
+
+
+def test_max_cost_needs_a_price_for_every_model(tmp_path):
+    result = generate("http://127.0.0.1:9/v1", tmp_path / "out", prompts_file(tmp_path, 2), "--max-cost", "1")
+    assert result.exit_code == 2
+    assert "none is known for openai:m" in result.output and "--price openai:m=IN,OUT" in result.output
+    assert not (tmp_path / "out").exists()  # refused before anything was written
