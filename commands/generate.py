@@ -134,6 +134,24 @@ class BudgetFlags:
         return Budget(Tally(prices), self.max_cost, self.max_tokens_total)
 
 
+def _dry_run(items: list[Any], ctx: GenerateContext, budget: Budget, out_dir: Path, as_json: bool) -> None:
+    """The estimate for the prompts `out_dir`'s journal does not hold done for their current text; nothing is written."""
+    from fellowship.runs.estimate import estimate
+    from fellowship.runs.generation import prompt_hash
+    from fellowship.runs.journal import scan_journal
+
+    journal = out_dir / "journal.jsonl"
+    done = scan_journal(journal).done if journal.is_file() else {}
+    left = [item for item in items if item.id not in done or done[item.id].input_hash != prompt_hash(item)]
+    found = {**estimate(left, ctx, budget.tally.prices), "already_done": len(items) - len(left)}
+    if as_json:
+        print(json.dumps(found))
+    else:
+        from fellowship.views.estimate import show_estimate
+
+        show_estimate(out, found)
+
+
 def check_out_dir(out_dir: Path) -> None:
     """--out must be a folder this process can create and write: checked before any model is called (exit 2)."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -240,6 +258,11 @@ def generate(
              "accuracy) and its position and length bias into the summary and the card.",
         rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run",
+        help="Call no model: print the calls per role, the input tokens (counted with each model's tokenizer where fellowship "
+             "has it) and output tokens up to the budgets, and their cost, for the prompts --out does not hold yet.",
+        rich_help_panel=BUDGET)] = False,
     *, dataset: DatasetFlags, setup: GenerateContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
     spending: BudgetFlags,
 ) -> None:
@@ -277,6 +300,9 @@ def generate(
     except InputError as exc:
         fail(str(exc), 2)
     budget = spending.budget([m for c in sources for m in c.models] + list(ctx.evaluator.specs()), ctx.base_url)
+    if dry_run:
+        _dry_run(items, ctx, budget, out_dir, as_json)
+        return
     pre.check(ctx, [m for c in sources for m in c.models], ctx.evaluator.specs())
     check_out_dir(out_dir)
     workers = cluster.join()

@@ -21,13 +21,14 @@ COMPARISONS = "comparisons"  # the source name of the comparisons' evaluations
 
 @dataclass(frozen=True)
 class Charge:
-    """Tokens one model handled in one role, for one source of one prompt."""
+    """Tokens one model handled in one role, for one source of one prompt, in `calls` calls."""
 
     source: str
     role: str
     model: str
     input_tokens: int
     output_tokens: int
+    calls: int = 1
 
 
 def _tokens(record: Row) -> tuple[int, int]:
@@ -43,10 +44,10 @@ def evaluation_charges(evaluation: Row | None, source: str) -> Iterator[Charge]:
             yield from evaluation_charges(vote["judgement"], source)
     elif "rounds" in evaluation:
         for part in (*evaluation.get("turns", []), *evaluation.get("finals", [])):
-            yield Charge(source, "evaluator", part["model"], *_tokens(part))
+            yield Charge(source, "evaluator", part["model"], *_tokens(part), len(part.get("raw") or [None]))
         yield from evaluation_charges(evaluation.get("reversed_debate"), source)
-    else:
-        yield Charge(source, "evaluator", evaluation["model"], *_tokens(evaluation))
+    else:  # every reply is in `raw`, repair turns included; none when a rule decided
+        yield Charge(source, "evaluator", evaluation["model"], *_tokens(evaluation), len(evaluation.get("raw") or []))
 
 
 def charges(row: Row) -> Iterator[Charge]:
@@ -56,12 +57,13 @@ def charges(row: Row) -> Iterator[Charge]:
         if loop is None:
             yield Charge(name, "candidate", candidate["models"][0], *_tokens(candidate))
             continue
-        parts = [Charge(name, "reviewer", review["reviewer"], *_tokens(review)) for review in loop.get("reviews", [])]
+        parts = [Charge(name, "reviewer", review["reviewer"], *_tokens(review), len(review.get("raw") or [None]))
+                 for review in loop.get("reviews", [])]
         for bout in loop.get("bouts", []):
             parts += evaluation_charges(bout.get("evaluation"), name)
         total_in, total_out = _tokens(candidate)
         yield Charge(name, "generator", loop["generator"], total_in - sum(p.input_tokens for p in parts),
-                     total_out - sum(p.output_tokens for p in parts))
+                     total_out - sum(p.output_tokens for p in parts), len(loop["responses"]))
         yield from parts
     for comparison in row.get("comparisons", []):
         yield from evaluation_charges(comparison.get("evaluation"), COMPARISONS)
@@ -95,9 +97,9 @@ class Tally:
             money = cost(charge, self.prices)
             if money is None:
                 self.unpriced.add(charge.model)
-            spent = (charge.input_tokens, charge.output_tokens, money or 0.0)
+            spent = (charge.input_tokens, charge.output_tokens, money or 0.0, charge.calls)
             for kind, key in (("source", charge.source), ("role", charge.role), ("model", charge.model)):
-                total = self.by[kind].setdefault(key, [0, 0, 0.0])
+                total = self.by[kind].setdefault(key, [0, 0, 0.0, 0])
                 for i, value in enumerate(spent):
                     total[i] += value
             tokens += charge.input_tokens + charge.output_tokens
@@ -110,7 +112,7 @@ class Tally:
     def report(self) -> dict[str, Any]:
         """For the summary: totals, and tokens and dollars per source, role and model (dollars None where unpriced)."""
         def entry(values: list[float], priced: bool = True) -> dict[str, Any]:
-            return {"input_tokens": int(values[0]), "output_tokens": int(values[1]),
+            return {"calls": int(values[3]), "input_tokens": int(values[0]), "output_tokens": int(values[1]),
                     "dollars": round(values[2], 6) if priced else None}
 
         return {

@@ -75,3 +75,39 @@ def test_max_cost_needs_a_price_for_every_model(tmp_path):
     assert result.exit_code == 2
     assert "none is known for openai:m" in result.output and "--price openai:m=IN,OUT" in result.output
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_the_dry_run_foresees_the_calls_and_tokens_of_a_run_on_the_embedded_model(tmp_path):
+    """The estimate against what the same command then did: calls as planned (less the comparisons spared), repair
+    turns within the range, the candidates' input tokens exactly (their calls embed no model text), every role's input
+    tokens within the range. Swap and a second reviewer, so that both are in the plan."""
+    source = tmp_path / "prompts.txt"
+    source.write_text("Name a fruit that is yellow.\n")
+    options = ["--prompts", str(source), "--out", str(tmp_path / "out"), "--loop", "loop=local:smollm2,local:smollm2,local:smollm2",
+               "--candidate", "single=local:smollm2", "--iterations", "2", "--max-tokens", "24", "--review-max-tokens", "48",
+               "--judge-max-tokens", "96", "--strategy", "combined-10", "--swap", "--json"]
+    dry = CliRunner().invoke(app, ["generate", *options, "--dry-run"])
+    assert dry.exit_code == 0, dry.output[-2000:]
+    assert not (tmp_path / "out").exists()  # nothing written, no model called
+    plan = json.loads(dry.output)["by_role"]
+    # A single answer, two drafts, one review by each of two reviewers, one bout and one comparison, each judged in
+    # both orders.
+    assert {role: plan[role]["calls"] for role in plan} == {"candidate": 1, "generator": 2, "reviewer": 2, "evaluator": 4}
+    run = CliRunner().invoke(app, ["generate", *options])
+    assert run.exit_code == 0, run.output[-2000:]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    did = summary["spend"]["by_role"]
+    rows = [json.loads(line) for line in (tmp_path / "out" / "journal.jsonl").read_text().splitlines()[1:]]
+    spared = sum(2 for row in rows for c in row["comparisons"] if c.get("skipped") or (c.get("evaluation") or {}).get("ruled"))
+    spared += sum(2 for row in rows for c in row["candidates"] if c.get("loop") for b in c["loop"]["bouts"] if b["evaluation"].get("ruled"))
+    repairs = sum(r["repairs"] for row in rows for c in row["comparisons"] if (r := c.get("evaluation")))
+    repairs += sum(b["evaluation"]["repairs"] for row in rows for c in row["candidates"] if c.get("loop") for b in c["loop"]["bouts"])
+    assert did["evaluator"]["calls"] - repairs == plan["evaluator"]["calls"] - spared
+    assert repairs <= plan["evaluator"]["repairs_up_to"]
+    for role in ("candidate", "generator", "reviewer"):
+        assert plan[role]["calls"] <= did[role]["calls"] <= plan[role]["calls"] + plan[role]["repairs_up_to"], role
+    assert did["candidate"]["input_tokens"] == plan["candidate"]["input_tokens"][0] == plan["candidate"]["input_tokens"][1]
+    for role, counted in did.items():
+        low, high = plan[role]["input_tokens"]
+        assert low <= counted["input_tokens"] <= high, (role, low, counted["input_tokens"], high)
+        assert counted["output_tokens"] <= plan[role]["output_tokens_up_to"], role

@@ -205,6 +205,21 @@ def test_generate_on_two_nodes_gives_the_local_run_s_rows(cluster, server, local
     assert SECRET.encode() not in traces.read_bytes()
 
 
+def test_the_driver_holds_the_budget_on_the_cluster(cluster, server, tmp_path):
+    """The server reports 15 tokens a call, 3 calls a prompt: 3 prompts fit in 150 tokens, a fourth could pass them."""
+    before = len(server.bodies)
+    limited = runner.invoke(app, generate_args(tmp_path, server.url, "--ray", cluster.address, "--workers", "2",
+                                               "--max-tokens-total", "150"))
+    assert limited.exit_code == 3, limited.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["done"] == 3 and summary["budget"]["not_started"] == 5
+    assert summary["spend"]["input_tokens"] + summary["spend"]["output_tokens"] == 135
+    assert len(server.bodies) - before == 9
+    resumed = runner.invoke(app, generate_args(tmp_path, server.url, "--ray", cluster.address, "--workers", "2"))
+    assert resumed.exit_code == 0, resumed.output
+    assert len(server.bodies) - before == 8 * 3  # the 5 prompts left, none of the 3 again
+
+
 def wait_for_rows(out: Path, count: int, proc: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:

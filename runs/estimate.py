@@ -1,0 +1,255 @@
+"""What a `generate` run will ask of its models, before any is called: calls, tokens and dollars per role.
+
+Each prompt's calls are laid out as the graphs make them (sources, review rounds, revisions,
+knockout bouts, comparisons, the evaluator's orders, votes and debate turns), and each call's
+messages are built by the same functions the nodes use, with every text a model would write
+left empty: that is the fixed part of its input, counted with the model's own tokenizer.
+What models write and other calls read (responses, reviews, debate turns) adds up to their
+budgets on top, so input tokens are a range; so are output tokens (up to each call's budget)
+and the calls themselves (repair turns, early stops, comparisons spared for identical or
+degenerate answers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from fellowship.fileio.prompts import PromptItem
+from fellowship.models.prices import Prices
+from fellowship.models.spec import ModelSpec, SpecError
+from fellowship.state.evaluator import EvaluatorConfig
+from fellowship.state.generate import GenerateContext
+
+Counter = Callable[[Sequence[BaseMessage]], int]
+
+
+@dataclass(frozen=True)
+class Call:
+    """One model call of the plan: the fixed tokens of its input, the most its embedded texts can add, its output budget;
+    `repair` for the turn that follows a reply that could not be read (made only then)."""
+
+    role: str
+    model: str
+    fixed: int
+    embedded: int
+    budget: int
+    repair: bool = False
+
+
+@dataclass
+class RoleEstimate:
+    """Sums over a role's calls: planned calls and repair turns; input tokens from the fixed parts of the planned calls
+    to every call at full budgets; output tokens up to the budgets; dollars likewise."""
+
+    calls: int = 0
+    repairs: int = 0
+    input_low: int = 0
+    input_high: int = 0
+    output_high: int = 0
+    dollars_low: float = 0.0
+    dollars_high: float = 0.0
+
+    def add(self, other: RoleEstimate) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def plain(self, priced: bool) -> dict[str, Any]:
+        return {"calls": self.calls, "repairs_up_to": self.repairs, "input_tokens": [self.input_low, self.input_high],
+                "output_tokens_up_to": self.output_high,
+                "dollars": [round(self.dollars_low, 6), round(self.dollars_high, 6)] if priced else None}
+
+
+# -- token counting -------------------------------------------------------------------------------------------------
+
+
+def _as_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+    return [{"role": roles[m.type], "content": m.text} for m in messages]
+
+
+@lru_cache(maxsize=8)
+def _gguf_counter(path: str) -> Counter:
+    """The GGUF's own tokenizer and chat template, as llama.cpp applies them (vocabulary only: no weights loaded)."""
+    from llama_cpp import Llama
+    from llama_cpp import llama_chat_format as chat
+
+    with contextlib.redirect_stderr(io.StringIO()):  # a vocabulary-only model has no training context; llama.cpp says so
+        llama = Llama(model_path=path, vocab_only=True, verbose=False)
+    template = llama.metadata.get("tokenizer.chat_template")
+    vocab = llama._model  # noqa: SLF001 - llama-cpp-python exposes the special tokens' texts only here
+    formatter = chat.Jinja2ChatFormatter(template=template, eos_token=vocab.token_get_text(llama.token_eos()),
+                                         bos_token=vocab.token_get_text(llama.token_bos())) if template else None
+
+    def count(messages: Sequence[BaseMessage]) -> int:
+        if formatter is None:
+            return len(llama.tokenize("\n".join(m.text for m in messages).encode(), special=True))
+        prompt = formatter(messages=_as_dicts(messages)).prompt  # type: ignore[arg-type]
+        return len(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    return count
+
+
+def _tiktoken_counter(model: str) -> Counter | None:
+    """OpenAI's count (the encoding's tokens, and 3 per message and 3 for the reply's start), where tiktoken has the
+    encoding on this machine (it downloads encodings once, so offline it may not)."""
+    try:
+        import tiktoken
+
+        encoding = tiktoken.encoding_for_model(model)
+    except Exception:  # noqa: BLE001 - unknown model, or the encoding cannot be fetched: counted approximately
+        return None
+    return lambda messages: sum(3 + len(encoding.encode(m.text)) for m in messages) + 3
+
+
+def _approximate(messages: Sequence[BaseMessage]) -> int:
+    """About four characters a token, and a few for each message's header."""
+    return sum(4 + (len(m.text) + 3) // 4 for m in messages) + 3
+
+
+def counter_for(spec: str, base_url: str | None = None) -> tuple[Counter, bool]:
+    """The token counter for a model spec, and whether it is the model's own tokenizer (False: approximate)."""
+    try:
+        parsed = ModelSpec.parse(spec)
+    except SpecError:
+        return _approximate, False
+    if parsed.provider == "local":
+        from fellowship.models.llamacpp import smollm2_path
+
+        return _gguf_counter(str(smollm2_path()) if parsed.target == "smollm2" else parsed.target), True
+    if parsed.provider == "openai" and not base_url and (found := _tiktoken_counter(parsed.target)) is not None:
+        return found, True
+    return _approximate, False
+
+
+# -- the calls of one prompt ----------------------------------------------------------------------------------------
+
+
+class Planner:
+    """Lays out the calls of `generate` for one prompt; `count(spec, messages)` counts a call's fixed input."""
+
+    def __init__(self, ctx: GenerateContext, count: Callable[[str, Sequence[BaseMessage]], int]) -> None:
+        self.ctx, self.count = ctx, count
+
+    def calls(self, prompt: str) -> Iterator[Call]:
+        """Every call one prompt can make, repair turns included (spared comparisons are not foreseen)."""
+        ctx = self.ctx
+        for source in ctx.candidates:
+            if source.kind == "single":
+                yield Call("candidate", source.models[0], self.count(source.models[0], [HumanMessage(prompt)]), 0, ctx.max_tokens)
+            else:
+                yield from self.loop(prompt, source.models[0], source.models[1:])
+        n = len(ctx.candidates)
+        comparisons = n * (n - 1) // 2 if ctx.pairing == "all" else n - 1
+        for _ in range(comparisons):
+            yield from self.evaluation(prompt, ctx.evaluator, ctx.max_tokens)
+
+    def loop(self, prompt: str, generator: str, reviewers: Sequence[str]) -> Iterator[Call]:
+        """A loop's drafts, reviews and revisions (every iteration: `generate` has no early stop), then its knockout."""
+        from fellowship.nodes.loop import feedback_message, review_request
+        from fellowship.prompts import loop as p
+        from fellowship.prompts.fencing import with_rule
+        from fellowship.state.records import Review
+
+        ctx = self.ctx
+        conversation: list[BaseMessage] = [HumanMessage(prompt)]
+        yield Call("generator", generator, self.count(generator, conversation), 0, ctx.max_tokens)
+        reviewer_talks: list[list[BaseMessage]] = [[] for _ in reviewers]
+        for iteration in range(1, ctx.iterations):
+            for seat, spec in enumerate(reviewers):
+                request, _ = review_request(prompt, "", bool(reviewer_talks[seat]), ctx.guard)
+                talk = reviewer_talks[seat] or [SystemMessage(with_rule(p.REVIEWER_SYSTEM, ctx.guard, "response", request))]
+                talk = [*talk, HumanMessage(request)]
+                embedded = ctx.max_tokens * iteration + ctx.review_max_tokens * (iteration - 1)
+                yield Call("reviewer", spec, self.count(spec, talk), embedded, ctx.review_max_tokens)
+                repair = [*talk, AIMessage(""), HumanMessage(p.REVIEW_REPAIR)]
+                yield Call("reviewer", spec, self.count(spec, repair), embedded + ctx.review_max_tokens, ctx.review_max_tokens, True)
+                reviewer_talks[seat] = [*talk, AIMessage("")]
+            reviews = [Review(iteration=iteration, reviewer=spec, seat=seat, score=0) for seat, spec in enumerate(reviewers)]
+            conversation = [*conversation, AIMessage(""), HumanMessage(feedback_message(reviews, ctx.guard, prompt))]
+            embedded = ctx.max_tokens * iteration + ctx.review_max_tokens * len(reviewers) * iteration
+            yield Call("generator", generator, self.count(generator, conversation), embedded, ctx.max_tokens)
+        for _ in range(ctx.iterations - 1):
+            yield from self.evaluation(prompt, ctx.evaluator, ctx.max_tokens)
+
+    def evaluation(self, question: str, config: EvaluatorConfig, answers: int) -> Iterator[Call]:
+        """The evaluator's calls on one pair of answers of up to `answers` tokens each."""
+        if config.kind == "debate":
+            yield from self.debate(question, config, answers)
+            return
+        for member in config.specs():
+            yield from self.judge(question, config, member, answers)
+
+    def judge(self, question: str, config: EvaluatorConfig, model: str, answers: int) -> Iterator[Call]:
+        from fellowship.nodes.judge import judge_messages
+        from fellowship.state.judge import CallTask
+
+        parts = [("AB", "A"), ("AB", "B")] if config.strategy == "independent" else [("AB", "pair")]
+        if config.swap and config.strategy != "independent":
+            parts.append(("BA", "pair"))
+        for order, part in parts:
+            task = CallTask(question=question, order=order, part=part, first="", second="", quoted=[])  # type: ignore[typeddict-item]
+            messages, _, repair, _ = judge_messages(config.strategy, task, config.guard)
+            embedded = answers * (1 if part != "pair" else 2)
+            yield Call("evaluator", model, self.count(model, messages), embedded, config.max_tokens)
+            again = [*messages, AIMessage(""), HumanMessage(repair)]
+            yield Call("evaluator", model, self.count(model, again), embedded + config.max_tokens, config.max_tokens, True)
+
+    def debate(self, question: str, config: EvaluatorConfig, answers: int) -> Iterator[Call]:
+        from fellowship.nodes.debate import referee_messages
+        from fellowship.prompts import debate as p
+        from fellowship.state.debate import DebateState
+        from fellowship.state.records import Turn
+
+        ctx = config.debate_context()
+        state = DebateState(question=question, response_a="", response_b="")
+        for _ in range(2 if config.swap else 1):
+            turns: list[Turn] = []
+            for round_ in range(1, ctx.rounds + 1):
+                for seat, referee in enumerate(ctx.referees):
+                    model = ctx.model_of(seat)
+                    messages = referee_messages(ctx, seat, state, turns, p.TURN.format(round=round_, rounds=ctx.rounds))
+                    embedded = 2 * answers + len(turns) * ctx.max_tokens
+                    yield Call("evaluator", model, self.count(model, messages), embedded, ctx.max_tokens)
+                    turns.append(Turn(referee=referee, model=model, round=round_, text=""))
+            for seat in range(len(ctx.referees)):
+                model = ctx.model_of(seat)
+                messages = referee_messages(ctx, seat, state, turns, p.FINAL)
+                embedded = 2 * answers + len(turns) * ctx.max_tokens
+                yield Call("evaluator", model, self.count(model, messages), embedded, ctx.max_tokens)
+                again = [*messages, AIMessage(""), HumanMessage(p.FINAL_REPAIR)]
+                yield Call("evaluator", model, self.count(model, again), embedded + ctx.max_tokens, ctx.max_tokens, True)
+
+
+# -- the estimate -----------------------------------------------------------------------------------------------------
+
+
+def estimate(items: Sequence[PromptItem], ctx: GenerateContext, prices: Prices) -> dict[str, Any]:
+    """Calls, input and output tokens and dollars per role and in all, over the whole run."""
+    specs = [m for c in ctx.candidates for m in c.models] + list(ctx.evaluator.specs())
+    counters = {spec: counter_for(spec, ctx.base_url) for spec in dict.fromkeys(specs)}
+    planner = Planner(ctx, lambda spec, messages: counters[spec][0](messages))
+    roles: dict[str, RoleEstimate] = {}
+    for item in items:
+        for call in planner.calls(item.prompt):
+            role = roles.setdefault(call.role, RoleEstimate())
+            price = prices.of(call.model)
+            planned = 0 if call.repair else 1
+            role.add(RoleEstimate(
+                calls=planned, repairs=1 - planned, input_low=planned * call.fixed, input_high=call.fixed + call.embedded,
+                output_high=call.budget, dollars_low=price.of(planned * call.fixed, 0) if price else 0.0,
+                dollars_high=price.of(call.fixed + call.embedded, call.budget) if price else 0.0))
+    total = RoleEstimate()
+    for role in roles.values():
+        total.add(role)
+    unpriced = prices.unknown(specs)
+    return {"prompts": len(items), "by_role": {name: e.plain(not unpriced) for name, e in roles.items()},
+            "total": total.plain(not unpriced), "unpriced_models": unpriced,
+            "tokenizers": {spec: "its own tokenizer" if exact else "approximate (about 4 characters a token)"
+                           for spec, (_, exact) in counters.items()}}

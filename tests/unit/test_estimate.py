@@ -1,0 +1,70 @@
+"""The dry run's plan against the calls `generate` then makes, for every kind of evaluator, with scripted models that
+record what they were sent (no repair turns: every reply reads)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fellowship.cli import app
+from fellowship.runs.estimate import _approximate
+from tests.fakes import ScriptedChatModel
+
+ROLES = {"openai:cand": "candidate", "openai:gen": "generator", "openai:rev1": "reviewer", "openai:rev2": "reviewer"}
+ANSWER = ("Verdict: A\n### Score Assistant A: 7/10\n### Score Assistant B: 3/10\n"
+          "Score Assistant 1: 7/10\nScore Assistant 2: 3/10\nOverall Score: 6/10")  # every strategy's, a referee's closing scores
+
+
+@pytest.fixture
+def models(fake_models):
+    fake_models["openai:cand"] = ScriptedChatModel(script=lambda m: "A plain answer.")
+    fake_models["openai:gen"] = ScriptedChatModel(script=lambda m: f"Draft {sum(x.type == 'ai' for x in m) + 1}.")
+    for name in ("openai:rev1", "openai:rev2"):
+        fake_models[name] = ScriptedChatModel(script=lambda m: "Evaluation: fine.\nOverall Score: 6/10\nFeedback: add detail.")
+    for name in ("openai:j1", "openai:j2", "openai:j3"):
+        fake_models[name] = ScriptedChatModel(script=lambda m: ANSWER)
+    return fake_models
+
+
+EVALUATORS = {
+    "judge, combined, swap": ["--judge-model", "openai:j1", "--swap"],
+    "judge, independent": ["--judge-model", "openai:j1", "--strategy", "independent"],
+    "jury of two, direct, swap": ["--evaluator", "jury", "--member", "openai:j1", "--member", "openai:j2", "--strategy", "direct",
+                                  "--swap"],
+    "debate, three referees, two rounds": ["--evaluator", "debate", "--referee-model", "openai:j1", "--referee-model", "openai:j2",
+                                           "--referee-model", "openai:j3", "--rounds", "2"],
+}
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_the_plan_is_the_calls_the_run_makes(models, tmp_path, evaluator):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("Name a colour.\nTell me a fact about tea.\n")
+    args = ["generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"), "--candidate", "single=openai:cand",
+            "--loop", "loop=openai:gen,openai:rev1,openai:rev2", "--iterations", "3", "--max-tokens", "40",
+            "--review-max-tokens", "30", "--judge-max-tokens", "50", "--json", "--no-preflight", *EVALUATORS[evaluator]]
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    plan = json.loads(dry.output)
+    assert not any(m.calls for m in models.values())  # no model was called
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    made = {role: 0 for role in plan["by_role"]}
+    sent: dict[str, list[int]] = {role: [] for role in plan["by_role"]}
+    for spec, model in models.items():
+        role = ROLES.get(spec, "evaluator")
+        made[role] += len(model.calls)
+        sent[role] += [_approximate(call) for call in model.calls]
+    spared = sum(1 for line in (tmp_path / "out" / "journal.jsonl").read_text().splitlines()[1:]
+                 for c in json.loads(line)["comparisons"] if c.get("skipped"))
+    per_comparison = plan["by_role"]["evaluator"]["calls"] // (2 * 3)  # 2 prompts, each 2 bouts and 1 comparison
+    assert made == {role: r["calls"] - (spared * per_comparison if role == "evaluator" else 0) for role, r in plan["by_role"].items()}
+    for role, r in plan["by_role"].items():
+        low, high = r["input_tokens"]
+        assert low <= sum(sent[role]) <= high, (role, low, sum(sent[role]), high)
+    # The calls that read no model's text are foreseen to the token (here with the approximate count of fake models).
+    assert sum(sent["candidate"]) == plan["by_role"]["candidate"]["input_tokens"][0]
+    assert plan["tokenizers"]["openai:cand"].startswith("approximate")
+    assert "openai:cand" in plan["unpriced_models"] and plan["total"]["dollars"] is None  # no such model in the price table
