@@ -251,5 +251,5 @@ def estimate(items: Sequence[PromptItem], ctx: GenerateContext, prices: Prices) 
     unpriced = prices.unknown(specs)
     return {"prompts": len(items), "by_role": {name: e.plain(not unpriced) for name, e in roles.items()},
             "total": total.plain(not unpriced), "unpriced_models": unpriced,
-            "tokenizers": {spec: "its own tokenizer" if exact else "approximate (about 4 characters a token)"
+            "tokenizers": {spec: "its own tokenizer" if exact else "approximate: about 4 characters a token"
                            for spec, (_, exact) in counters.items()}}
