@@ -166,7 +166,9 @@ class Planner:
                 request, _ = review_request(prompt, "", bool(reviewer_talks[seat]), ctx.guard)
                 talk = reviewer_talks[seat] or [SystemMessage(with_rule(p.REVIEWER_SYSTEM, ctx.guard, "response", request))]
                 talk = [*talk, HumanMessage(request)]
-                embedded = ctx.max_tokens * iteration + ctx.review_max_tokens * (iteration - 1)
+                # the responses so far, this reviewer's earlier reviews, and any earlier repair turn with its reply
+                repair_turn = self.count(spec, [HumanMessage(p.REVIEW_REPAIR)]) + ctx.review_max_tokens
+                embedded = ctx.max_tokens * iteration + (ctx.review_max_tokens + repair_turn) * (iteration - 1)
                 yield Call("reviewer", spec, self.count(spec, talk), embedded, ctx.review_max_tokens)
                 repair = [*talk, AIMessage(""), HumanMessage(p.REVIEW_REPAIR)]
                 yield Call("reviewer", spec, self.count(spec, repair), embedded + ctx.review_max_tokens, ctx.review_max_tokens, True)

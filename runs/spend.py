@@ -119,8 +119,9 @@ class Tally:
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "dollars": None if self.unpriced else round(self.dollars, 6),
             "unpriced_models": sorted(self.unpriced),
-            **{f"by_{kind}": {key: entry(v, kind != "model" or key not in self.unpriced) for key, v in table.items()}
-               for kind, table in self.by.items()},
+            # a role or a source is priced when every model is; a model when it has a price
+            **{f"by_{kind}": {key: entry(v, key not in self.unpriced if kind == "model" else not self.unpriced)
+                              for key, v in table.items()} for kind, table in self.by.items()},
         }
 
 
