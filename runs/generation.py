@@ -138,6 +138,7 @@ class Generation:
         return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone,
                 "local_traces": store_report()}
 
+
 def spent_note(budget: Budget) -> str:
     """Tokens and dollars so far, for the progress bar ('$?' where a model has no price)."""
     tally = budget.tally
