@@ -93,7 +93,8 @@ def size_category(rows: int) -> str:
     return "1M<n<10M"
 
 
-def _dollars(value: float | None) -> str:
+def dollars(value: float | None) -> str:
+    """A dollar figure, or '$?' where some model has no price."""
     return "$?" if value is None else f"${value:,.4f}"
 
 
@@ -102,10 +103,10 @@ def spend_lines(spend: dict[str, Any] | None) -> list[str]:
     if not spend:
         return []
     unpriced = f" (no price for {', '.join(spend['unpriced_models'])}: give one with --price)" if spend["unpriced_models"] else ""
-    lines = [f"{_dollars(spend['dollars'])}{unpriced} for {spend['input_tokens']:,} input and {spend['output_tokens']:,} "
+    lines = [f"{dollars(spend['dollars'])}{unpriced} for {spend['input_tokens']:,} input and {spend['output_tokens']:,} "
              "output tokens"]
     for kind in ("role", "source"):
-        parts = [f"{name} {_dollars(v['dollars'])} ({v['input_tokens'] + v['output_tokens']:,} tokens)"
+        parts = [f"{name} {dollars(v['dollars'])} ({v['input_tokens'] + v['output_tokens']:,} tokens)"
                  for name, v in spend[f"by_{kind}"].items()]
         lines.append(f"by {kind}: " + " · ".join(parts))
     return lines

@@ -49,6 +49,31 @@ class Gate(Generic[T]):
         self.in_flight -= 1
         self.finished.set()
 
+    async def serve(self, call: Callable[[T], Awaitable[R]], on_done: Callable[[int, R | ItemFailure], None]) -> None:
+        """One worker: take items while the gate lets it, call each, and hand on its result or its failure."""
+        while (taken := await self.next()) is not None:
+            index, item = taken
+            try:
+                result: R | ItemFailure = await call(item)
+            except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
+                result = ItemFailure(index, exc)
+            try:
+                on_done(index, result)  # before the gate hears of it: a budget counts the item first
+            finally:
+                self.done()
+
+
+def recorder(results: list[R | ItemFailure | None] | None,
+             on_done: Callable[[int, R | ItemFailure], None] | None) -> Callable[[int, R | ItemFailure], None]:
+    """What a finished item does: its result into `results` (when kept), then `on_done`."""
+    def record(index: int, result: R | ItemFailure) -> None:
+        if results is not None:
+            results[index] = result
+        if on_done:
+            on_done(index, result)
+
+    return record
+
 
 async def run_all(
     items: Sequence[T],
@@ -67,21 +92,6 @@ async def run_all(
     """
     results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     gate = Gate(items, admit)
-
-    async def worker() -> None:
-        while (taken := await gate.next()) is not None:
-            index, item = taken
-            try:
-                result: R | ItemFailure = await job(item)
-            except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
-                result = ItemFailure(index, exc)
-            if keep:
-                results[index] = result
-            try:
-                if on_done:
-                    on_done(index, result)  # before the gate hears of it: a budget counts the item first
-            finally:
-                gate.done()
-
-    await asyncio.gather(*(worker() for _ in range(min(max(1, concurrency), len(items)))))
+    record = recorder(results if keep else None, on_done)
+    await asyncio.gather(*(gate.serve(job, record) for _ in range(min(max(1, concurrency), len(items)))))
     return cast(list[R | ItemFailure], results)  # in input order; None only for an item `admit` held back

@@ -20,7 +20,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from fellowship.runs.batch import Admit, Gate, ItemFailure
+from fellowship.runs.batch import Admit, Gate, ItemFailure, recorder
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -123,26 +123,15 @@ async def run_on_cluster(
     job_ref = ray.put(job)
     results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     gate = Gate(items, admit)  # shared: `concurrency` slots per actor, each taking the next item when free
+    record = recorder(results if keep else None, on_done)  # here, on the driver: it holds the journal and the budget
 
-    async def slot(actor: Any) -> None:
-        while (taken := await gate.next()) is not None:
-            index, item = taken
-            try:
-                result: R | ItemFailure = await actor.run.remote(job_ref, item)
-            except Exception as exc:  # noqa: BLE001 - recorded per item, reported by the caller
-                result = ItemFailure(index, exc)
-            if keep:
-                results[index] = result
-            try:
-                if on_done:
-                    on_done(index, result)  # the driver holds the budget: it counts the item before the next starts
-            finally:
-                gate.done()
+    def on(actor: Any) -> Callable[[T], Awaitable[R]]:
+        return lambda item: actor.run.remote(job_ref, item)  # a Ray object ref: awaiting it gives the result
 
     try:
-        await asyncio.gather(*(slot(actors[n % workers]) for n in range(min(workers * concurrency, len(items)))))
+        await asyncio.gather(*(gate.serve(on(actors[n % workers]), record) for n in range(min(workers * concurrency, len(items)))))
         await asyncio.gather(*(actor.flush.remote() for actor in actors))
     finally:
         for actor in actors:
             ray.kill(actor)
-    return cast(list[R | ItemFailure], results)  # every item has its result, in input order
+    return cast(list[R | ItemFailure], results)  # in input order; None only for an item `admit` held back

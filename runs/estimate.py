@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_openai_messages
 
 from fellowship.fileio.prompts import PromptItem
 from fellowship.models.prices import Prices
@@ -69,11 +69,6 @@ class RoleEstimate:
 # -- token counting -------------------------------------------------------------------------------------------------
 
 
-def _as_dicts(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
-    roles = {"system": "system", "human": "user", "ai": "assistant"}
-    return [{"role": roles[m.type], "content": m.text} for m in messages]
-
-
 @lru_cache(maxsize=8)
 def _gguf_counter(path: str) -> Counter:
     """The GGUF's own tokenizer and chat template, as llama.cpp applies them (vocabulary only: no weights loaded)."""
@@ -90,7 +85,7 @@ def _gguf_counter(path: str) -> Counter:
     def count(messages: Sequence[BaseMessage]) -> int:
         if formatter is None:
             return len(llama.tokenize("\n".join(m.text for m in messages).encode(), special=True))
-        prompt = formatter(messages=_as_dicts(messages)).prompt  # type: ignore[arg-type]
+        prompt = formatter(messages=convert_to_openai_messages(messages)).prompt  # type: ignore[arg-type]
         return len(llama.tokenize(prompt.encode(), add_bos=False, special=True))
 
     return count

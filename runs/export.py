@@ -19,7 +19,7 @@ from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
 from fellowship.runs.journal import Entry, journal_rows, scan_journal
 from fellowship.runs.spend import Tally
-from fellowship.state.records import Candidate, Comparison, Usage
+from fellowship.state.records import Candidate, Comparison
 
 # Hub licence ids of the prompt sets the catalogue knows.
 PROMPT_LICENSES = {"Apache-2.0": "apache-2.0", "CC BY-NC 4.0": "cc-by-nc-4.0", "MIT": "mit"}
@@ -115,8 +115,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
     base = config["provenance"]
     total = Rows()  # its counts only: the rows go to the files
     done = invalid = 0
-    usage = Usage()
-    spend = Tally(prices or Prices({}))
+    spend = Tally(prices or Prices({}))  # each row's tokens by role, source and model: their sums are the row's totals
     decisions: list[Decision] = []
     lengths: list[tuple[int, int]] = []
     previous = _previous_files(out_dir)
@@ -128,7 +127,6 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
             total.add_counts(built)
             lengths += [(len(_text(r["chosen"])), len(_text(r["rejected"]))) for kind in rules.kinds for r in built.dpo[kind]]
             decisions += decisions_of(row)
-            usage += Usage.model_validate(row)  # each row's own totals
             spend.add(row)
             invalid += invalid_verdicts(row)
             done += 1
@@ -144,7 +142,8 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
         "labels": labels, "calibration": calibration,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
-        **usage.model_dump(), "spend": spend.report(), "budget": budget, "seconds": round(seconds, 1),
+        "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "spend": spend.report(), "budget": budget,
+        "seconds": round(seconds, 1),
         "out": str(out_dir),
     }
     license_id, license_note = license_of(config["prompts"], license)

@@ -15,6 +15,7 @@ from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
 from fellowship.models.prices import Prices
+from fellowship.preference.card import dollars
 from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.export import decisions_of, write_dataset
@@ -130,7 +131,8 @@ class Generation:
         missing = [item.id for item in items if item.id not in done]
         held = {i for i in missing if i not in self.journal.errors} if self.held_back else set()
         failed = [i for i in missing if i not in held]
-        limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "not_started": len(held)}
+        limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "limits": budget.describe(),
+                  "not_started": len(held)}
         summary = write_dataset(self.out_dir, self.journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
                                 failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration,
                                 prices=budget.tally.prices, budget=limits)
@@ -142,5 +144,4 @@ class Generation:
 def spent_note(budget: Budget) -> str:
     """Tokens and dollars so far, for the progress bar ('$?' where a model has no price)."""
     tally = budget.tally
-    dollars = "$?" if tally.unpriced else f"${tally.dollars:,.4f}"
-    return f"{tally.tokens:,} tokens · {dollars}"
+    return f"{tally.tokens:,} tokens · {dollars(None if tally.unpriced else tally.dollars)}"

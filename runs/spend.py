@@ -92,8 +92,7 @@ class Tally:
     def add(self, row: Row) -> tuple[int, float]:
         """Count one row; returns its (tokens, dollars), unpriced models counting 0 dollars."""
         tokens, dollars = 0, 0.0
-        found = list(charges(row))
-        for charge in found:
+        for charge in charges(row):
             money = cost(charge, self.prices)
             if money is None:
                 self.unpriced.add(charge.model)
@@ -102,10 +101,10 @@ class Tally:
                 total = self.by[kind].setdefault(key, [0, 0, 0.0, 0])
                 for i, value in enumerate(spent):
                     total[i] += value
+            self.input_tokens += charge.input_tokens
+            self.output_tokens += charge.output_tokens
             tokens += charge.input_tokens + charge.output_tokens
             dollars += money or 0.0
-        self.input_tokens += sum(c.input_tokens for c in found)
-        self.output_tokens += sum(c.output_tokens for c in found)
         self.dollars += dollars
         return tokens, dollars
 

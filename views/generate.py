@@ -17,9 +17,7 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
     if spend := spend_lines(s.get("spend")):
         lines[1:1] = ["cost: " + spend[0], *[f"  {line}" for line in spend[1:]]]
     if (b := s.get("budget")) and b["not_started"]:
-        limits = " and ".join(f"{flag} {b[key]:g}" for flag, key in (("--max-cost", "max_dollars"), ("--max-tokens-total", "max_tokens"))
-                              if b[key] is not None)
-        lines[1:1] = [f"stopped at the budget ({limits}): {b['not_started']} prompts not started"]
+        lines[1:1] = [f"stopped at the budget ({b['limits']}): {b['not_started']} prompts not started"]
     lines += [f"  {s['out']}/{name}: {count}" for name, count in s["rows"].items()]
     if s.get("labels"):
         lines += ["", "labels:"] + [f"  {line}" for line in label_lines(s["labels"])]
