@@ -137,7 +137,10 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
               "`load_dataset(\"json\", data_files=\"DIR/*_dpo.jsonl\")`.", "", "## How the rows were made", ""]
     sources = ", ".join(f"`{s['name']}` ({s['kind']}: {', '.join(s['models'])})" for s in base["sources"])
     params = base["params"]
-    lines += [f"- Prompts: `{meta['prompts']}`, {summary['done']} of {summary['prompts']} answered.",
+    stopped = summary.get("budget") or {}
+    held = (f" ({stopped['not_started']} not started: the run stopped at its budget, {stopped['limits']})"
+            if stopped.get("not_started") else "")
+    lines += [f"- Prompts: `{meta['prompts']}`, {summary['done']} of {summary['prompts']} answered{held}.",
               f"- Sources: {sources}; loops ran {base['iterations']} iterations; pairing: {base['pairing']}.",
               f"- Evaluator: {base['evaluator']}.",
               f"- Generation: temperature {params['candidates']['temperature']}, at most {params['candidates']['max_tokens']} tokens, "

@@ -58,6 +58,7 @@ def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_r
         first = len(server.bodies)
         summary = json.loads((out / "summary.json").read_text())
         rows = (out / "single_dpo.jsonl").read_text().splitlines()
+        card = (out / "README.md").read_text()
         finished = generate(server.url, out, source, "--max-tokens-total", "2000")
     assert stopped.exit_code == 3, stopped.output[-2000:]
     assert "stopped at the budget (--max-tokens-total 300): 14 of 20 prompts not started" in stopped.output
@@ -65,6 +66,7 @@ def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_r
     assert summary["spend"]["input_tokens"] + summary["spend"]["output_tokens"] == 270 and first == 18
     assert summary["done"] == 6 and summary["failed"] == 0 and summary["budget"]["not_started"] == 14
     assert len(rows) == 6 and all(json.loads(r)["chosen"] for r in rows)  # a valid dataset of what was done
+    assert "6 of 20 answered (14 not started: the run stopped at its budget, --max-tokens-total 300)" in card
     assert finished.exit_code == 0, finished.output[-2000:]
     assert len(server.bodies) - first == 14 * 3  # only the prompts not started before
     assert json.loads((out / "summary.json").read_text())["done"] == 20
