@@ -117,6 +117,21 @@ class BudgetFlags:
         "--max-tokens-total", min=1, metavar="N",
         help=f"The same for input plus output tokens of every call (exit code {EXIT_BUDGET} when reached).",
         rich_help_panel=BUDGET)] = None
+    tokenizer: Annotated[Optional[list[str]], typer.Option(
+        "--tokenizer", metavar="MODEL=SOURCE",
+        help="For --dry-run: count a model's tokens with this GGUF file or Hugging Face tokenizer (repeat), e.g. "
+             "openai:smollm2=SmolLM2.gguf for a server that does not say how it tokenizes.",
+        rich_help_panel=BUDGET)] = None
+
+    def named_tokenizers(self) -> dict[str, str]:
+        """--tokenizer's sources by model spec (exit 2 on a malformed one)."""
+        named = {}
+        for text in self.tokenizer or []:
+            spec, sep, source = text.rpartition("=")
+            if not sep or not spec.strip() or not source.strip():
+                fail(f"--tokenizer {text!r}: give MODEL=SOURCE, e.g. openai:smollm2=SmolLM2.gguf", 2)
+            named[spec.strip()] = source.strip()
+        return named
 
     def budget(self, specs: list[str], base_url: str | None) -> Budget:
         """The run's budget (exit 2 on a malformed --price, or --max-cost with a model that has no price)."""
@@ -134,7 +149,8 @@ class BudgetFlags:
         return Budget(Tally(prices), self.max_cost, self.max_tokens_total)
 
 
-def _dry_run(items: list[Any], ctx: GenerateContext, budget: Budget, out_dir: Path, as_json: bool) -> None:
+def _dry_run(items: list[Any], ctx: GenerateContext, spending: BudgetFlags, budget: Budget, out_dir: Path,
+             as_json: bool) -> None:
     """The estimate for the prompts `out_dir`'s journal does not hold done for their current text; nothing is written."""
     from fellowship.runs.estimate import estimate
     from fellowship.runs.generation import prompt_hash
@@ -143,7 +159,10 @@ def _dry_run(items: list[Any], ctx: GenerateContext, budget: Budget, out_dir: Pa
     journal = out_dir / "journal.jsonl"
     done = scan_journal(journal).done if journal.is_file() else {}
     left = [item for item in items if item.id not in done or done[item.id].input_hash != prompt_hash(item)]
-    found = {**estimate(left, ctx, budget.tally.prices), "already_done": len(items) - len(left)}
+    try:
+        found = {**estimate(left, ctx, budget.tally.prices, spending.named_tokenizers()), "already_done": len(items) - len(left)}
+    except ValueError as exc:
+        fail(str(exc), 2)
     if as_json:
         print(json.dumps(found))
     else:
@@ -301,7 +320,7 @@ def generate(
         fail(str(exc), 2)
     budget = spending.budget([m for c in sources for m in c.models] + list(ctx.evaluator.specs()), ctx.base_url)
     if dry_run:
-        _dry_run(items, ctx, budget, out_dir, as_json)
+        _dry_run(items, ctx, spending, budget, out_dir, as_json)
         return
     pre.check(ctx, [m for c in sources for m in c.models], ctx.evaluator.specs())
     check_out_dir(out_dir)
@@ -368,6 +387,10 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder of a generate run (its journal.jsonl).", rich_help_panel=INPUTS)],
     to: Annotated[Optional[Path], typer.Option(
         "--to", help="Write the files to this folder instead (default: --out itself).", rich_help_panel=INPUTS)] = None,
+    price: Annotated[Optional[list[str]], typer.Option(
+        "--price", metavar="MODEL=IN,OUT",
+        help="Dollars per million input and output tokens of a model spec (repeat); the prices of the run's last summary "
+             "hold otherwise.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags,
 ) -> None:
@@ -381,7 +404,11 @@ def export(
 
     rules = dataset.rules()
     try:
-        summary = rebuild(out_dir, to, rules, dataset.fmt, dataset.license)
+        prices = dict(parse_price(text) for text in price or [])
+    except ValueError as exc:
+        fail(str(exc), 2)
+    try:
+        summary = rebuild(out_dir, to, rules, dataset.fmt, dataset.license, prices)
     except InputError as exc:
         fail(str(exc), 2)
     except OutputError as exc:

@@ -25,6 +25,7 @@ class BackendUnavailable(RuntimeError):
 _lock = threading.Lock()
 ModelMaker = Callable[[ModelSettings], BaseChatModel]
 _registered: dict[str, BaseChatModel | ModelMaker] = {}
+SPEC_KEY = "fellowship_model"
 
 
 def register_model(spec: str, model: BaseChatModel | ModelMaker | None) -> None:
@@ -51,7 +52,7 @@ def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseCha
     """The chat model for `spec`; one instance per (spec, settings) and process."""
     settings = settings or ModelSettings()
     if (entry := _registered.get(spec)) is not None:
-        return entry if isinstance(entry, BaseChatModel) else entry(settings)
+        return labelled(entry if isinstance(entry, BaseChatModel) else entry(settings), spec)
     parsed = ModelSpec.parse(spec)
     with _lock:
         model = _cached(parsed, settings.model_copy(update={"seed": None}))
@@ -63,7 +64,14 @@ def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseCha
 @lru_cache(maxsize=64)
 def _cached(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     builder = {"local": _local, "openai": _openai, "hf": _hf_endpoint, "hf-local": _hf_local}[spec.provider]
-    return builder(spec, settings)
+    return labelled(builder(spec, settings), str(spec))
+
+
+def labelled(model: BaseChatModel, spec: str) -> BaseChatModel:
+    """`model` with its spec in its metadata, where callbacks (and traces) read which model a call went to."""
+    if (model.metadata or {}).get(SPEC_KEY) != spec:
+        model.metadata = {**(model.metadata or {}), SPEC_KEY: spec}
+    return model
 
 
 def _local(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:

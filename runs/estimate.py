@@ -12,22 +12,17 @@ degenerate answers).
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, convert_to_openai_messages
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from fellowship.fileio.prompts import PromptItem
 from fellowship.models.prices import Prices
-from fellowship.models.spec import ModelSpec, SpecError
+from fellowship.models.tokens import tokenizer_for
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.generate import GenerateContext
-
-Counter = Callable[[Sequence[BaseMessage]], int]
 
 
 @dataclass(frozen=True)
@@ -64,63 +59,6 @@ class RoleEstimate:
         return {"calls": self.calls, "repairs_up_to": self.repairs, "input_tokens": [self.input_low, self.input_high],
                 "output_tokens_up_to": self.output_high,
                 "dollars": [round(self.dollars_low, 6), round(self.dollars_high, 6)] if priced else None}
-
-
-# -- token counting -------------------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _gguf_counter(path: str) -> Counter:
-    """The GGUF's own tokenizer and chat template, as llama.cpp applies them (vocabulary only: no weights loaded)."""
-    from llama_cpp import Llama
-    from llama_cpp import llama_chat_format as chat
-
-    with contextlib.redirect_stderr(io.StringIO()):  # a vocabulary-only model has no training context; llama.cpp says so
-        llama = Llama(model_path=path, vocab_only=True, verbose=False)
-    template = llama.metadata.get("tokenizer.chat_template")
-    vocab = llama._model  # noqa: SLF001 - llama-cpp-python exposes the special tokens' texts only here
-    formatter = chat.Jinja2ChatFormatter(template=template, eos_token=vocab.token_get_text(llama.token_eos()),
-                                         bos_token=vocab.token_get_text(llama.token_bos())) if template else None
-
-    def count(messages: Sequence[BaseMessage]) -> int:
-        if formatter is None:
-            return len(llama.tokenize("\n".join(m.text for m in messages).encode(), special=True))
-        prompt = formatter(messages=convert_to_openai_messages(messages)).prompt  # type: ignore[arg-type]
-        return len(llama.tokenize(prompt.encode(), add_bos=False, special=True))
-
-    return count
-
-
-def _tiktoken_counter(model: str) -> Counter | None:
-    """OpenAI's count (the encoding's tokens, and 3 per message and 3 for the reply's start), where tiktoken has the
-    encoding on this machine (it downloads encodings once, so offline it may not)."""
-    try:
-        import tiktoken
-
-        encoding = tiktoken.encoding_for_model(model)
-    except Exception:  # noqa: BLE001 - unknown model, or the encoding cannot be fetched: counted approximately
-        return None
-    return lambda messages: sum(3 + len(encoding.encode(m.text)) for m in messages) + 3
-
-
-def _approximate(messages: Sequence[BaseMessage]) -> int:
-    """About four characters a token, and a few for each message's header."""
-    return sum(4 + (len(m.text) + 3) // 4 for m in messages) + 3
-
-
-def counter_for(spec: str, base_url: str | None = None) -> tuple[Counter, bool]:
-    """The token counter for a model spec, and whether it is the model's own tokenizer (False: approximate)."""
-    try:
-        parsed = ModelSpec.parse(spec)
-    except SpecError:
-        return _approximate, False
-    if parsed.provider == "local":
-        from fellowship.models.llamacpp import smollm2_path
-
-        return _gguf_counter(str(smollm2_path()) if parsed.target == "smollm2" else parsed.target), True
-    if parsed.provider == "openai" and not base_url and (found := _tiktoken_counter(parsed.target)) is not None:
-        return found, True
-    return _approximate, False
 
 
 # -- the calls of one prompt ----------------------------------------------------------------------------------------
@@ -227,11 +165,13 @@ class Planner:
 # -- the estimate -----------------------------------------------------------------------------------------------------
 
 
-def estimate(items: Sequence[PromptItem], ctx: GenerateContext, prices: Prices) -> dict[str, Any]:
-    """Calls, input and output tokens and dollars per role and in all, over the whole run."""
+def estimate(items: Sequence[PromptItem], ctx: GenerateContext, prices: Prices,
+             named: dict[str, str] | None = None) -> dict[str, Any]:
+    """Calls, input and output tokens and dollars per role and in all, over the whole run (`named`: --tokenizer's
+    sources by model spec)."""
     specs = [m for c in ctx.candidates for m in c.models] + list(ctx.evaluator.specs())
-    counters = {spec: counter_for(spec, ctx.base_url) for spec in dict.fromkeys(specs)}
-    planner = Planner(ctx, lambda spec, messages: counters[spec][0](messages))
+    counters = {spec: tokenizer_for(spec, ctx.base_url, (named or {}).get(spec)) for spec in dict.fromkeys(specs)}
+    planner = Planner(ctx, lambda spec, messages: counters[spec].count(messages))
     roles: dict[str, RoleEstimate] = {}
     for item in items:
         for call in planner.calls(item.prompt):
@@ -248,5 +188,5 @@ def estimate(items: Sequence[PromptItem], ctx: GenerateContext, prices: Prices) 
     unpriced = prices.unknown(specs)
     return {"prompts": len(items), "by_role": {name: e.plain(not unpriced) for name, e in roles.items()},
             "total": total.plain(not unpriced), "unpriced_models": unpriced,
-            "tokenizers": {spec: "its own tokenizer" if exact else "approximate: about 4 characters a token"
-                           for spec, (_, exact) in counters.items()}}
+            "tokenizers": {spec: t.how for spec, t in counters.items()},
+            "exact_tokenizers": all(t.exact for t in counters.values())}

@@ -13,12 +13,12 @@ from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_path, atomic_writer
 from fellowship.guard.screen import FLAG_KINDS
 from fellowship.metrics.labels import Decision, label_report
-from fellowship.models.prices import Prices
+from fellowship.models.prices import Price, Prices
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
 from fellowship.runs.journal import Entry, journal_rows, scan_journal
-from fellowship.runs.spend import Tally
+from fellowship.runs.spend import Spent, Tally
 from fellowship.state.records import Candidate, Comparison
 
 # Hub licence ids of the prompt sets the catalogue knows.
@@ -105,17 +105,18 @@ class _Files:
 def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: RowRules, fmt: str, config: dict[str, Any], *,
                   prompts: int, failed_ids: list[str], seconds: float, license: str | None = None,
                   calibration: dict[str, Any] | None = None, prices: Prices | None = None,
-                  budget: dict[str, Any] | None = None) -> dict[str, Any]:
+                  budget: dict[str, Any] | None = None, failed_spent: Spent | None = None) -> dict[str, Any]:
     """Write `<kind>_<form>.<fmt>` for each kind, `summary.json` and `README.md`; every file atomically.
 
     One pass over `journal_rows` (prompt order), each row's dataset rows written as they are built: what stays in memory
     is counts, the evaluator's decisions and the kept pairs' lengths. `calibration`: the evaluator's agreement with
     humans (`runs.calibration`), when the run measured it; `prices` price the tokens (`models.prices`); `budget`: the run's
-    limits and the prompts they kept from starting."""
+    limits and the prompts they kept from starting; `failed_spent`: the tokens of failed tries, by model."""
     base = config["provenance"]
     total = Rows()  # its counts only: the rows go to the files
     done = invalid = 0
     spend = Tally(prices or Prices({}))  # each row's tokens by role, source and model: their sums are the row's totals
+    spend.add({"spent": failed_spent or {}})
     decisions: list[Decision] = []
     lengths: list[tuple[int, int]] = []
     previous = _previous_files(out_dir)
@@ -175,8 +176,9 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]]) -> None:
         pq.write_table(pa.Table.from_pylist(flat), tmp)
 
 
-def journalled_run(out_dir: Path) -> tuple[dict[str, Any], Path, list[Entry], list[str]]:
-    """(the run's configuration, its journal, its finished rows' entries in prompt order, the ids that failed) of `out_dir`."""
+def journalled_run(out_dir: Path) -> tuple[dict[str, Any], Path, list[Entry], list[str], Spent]:
+    """(the run's configuration, its journal, its finished rows' entries in prompt order, the ids that failed, what failed
+    tries spent) of `out_dir`."""
     path = out_dir / "journal.jsonl"
     if not path.is_file():
         raise InputError("holds no generate run (no journal.jsonl)", out_dir)
@@ -184,13 +186,29 @@ def journalled_run(out_dir: Path) -> tuple[dict[str, Any], Path, list[Entry], li
     if not scan.config or "provenance" not in scan.config:
         raise InputError("was written by an older fellowship that did not record the run's provenance; "
                          "generate it again into a new --out", path, 1)
-    return scan.config, path, sorted(scan.done.values(), key=lambda entry: entry.order), scan.failed
+    return scan.config, path, sorted(scan.done.values(), key=lambda entry: entry.order), scan.failed, scan.failed_spent
 
 
-def rebuild(out_dir: Path, to: Path | None, rules: RowRules, fmt: str, license: str | None) -> dict[str, Any]:
-    """`fellowship export`: a generate run's files, summary and card written anew from its journal (into `to`, or `out_dir`)."""
+def _last_summary(out_dir: Path) -> dict[str, Any]:
+    """The run's last summary.json, or nothing where it is missing or unreadable (it is rebuilt anyway)."""
+    try:
+        found = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def rebuild(out_dir: Path, to: Path | None, rules: RowRules, fmt: str, license: str | None,
+            prices: dict[str, Price] | None = None) -> dict[str, Any]:
+    """`fellowship export`: a generate run's files, summary and card written anew from its journal (into `to`, or
+    `out_dir`). The prices the run's last summary recorded hold unless `prices` (from --price) changes them; so does
+    what that summary said of its budget."""
     from fellowship.runs.calibration import load as load_calibration
 
-    config, path, entries, failed = journalled_run(out_dir)
+    config, path, entries, failed, failed_spent = journalled_run(out_dir)
+    last = _last_summary(out_dir)
+    recorded = {spec: Price(**figures) for spec, figures in ((last.get("spend") or {}).get("prices") or {}).items()}
+    priced = Prices({**recorded, **(prices or {})}, config["context"].get("base_url"))
     return write_dataset(to or out_dir, journal_rows(path, entries), rules, fmt, config, prompts=len(entries) + len(failed),
-                         failed_ids=failed, seconds=0.0, license=license, calibration=load_calibration(out_dir))
+                         failed_ids=failed, seconds=0.0, license=license, calibration=load_calibration(out_dir),
+                         prices=priced, budget=last.get("budget"), failed_spent=failed_spent)

@@ -21,7 +21,7 @@ from fellowship.prompts import template_hashes
 from fellowship.runs.export import decisions_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.runner import Batch
-from fellowship.runs.spend import Budget, Tally
+from fellowship.runs.spend import Budget, Meter, Tally
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
 from fellowship.tracing.local import store_report
@@ -54,7 +54,13 @@ async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_c
     run_id = uuid.uuid4()
     config = run_config("generate", item.id, [f"candidate:{c.name}" for c in ctx.candidates], max_concurrency)
     config["run_id"] = run_id
-    out = await generate_graph.ainvoke({"id": item.id, "prompt": item.prompt}, context=ctx, config=config)
+    meter = Meter()
+    config["callbacks"] = [*(config.get("callbacks") or []), meter]  # type: ignore[misc]
+    try:
+        out = await generate_graph.ainvoke({"id": item.id, "prompt": item.prompt}, context=ctx, config=config)
+    except Exception as exc:
+        exc.spent = meter.spent  # type: ignore[attr-defined]  # the journal's failed row keeps it, and the budget counts it
+        raise
     candidates: list[Candidate] = out["candidates"]
     comparisons: list[Comparison] = out["comparisons"]
     usage = Usage.total(candidates) + Usage.total(c.evaluation for c in comparisons if c.evaluation is not None)
@@ -105,12 +111,15 @@ class Generation:
         if budget.limited:
             for row in self.journal.rows(self.current(items)):
                 budget.charge(row)
+            budget.charge({"spent": self.journal.failed_spent})
         count = 0
 
         def note(row: dict[str, Any]) -> str:
             nonlocal count
+            budget.charge(row)  # a failed prompt's tokens too
+            if "error" in row:
+                return ""
             count += sum(decision.decisive for decision in decisions_of(row))  # rows are built once, as the files are written
-            budget.charge(row)
             return f"decisive verdicts {count} · {spent_note(budget)}"
 
         job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
@@ -135,7 +144,7 @@ class Generation:
                   "not_started": len(held)}
         summary = write_dataset(self.out_dir, self.journal.rows(current), self.rules, self.fmt, self.config, prompts=len(items),
                                 failed_ids=failed, seconds=seconds, license=self.license, calibration=calibration,
-                                prices=budget.tally.prices, budget=limits)
+                                prices=budget.tally.prices, budget=limits, failed_spent=self.journal.failed_spent)
         reasons = Counter(self.journal.errors.get(item_id, "its prompt changed since; not done again") for item_id in failed)
         return {**summary, "failures": dict(reasons.most_common()), "redone": self.redone,
                 "local_traces": store_report()}

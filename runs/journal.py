@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -24,6 +24,7 @@ from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLock
 from fellowship.models.settings import derive_seed
 from fellowship.prompts.loop import standalone_review
+from fellowship.runs.spend import Spent, merge
 
 # Options added since journals were first written, each with the value that does what a journal
 # without it did: such a journal still resumes under today's defaults.
@@ -96,6 +97,7 @@ class Scan:
     failed: list[str]  # ids whose last try failed
     end: int  # where the last whole line ends: a line torn by a kill lies after it
     newline: bool  # whether that line ends with a line break
+    failed_spent: Spent = field(default_factory=dict)  # what every failed try spent (`runs.spend.Meter`), by model
 
 
 def scan_journal(path: Path) -> Scan:
@@ -123,6 +125,7 @@ def scan_journal(path: Path) -> Scan:
                 failed.pop(str(row["id"]), None)
             else:
                 failed[str(row["id"])] = None
+                merge(scan.failed_spent, row.get("spent") or {})
             offset += len(raw)
             scan.end, scan.newline = offset, raw.endswith(b"\n")
     scan.failed = list(failed)
@@ -154,6 +157,7 @@ class Journal:
         self.config = config
         self.done: dict[str, Entry] = {}
         self.errors: dict[str, str] = {}  # the error of each item whose last try failed
+        self.failed_spent: Spent = {}  # what failed tries spent, by model
         self._handle: BinaryIO | None = None
         self._reader: BinaryIO | None = None
         self._lock = RunLock(path)
@@ -189,6 +193,7 @@ class Journal:
         scan = scan_journal(self.path)
         self.done = scan.done
         self.errors = {item_id: "failed in an earlier run" for item_id in scan.failed}
+        self.failed_spent = scan.failed_spent
         if scan.end and not same_config(scan.config, self.config):
             raise InputError(
                 "was written by a run with another configuration; give another --results file, "
@@ -213,6 +218,7 @@ class Journal:
             self.errors.pop(str(row["id"]), None)
         else:
             self.errors[str(row["id"])] = str(row["error"])
+            merge(self.failed_spent, row.get("spent") or {})
 
     def _write(self, row: dict[str, Any]) -> int:
         """Append `row` as one line, on disk before it returns; where the line starts."""

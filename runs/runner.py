@@ -97,10 +97,11 @@ class Batch:
                          admit: Admit | None = None) -> list[str]:
         """Run the items `journal` lacks (or holds for another input), appending each row as it finishes.
 
-        A row is `key(item)`, the item's `input_hash` and the job's result (a model or a dict), or
-        an `error` (`failure` and the exception). `note(row)` is the progress note after a finished row. `admit` (a budget)
-        decides whether the next item may start (see `runs.batch.Gate`). Returns the ids of the items done for their current
-        input, in item order (`journal.rows` reads their rows); no row is held meanwhile.
+        A row is `key(item)`, the item's `input_hash` and the job's result (a model or a dict), or an `error` (`failure`
+        and the exception, with the tokens it `spent` where it says). `note(row)` is the progress note after a row (empty:
+        the last one stays). `admit` (a budget) decides whether the next item may start (see `runs.batch.Gate`). Returns the
+        ids of the items done for their current input, in item order (`journal.rows` reads their rows); no row is held
+        meanwhile.
         """
         digests = [digest(item) for item in items]
         ids = [str(key(item)["id"]) for item in items]
@@ -120,11 +121,13 @@ class Batch:
             if isinstance(result, ItemFailure):
                 failures += 1
                 row["error"] = f"{failure}{result}"
+                if spent := getattr(result.cause, "spent", None):  # the tokens it took before failing (`runs.spend.Meter`)
+                    row["spent"] = spent
             else:
                 row.update(result.model_dump() if isinstance(result, BaseModel) else result)
             journal.append(row)
-            if note is not None and "error" not in row:
-                last = note(row)
+            if note is not None:
+                last = note(row) or last
             self.meter.advance(" · ".join(part for part in (last, f"failed {failures}" if failures else "") if part))
 
         self.meter.start(self.label, len(todo))

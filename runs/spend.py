@@ -9,14 +9,22 @@ each token is priced by the model that handled it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+from uuid import UUID
 
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import LLMResult
+
+from fellowship.models.factory import SPEC_KEY
 from fellowship.models.prices import Prices
 
 Row = dict[str, Any]
 Roles = ("candidate", "generator", "reviewer", "evaluator")
 COMPARISONS = "comparisons"  # the source name of the comparisons' evaluations
+FAILED = "failed prompts"  # the source and role of what prompts that failed spent first
+Spent = dict[str, list[int]]  # model spec -> [input tokens, output tokens, calls]
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,39 @@ class Charge:
     input_tokens: int
     output_tokens: int
     calls: int = 1
+
+
+class Meter(BaseCallbackHandler):
+    """Counts the tokens of every model call in the runs it is handed to, by model spec: what a prompt spent, kept
+    when the prompt fails (a finished prompt's row records its tokens itself)."""
+
+    run_inline = True  # in the event loop: no thread per call
+
+    def __init__(self) -> None:
+        self.models: dict[UUID, str] = {}
+        self.spent: Spent = {}
+
+    def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID,
+                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self.models[run_id] = str((metadata or {}).get(SPEC_KEY, "unknown"))
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        counted = self.spent.setdefault(self.models.pop(run_id, "unknown"), [0, 0, 0])
+        for generation in (g for gs in response.generations for g in gs):
+            usage = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
+            counted[0] += usage.get("input_tokens", 0)
+            counted[1] += usage.get("output_tokens", 0)
+        counted[2] += 1
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self.models.pop(run_id, None)
+
+
+def merge(total: Spent, more: Spent) -> Spent:
+    """`total` with `more` added in."""
+    for model, figures in more.items():
+        total[model] = [a + b for a, b in zip(total.get(model, [0, 0, 0]), figures)]
+    return total
 
 
 def _tokens(record: Row) -> tuple[int, int]:
@@ -51,7 +92,9 @@ def evaluation_charges(evaluation: Row | None, source: str) -> Iterator[Charge]:
 
 
 def charges(row: Row) -> Iterator[Charge]:
-    """Every charge of one journal row (none for a failed prompt)."""
+    """Every charge of one journal row; a failed prompt's are the tokens its calls took before it failed (`spent`)."""
+    for model, (input_tokens, output_tokens, calls) in (row.get("spent") or {}).items():
+        yield Charge(FAILED, FAILED, model, input_tokens, output_tokens, calls)
     for candidate in row.get("candidates", []):
         name, loop = candidate["name"], candidate.get("loop")
         if loop is None:
@@ -118,6 +161,7 @@ class Tally:
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "dollars": None if self.unpriced else round(self.dollars, 6),
             "unpriced_models": sorted(self.unpriced),
+            "prices": {model: asdict(price) for model in self.by["model"] if (price := self.prices.of(model))},
             # a role or a source is priced when every model is; a model when it has a price
             **{f"by_{kind}": {key: entry(v, key not in self.unpriced if kind == "model" else not self.unpriced)
                               for key, v in table.items()} for kind, table in self.by.items()},

@@ -41,12 +41,18 @@ class ScriptedOpenAIServer:
 
     `owned_by` is what its model listing says; `refuse` names a request field it answers
     with HTTP 400, as a server does with a constraint it does not take; `latency` seconds
-    pass before each answer, as for a model that takes its time.
+    pass before each answer, as for a model that takes its time; `extras(path, body)` answers
+    any other POST path (tokenizer endpoints), or None for a 404; a request for which `fails(body)`
+    is true gets HTTP 400, which clients do not retry.
     """
 
     def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0,
-                 keep_requests: bool = True, usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None) -> None:
-        self.reply, self.owned_by, self.refuse, self.latency = reply, owned_by, refuse, latency
+                 keep_requests: bool = True, usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None,
+                 extras: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None,
+                 fails: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        self.reply, self.owned_by, self.refuse, self.latency, self.extras = reply, owned_by, refuse, latency, extras
+        self.fails = fails
+        self.paths: list[str] = [] if keep_requests else _Discard()
         self.usage = usage or (lambda body, text: (10, 5))  # (prompt, completion) tokens it reports for a request
         # Without keep_requests nothing is recorded: a long run then measures its client, not this double.
         self.bodies: list[dict[str, Any]] = [] if keep_requests else _Discard()
@@ -67,8 +73,16 @@ class ScriptedOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.bodies.append(body)
                 server.keys.append(self.headers.get("Authorization"))
+                server.paths.append(self.path)
+                if not self.path.endswith("/chat/completions"):
+                    extra = server.extras(self.path, body) if server.extras else None
+                    self._send(200 if extra is not None else 404, extra or {"detail": "Not Found"})
+                    return
                 if server.refuse and server.refuse in body:
                     self._send(400, {"error": {"message": f"{server.refuse} is not supported", "type": "invalid_request_error"}})
+                    return
+                if server.fails and server.fails(body):
+                    self._send(400, {"error": {"message": "scripted failure", "type": "invalid_request_error"}})
                     return
                 if server.latency:
                     time.sleep(server.latency)

@@ -29,6 +29,8 @@ def show_estimate(console: Console, e: dict[str, Any]) -> None:
               "answers, or of a degenerate one, makes none. Input tokens: the fixed parts of the planned calls (templates and "
               "prompts), up to every call with each text a model writes at its full budget; output tokens up to the budgets.",
               "tokens counted with: " + ", ".join(f"{spec} ({how})" for spec, how in e["tokenizers"].items())]
+    if not e.get("exact_tokenizers", True):
+        lines.append("for an exact count, name a model's tokenizer: --tokenizer MODEL=FILE.gguf or MODEL=HUGGING-FACE-TOKENIZER")
     if e["unpriced_models"]:
         lines.append(f"no price for {', '.join(e['unpriced_models'])}: give one with --price MODEL=IN,OUT for dollar figures")
     console.print("\n".join(lines), markup=False, highlight=False)

@@ -51,6 +51,20 @@ def test_the_cost_is_the_servers_bill_per_role(tmp_path):
     assert set(spend["by_source"]) == {"a", "b", "comparisons"} and spend["unpriced_models"] == []
 
 
+def test_export_keeps_the_runs_prices_unless_given_others(tmp_path):
+    """A custom server's price is not in any table: `export` takes it from the run's last summary, and --price changes it."""
+    out = tmp_path / "out"
+    with scripted_server(instant_reply, usage=words) as server:
+        ran = generate(server.url, out, prompts_file(tmp_path, 3), "--price", f"openai:m={PRICE_IN},{PRICE_OUT}")
+    assert ran.exit_code == 0, ran.output[-2000:]
+    billed = json.loads((out / "summary.json").read_text())["spend"]["dollars"]
+    kept = CliRunner().invoke(app, ["export", "--out", str(out), "--json"])
+    assert json.loads(kept.stdout)["spend"]["dollars"] == billed > 0
+    doubled = CliRunner().invoke(app, ["export", "--out", str(out), "--price", f"openai:m={2 * PRICE_IN},{2 * PRICE_OUT}", "--json"])
+    assert json.loads(doubled.stdout)["spend"]["dollars"] == round(2 * billed, 6)
+    assert json.loads((out / "summary.json").read_text())["spend"]["prices"]["openai:m"]["input"] == 2 * PRICE_IN
+
+
 def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_redoing_a_prompt(tmp_path):
     source, out = prompts_file(tmp_path, 20), tmp_path / "out"
     with scripted_server(instant_reply) as server:  # 10 + 5 tokens a call, 3 calls a prompt: 45 tokens a prompt
@@ -59,6 +73,7 @@ def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_r
         summary = json.loads((out / "summary.json").read_text())
         rows = (out / "single_dpo.jsonl").read_text().splitlines()
         card = (out / "README.md").read_text()
+        exported = CliRunner().invoke(app, ["export", "--out", str(out), "--to", str(tmp_path / "again")])
         finished = generate(server.url, out, source, "--max-tokens-total", "2000")
     assert stopped.exit_code == 3, stopped.output[-2000:]
     assert "stopped at the budget (--max-tokens-total 300): 14 of 20 prompts not started" in stopped.output
@@ -67,9 +82,32 @@ def test_a_budget_stops_the_run_within_it_and_a_larger_one_finishes_it_without_r
     assert summary["done"] == 6 and summary["failed"] == 0 and summary["budget"]["not_started"] == 14
     assert len(rows) == 6 and all(json.loads(r)["chosen"] for r in rows)  # a valid dataset of what was done
     assert "6 of 20 answered (14 not started: the run stopped at its budget, --max-tokens-total 300)" in card
+    assert exported.exit_code == 0, exported.output[-2000:]
+    assert "14 not started: the run stopped at its budget" in (tmp_path / "again" / "README.md").read_text()
     assert finished.exit_code == 0, finished.output[-2000:]
     assert len(server.bodies) - first == 14 * 3  # only the prompts not started before
     assert json.loads((out / "summary.json").read_text())["done"] == 20
+
+
+def test_what_failed_prompts_spent_counts_against_the_budget_and_in_the_bill(tmp_path):
+    """Every comparison fails after both answers were written: those answers' tokens are spent all the same. The budget
+    stops the run on them, and the summary bills them under `failed prompts`."""
+    source, out = prompts_file(tmp_path, 20), tmp_path / "out"
+
+    def judged(body) -> bool:
+        return body["messages"][0]["role"] == "system"
+
+    with scripted_server(instant_reply, usage=words, fails=judged) as server:
+        stopped = generate(server.url, out, source, "--max-tokens-total", "100", "--max-concurrency", "1")
+    assert stopped.exit_code == 3, stopped.output[-2000:]
+    answered = [b for b in server.bodies if not judged(b)]
+    spent = sum(sum(words(b, instant_reply(b))) for b in answered)
+    summary = json.loads((out / "summary.json").read_text())
+    failed = summary["spend"]["by_source"]["failed prompts"]
+    assert failed["calls"] == len(answered) and failed["input_tokens"] + failed["output_tokens"] == spent <= 100
+    assert summary["done"] == 0 and summary["failed"] == len(answered) // 2 < 20  # the budget stopped it
+    rows = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
+    assert all(row["spent"]["openai:m"][2] == 2 for row in rows)  # each failed prompt's two answers
 
 
 def test_max_cost_needs_a_price_for_every_model(tmp_path):

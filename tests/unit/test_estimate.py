@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
-from fellowship.runs.estimate import _approximate
+from fellowship.models.tokens import approximate as _approximate
 from tests.fakes import ScriptedChatModel
 
 ROLES = {"openai:cand": "candidate", "openai:gen": "generator", "openai:rev1": "reviewer", "openai:rev2": "reviewer"}
