@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from fellowship.commands.common import INPUTS, AsJson, Concurrency, auto_concurrency, batch, err, fail, out, run_into_file
+from fellowship.commands.costs import CostFlags, show_dry_run
 from fellowship.commands.options import LIVE_EVALUATOR, PREFLIGHT, ClusterFlags, Preflight, check_evaluator, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.runs.agreement import Kind
@@ -18,7 +19,7 @@ from fellowship.state.evaluator import EvaluatorConfig
 LIVE, RECORDED = "Live run", "Recorded outputs"
 
 
-@grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=LIVE), pre=PREFLIGHT, cluster=ClusterFlags)
+@grouped(cfg=dataclasses.replace(LIVE_EVALUATOR, panel=LIVE), pre=PREFLIGHT, cluster=ClusterFlags, cost=CostFlags)
 def agreement(
     dataset: Annotated[str, typer.Option(
         help="Human-labelled pairs: a dataset name (pandalm, faireval, llmbar-natural, autoj, llmeval2, "
@@ -53,7 +54,7 @@ def agreement(
     concurrency: Concurrency = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap resamples for the kappa interval (0 = none).")] = 1000,
     as_json: AsJson = False,
-    *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
+    *, cfg: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags, cost: CostFlags,
 ) -> None:
     """How well an evaluator agrees with human labels: Cohen's kappa (unweighted, 3 classes) with a bootstrap 95%
     interval, accuracy, confusion matrix, tie rates, invalid count, position consistency and length preference.
@@ -97,6 +98,9 @@ def agreement(
                 show_juries(out, result["juries"])
         return
     check_evaluator(cfg)
+    if cost.dry_run:
+        _dry_run(pairs, cfg, dataset, results, cost, as_json)
+        return
     pre.check(cfg, cfg.specs())
     concurrency = auto_concurrency(concurrency, cfg.specs(), base_url=cfg.base_url)
     result = _live_agreement(pairs, cfg, dataset, results, concurrency, bootstrap, cluster.join())
@@ -104,6 +108,19 @@ def agreement(
         print(json.dumps(result))
     else:
         show_report(out, result)
+
+
+def _dry_run(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, cost: CostFlags, as_json: bool) -> None:
+    """The live run's estimate for the pairs --results does not hold done yet; nothing is written."""
+    from fellowship.runs.agreement import results_config
+    from fellowship.runs.estimate import estimate_pairs
+    from fellowship.runs.journal import done_for
+    from fellowship.runs.runner import hash_of
+
+    done = done_for(results, results_config(cfg, dataset))
+    left = [p for p in pairs if done.get(p.id, "") != hash_of(p)]
+    show_dry_run(lambda: estimate_pairs(left, cfg, cost.prices(cfg.base_url), cost.named_tokenizers()),
+                 len(pairs) - len(left), as_json)
 
 
 def judge_labelled(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path, label: str, concurrency: int,

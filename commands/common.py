@@ -130,9 +130,10 @@ def evaluate_pairs(
     *,
     question: Optional[str], a: Optional[str], b: Optional[str],
     pairs: Optional[Path], out_path: Optional[Path], as_json: bool, concurrency: int, label: str,
-    graph: str = "", thread: Optional[str] = None,
+    graph: str = "", thread: Optional[str] = None, dry_run: Callable[[list[Pair]], None] | None = None,
 ) -> None:
-    """The flow every evaluator command shares: one pair from flags (checkpointed), or a file of pairs."""
+    """The flow every evaluator command shares: one pair from flags (checkpointed), or a file of pairs; `dry_run`
+    estimates instead of running."""
     if thread:
         resume_run(graph, thread, show, as_json)
         return
@@ -143,6 +144,9 @@ def evaluate_pairs(
         if missing := [flag for flag, value in given.items() if not value]:
             fail(f"one pair needs --question, --a and --b (missing or empty: {', '.join(missing)}); or give --pairs FILE", 2)
         pair = Pair(id="1", question=question or "", response_a=a or "", response_b=b or "")
+        if dry_run:
+            dry_run([pair])
+            return
         result = run_single(lambda: run_one(pair))
         if as_json:
             print(json.dumps(result.model_dump(), ensure_ascii=False))
@@ -155,6 +159,9 @@ def evaluate_pairs(
         items = read_pairs(pairs)
     except InputError as exc:
         fail(str(exc), 2)
+    if dry_run:
+        dry_run(items)
+        return
     from fellowship.runs.pairs import evaluate_pairs as evaluate_many
 
     rows, summary = run_sync(evaluate_many(items, run_one, batch(label, concurrency)))

@@ -24,11 +24,12 @@ from fellowship.commands.common import (
     read_prompt_file,
     run_sync,
 )
+from fellowship.commands.costs import COST, CostFlags, PriceFlag, given_prices, show_dry_run
 from fellowship.commands.options import EVALUATOR, EVALUATOR_FLAGS, PREFLIGHT, ClusterFlags, From, Preflight, evaluator_for, grouped
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
 from fellowship.models.factory import set_rate_limit
-from fellowship.models.prices import Prices, parse_price
+from fellowship.models.prices import Prices
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
 from fellowship.runs.calibration import DEFAULT_PAIRS, parse_calibrate
@@ -94,81 +95,41 @@ class DatasetFlags:
                         min_confidence=self.min_confidence)
 
 
-BUDGET = "Cost and budget"
 EXIT_BUDGET = 3  # stopped at --max-cost or --max-tokens-total: the files hold what was done; a larger limit resumes
 
 
 @dataclasses.dataclass(frozen=True)
 class BudgetFlags:
-    """What a run may spend, and what tokens cost."""
+    """What a run may spend."""
 
-    price: Annotated[Optional[list[str]], typer.Option(
-        "--price", metavar="MODEL=IN,OUT",
-        help="Dollars per million input and output tokens of a model spec (repeat). Local models cost 0; openai: models "
-             "without --base-url are priced from genai-prices' table; anything else needs this for dollar figures.",
-        rich_help_panel=BUDGET)] = None
     max_cost: Annotated[Optional[float], typer.Option(
         "--max-cost", min=0, metavar="USD",
         help=f"Stop starting prompts when the next could take the run (this --out, resumed runs included) past this many "
              f"dollars; the files are written from what was done, and the exit code is {EXIT_BUDGET}. Rerun with a larger "
              "limit to go on.",
-        rich_help_panel=BUDGET)] = None
+        rich_help_panel=COST)] = None
     max_tokens_total: Annotated[Optional[int], typer.Option(
         "--max-tokens-total", min=1, metavar="N",
         help=f"The same for input plus output tokens of every call (exit code {EXIT_BUDGET} when reached).",
-        rich_help_panel=BUDGET)] = None
-    tokenizer: Annotated[Optional[list[str]], typer.Option(
-        "--tokenizer", metavar="MODEL=SOURCE",
-        help="For --dry-run: count a model's tokens with this GGUF file or Hugging Face tokenizer (repeat), e.g. "
-             "openai:smollm2=SmolLM2.gguf for a server that does not say how it tokenizes.",
-        rich_help_panel=BUDGET)] = None
+        rich_help_panel=COST)] = None
 
-    def named_tokenizers(self) -> dict[str, str]:
-        """--tokenizer's sources by model spec (exit 2 on a malformed one)."""
-        named = {}
-        for text in self.tokenizer or []:
-            spec, sep, source = text.rpartition("=")
-            if not sep or not spec.strip() or not source.strip():
-                fail(f"--tokenizer {text!r}: give MODEL=SOURCE, e.g. openai:smollm2=SmolLM2.gguf", 2)
-            named[spec.strip()] = source.strip()
-        return named
-
-    def budget(self, specs: list[str], base_url: str | None) -> Budget:
-        """The run's budget (exit 2 on a malformed --price, or --max-cost with a model that has no price)."""
-        given = {}
-        for text in self.price or []:
-            try:
-                spec, price = parse_price(text)
-            except ValueError as exc:
-                fail(str(exc), 2)
-            given[spec] = price
-        prices = Prices(given, base_url or os.environ.get("OPENAI_BASE_URL"))
+    def budget(self, specs: list[str], prices: Prices) -> Budget:
+        """The run's budget (exit 2 on --max-cost with a model that has no price)."""
         if self.max_cost is not None and (unknown := prices.unknown(specs)):
             fail(f"--max-cost needs a price for every model: none is known for {', '.join(unknown)}; "
                  f"give it with --price {unknown[0]}=IN,OUT (dollars per million input and output tokens)", 2)
         return Budget(Tally(prices), self.max_cost, self.max_tokens_total)
 
 
-def _dry_run(items: list[Any], ctx: GenerateContext, spending: BudgetFlags, budget: Budget, out_dir: Path,
-             as_json: bool) -> None:
+def _dry_run(items: list[Any], ctx: GenerateContext, cost: CostFlags, prices: Prices, out_dir: Path, as_json: bool) -> None:
     """The estimate for the prompts `out_dir`'s journal does not hold done for their current text; nothing is written."""
     from fellowship.runs.estimate import estimate
     from fellowship.runs.generation import prompt_hash
-    from fellowship.runs.journal import scan_journal
+    from fellowship.runs.journal import done_for
 
-    journal = out_dir / "journal.jsonl"
-    done = scan_journal(journal).done if journal.is_file() else {}
-    left = [item for item in items if item.id not in done or done[item.id].input_hash != prompt_hash(item)]
-    try:
-        found = {**estimate(left, ctx, budget.tally.prices, spending.named_tokenizers()), "already_done": len(items) - len(left)}
-    except ValueError as exc:
-        fail(str(exc), 2)
-    if as_json:
-        print(json.dumps(found))
-    else:
-        from fellowship.views.estimate import show_estimate
-
-        show_estimate(out, found)
+    done = done_for(out_dir / "journal.jsonl")
+    left = [item for item in items if item.id not in done or done[item.id] != prompt_hash(item)]
+    show_dry_run(lambda: estimate(left, ctx, prices, cost.named_tokenizers()), len(items) - len(left), as_json)
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -249,7 +210,7 @@ _DEFAULTS = GenerateContext()
 
 
 @grouped(dataset=DatasetFlags, setup=From(GenerateContext, skip=("candidates", "evaluator"), panel=LOOP_PANEL),
-         judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags, spending=BudgetFlags)
+         judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags, spending=BudgetFlags, cost=CostFlags)
 def generate(
     prompts: Annotated[str, typer.Option(
         "--prompts",
@@ -277,13 +238,8 @@ def generate(
              "accuracy) and its position and length bias into the summary and the card.",
         rich_help_panel=EVALUATOR)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run",
-        help="Call no model: print the calls per role, the input tokens (counted with each model's tokenizer where fellowship "
-             "has it) and output tokens up to the budgets, and their cost, for the prompts --out does not hold yet.",
-        rich_help_panel=BUDGET)] = False,
     *, dataset: DatasetFlags, setup: GenerateContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
-    spending: BudgetFlags,
+    spending: BudgetFlags, cost: CostFlags,
 ) -> None:
     """Turn prompts into DPO and KTO preference datasets, with provenance on every row (the main job).
 
@@ -318,10 +274,11 @@ def generate(
         calibration = None if calibrate else load_calibration(out_dir)  # an earlier run's stays in the summary and card
     except InputError as exc:
         fail(str(exc), 2)
-    budget = spending.budget([m for c in sources for m in c.models] + list(ctx.evaluator.specs()), ctx.base_url)
-    if dry_run:
-        _dry_run(items, ctx, spending, budget, out_dir, as_json)
+    prices = cost.prices(ctx.base_url)
+    if cost.dry_run:
+        _dry_run(items, ctx, cost, prices, out_dir, as_json)
         return
+    budget = spending.budget([m for c in sources for m in c.models] + list(ctx.evaluator.specs()), prices)
     pre.check(ctx, [m for c in sources for m in c.models], ctx.evaluator.specs())
     check_out_dir(out_dir)
     workers = cluster.join()
@@ -387,10 +344,7 @@ def export(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder of a generate run (its journal.jsonl).", rich_help_panel=INPUTS)],
     to: Annotated[Optional[Path], typer.Option(
         "--to", help="Write the files to this folder instead (default: --out itself).", rich_help_panel=INPUTS)] = None,
-    price: Annotated[Optional[list[str]], typer.Option(
-        "--price", metavar="MODEL=IN,OUT",
-        help="Dollars per million input and output tokens of a model spec (repeat); the prices of the run's last summary "
-             "hold otherwise.")] = None,
+    price: PriceFlag = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     *, dataset: DatasetFlags,
 ) -> None:
@@ -404,11 +358,7 @@ def export(
 
     rules = dataset.rules()
     try:
-        prices = dict(parse_price(text) for text in price or [])
-    except ValueError as exc:
-        fail(str(exc), 2)
-    try:
-        summary = rebuild(out_dir, to, rules, dataset.fmt, dataset.license, prices)
+        summary = rebuild(out_dir, to, rules, dataset.fmt, dataset.license, given_prices(price))
     except InputError as exc:
         fail(str(exc), 2)
     except OutputError as exc:

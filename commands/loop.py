@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -27,10 +27,14 @@ from fellowship.commands.common import (
     run_sync,
     write_rows,
 )
+from fellowship.commands.costs import CostFlags, show_dry_run
 from fellowship.commands.options import EVALUATOR_FLAGS, LOOP_FLAGS, PREFLIGHT, ClusterFlags, Preflight, evaluator_for, grouped
 from fellowship.fileio.errors import InputError
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.loop import LoopContext
+
+if TYPE_CHECKING:
+    from fellowship.fileio.prompts import PromptItem
 
 
 @grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT)
@@ -82,7 +86,7 @@ def refine(
         fail(f"{failed} of {len(items)} prompts failed; their rows hold the error", 1)
 
 
-@grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags)
+@grouped(loop=LOOP_FLAGS, judging=EVALUATOR_FLAGS, pre=PREFLIGHT, cluster=ClusterFlags, cost=CostFlags)
 def winrate(
     prompts: Annotated[Optional[Path], typer.Option(
         "--prompts", help="Live: prompts (JSON Lines with 'prompt', or one per line).", rich_help_panel=INPUTS)] = None,
@@ -98,7 +102,7 @@ def winrate(
         help="Live: per-prompt results; also the resume journal (rerun the same command to continue).",
         rich_help_panel=INPUTS)] = Path("winrate-results.jsonl"),
     as_json: AsJson = False, concurrency: Concurrency = None,
-    *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags,
+    *, loop: LoopContext, judging: EvaluatorConfig, pre: Preflight, cluster: ClusterFlags, cost: CostFlags,
 ) -> None:
     """Win rate of the feedback loop's output (A) against a single model's answer (B), judged by the evaluator.
 
@@ -126,6 +130,9 @@ def winrate(
     items = read_prompt_file(prompts)
     judge_cfg = evaluator_for(judging, loop)
     ctx = loop.model_copy(update={"evaluator": judge_cfg})
+    if cost.dry_run:
+        _dry_run(items, ctx, baseline, results, cost, as_json)
+        return
     pre.check(ctx, ctx.specs(), judge_cfg.specs(), baseline)
     concurrency = auto_concurrency(concurrency, ctx.specs(), judge_cfg.specs(), baseline, base_url=ctx.base_url)
     run = live_winrate(items, ctx, baseline, str(prompts), results, batch("winrate", concurrency, cluster.join()))
@@ -139,3 +146,22 @@ def winrate(
         err.print(f"evaluator: {report['evaluator']} · results in {results}", highlight=False)
     if report["failed"]:
         fail(f"{report['failed']} prompts failed and are left out; rerun the command to retry them", 1)
+
+
+def _dry_run(items: list[PromptItem], ctx: LoopContext, baseline: str, results: Path, cost: CostFlags, as_json: bool) -> None:
+    """The estimate for the prompts --results does not hold done: each is a loop and a baseline answer, then one
+    comparison, as `generate` would lay them out."""
+    from fellowship.runs.estimate import estimate
+    from fellowship.runs.journal import done_for
+    from fellowship.runs.runner import hash_of
+    from fellowship.state.generate import CandidateConfig, GenerateContext
+    from fellowship.state.loop import LoopSettings
+
+    done = done_for(results)
+    left = [item for item in items if done.get(item.id, "") != hash_of(item)]
+    sources = (CandidateConfig(name="loop", kind="loop", models=(ctx.generator, *ctx.reviewers)),
+               CandidateConfig(name="baseline", kind="single", models=(baseline,)))
+    plan = GenerateContext(**ctx.model_dump(include=set(LoopSettings.model_fields)), candidates=sources, evaluator=ctx.evaluator)
+    early = [f"--stop-at {ctx.stop_at}: a loop that stops early makes fewer calls than planned"] if ctx.stop_at is not None else []
+    show_dry_run(lambda: {**estimate(left, plan, cost.prices(ctx.base_url), cost.named_tokenizers()), "notes": early},
+                 len(items) - len(left), as_json)

@@ -132,6 +132,17 @@ def scan_journal(path: Path) -> Scan:
     return scan
 
 
+def done_for(path: Path, config: dict[str, Any] | None = None) -> dict[str, str | None]:
+    """The ids a journal holds done, with the input hash each answered: none where there is no journal, or (given
+    `config`) where it was written with another configuration and a run would refuse it."""
+    if not path.is_file():
+        return {}
+    scan = scan_journal(path)
+    if config is not None and not same_config(scan.config, json.loads(json.dumps(config))):
+        return {}
+    return {item_id: entry.input_hash for item_id, entry in scan.done.items()}
+
+
 def read_row(handle: BinaryIO, entry: Entry) -> dict[str, Any]:
     """The row at `entry` of the journal open in `handle`, in today's form."""
     handle.seek(entry.offset)

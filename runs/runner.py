@@ -56,7 +56,7 @@ class Silent:
         pass
 
 
-def _hash_of(item: Any) -> str:
+def hash_of(item: Any) -> str:
     """What an item asks, exactly: all of its fields."""
     return input_hash(item.model_dump_json())
 
@@ -92,7 +92,7 @@ class Batch:
         return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep, admit=admit)
 
     async def journalled(self, items: Sequence[T], job: Callable[[T], Awaitable[Any]], journal: Journal, *,
-                         key: Callable[[T], Row], digest: Callable[[T], str] = _hash_of,
+                         key: Callable[[T], Row], digest: Callable[[T], str] = hash_of,
                          note: Callable[[Row], str] | None = None, failure: str = "model call failed: ",
                          admit: Admit | None = None) -> list[str]:
         """Run the items `journal` lacks (or holds for another input), appending each row as it finishes.
@@ -138,7 +138,7 @@ class Batch:
         return [i for i, d in zip(ids, digests) if i in journal.done and not journal.changed(i, d)]
 
     async def into_file(self, path: Path, config: dict[str, Any], items: Sequence[T], job: Callable[[T], Awaitable[Any]], *,
-                        key: Callable[[T], Row], digest: Callable[[T], str] = _hash_of) -> list[Row]:
+                        key: Callable[[T], Row], digest: Callable[[T], str] = hash_of) -> list[Row]:
         """`journalled` into the results file `path`, which this run holds until it ends (see `open_journal`): the rows of
         the items done for their current input, in item order."""
         journal = open_journal(path, json.loads(json.dumps(config)))  # as the file reads back: tuples are lists
