@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from fellowship.commands import agreement, attack, data, develop, evaluate, generate, loop
+from fellowship.commands import agreement, attack, data, develop, evaluate, generate, loop, report
 
 app = typer.Typer(
     help="Build preference datasets with LLM judges, juries, debates and feedback loops.",
@@ -58,12 +58,12 @@ def _root(
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _interrupt)
 
-    if ctx.invoked_subcommand not in ("traces", "graph", "data", "reproduce"):
+    if ctx.invoked_subcommand not in ("traces", "graph", "data", "reproduce", "report"):
         enable(ctx.invoked_subcommand or "")
 
 
 for command in (generate.generate, generate.export, evaluate.judge, evaluate.jury, evaluate.debate, agreement.agreement, attack.attack,
-                loop.refine, loop.winrate, data.reproduce, develop.step, develop.history, develop.fork):
+                loop.refine, loop.winrate, report.report, data.reproduce, develop.step, develop.history, develop.fork):
     app.command()(command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(develop.graph_app, name="graph")

@@ -112,8 +112,10 @@ def spend_lines(spend: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, Any]) -> str:
-    """The card's text. `meta`: prompts (source), license, license_note, fmt, kinds, min_margin, conversational."""
+def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, Any],
+                 charts: list[tuple[str, str]] | None = None) -> str:
+    """The card's text. `meta`: prompts (source), license, license_note, fmt, kinds, min_margin, conversational;
+    `charts`: (title, relative path) of the pictures beside it."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     files = {name: count for name, count in summary["rows"].items() if count}
@@ -173,6 +175,9 @@ def dataset_card(summary: dict[str, Any], base: dict[str, Any], meta: dict[str, 
             lines.append(f"For TRL's KTOTrainer: either `desirable_weight` "
                          f"{balance['desirable_weight'][0]}–{balance['desirable_weight'][1]} "
                          f"or `undesirable_weight` {balance['undesirable_weight'][0]}–{balance['undesirable_weight'][1]}, not both.")
+    if charts:
+        lines += ["", "## Charts", "", *(f"![{title}]({path})" for title, path in charts), "",
+                  "`fellowship report DIR` writes `report.html`: these charts and a browser of every comparison, offline."]
     lines += ["", "## Training with TRL", "", "```python", "from datasets import load_dataset",
               "from trl import DPOConfig, DPOTrainer", "",
               "train = load_dataset(\"DIR\", \"single_dpo\", split=\"train\")",

@@ -40,6 +40,27 @@ Suspect = Literal["keep", "drop", "reject"]
 KINDS = ("single", "workflow")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one comparison became: a row (`dropped` None) or a drop and its reason; for reports that show each one."""
+
+    kind: str  # single or workflow
+    names: tuple[str, str]  # the sources compared, or a loop's responses ("response 1")
+    texts: tuple[str, str]
+    verdict: str  # the one the row follows (the suspect policy may have overridden the evaluator's)
+    dropped: str | None
+    scores: tuple[float | None, float | None]
+    confidence: float | None
+    evaluation: Evaluation | None
+    flags: tuple[tuple[str, ...], tuple[str, ...]]
+    flipped: bool = False  # b was shown first
+
+    @property
+    def margin(self) -> float | None:
+        a, b = self.scores
+        return None if a is None or b is None else abs(a - b)
+
+
 @dataclass
 class Rows:
     dpo: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {k: [] for k in KINDS})
@@ -47,6 +68,7 @@ class Rows:
     dropped: Counter[str] = field(default_factory=Counter)
     screened: int = 0  # distinct responses screened
     flagged: Counter[str] = field(default_factory=Counter)  # flagged responses, by kind of finding ("any" for all)
+    outcomes: list[Outcome] = field(default_factory=list)  # each comparison's (one prompt's: `add_counts` leaves them)
 
     def add(self, other: "Rows") -> None:
         for kind in KINDS:
@@ -214,15 +236,18 @@ class RowBuilder:
             return ("B" if a.suspect else "A"), True, None, a, b
         return verdict, False, _suspect_reason(a, b), a, b
 
-    def _decide(self, rows: Rows, kind: str, verdict: str, consistent: bool | None, score_a: float | None,
-                score_b: float | None, text_a: str, text_b: str, prompt: str,
-                confidence: float | None) -> tuple[str, bool, Screening, Screening] | None:
+    def _decide(self, rows: Rows, kind: str, names: tuple[str, str], verdict: str, consistent: bool | None,
+                score_a: float | None, score_b: float | None, text_a: str, text_b: str, prompt: str,
+                evaluation: Evaluation | None, flipped: bool) -> tuple[str, bool, Screening, Screening] | None:
         """The verdict a row follows, whether the suspect policy overrode the evaluator's, and both screenings;
-        None when the comparison is dropped (counted by reason)."""
+        None when the comparison is dropped (counted by reason). Either way its outcome is noted."""
+        confidence = confidence_of(evaluation)
         verdict, overridden, suspect, a, b = self._suspect(text_a, text_b, prompt, verdict)
         problem = ("identical responses" if text_a.strip() == text_b.strip()
                    else suspect or (None if overridden else _verdict_problem(verdict, consistent, score_a, score_b, self.rules.min_margin,
                                                                              confidence, self.rules.min_confidence)))
+        rows.outcomes.append(Outcome(kind, names, (text_a, text_b), verdict, problem, (score_a, score_b), confidence, evaluation,
+                                     (tuple(a.flags), tuple(b.flags)), flipped))
         if problem:
             rows.dropped[f"{kind}: {problem}"] += 1
             return None
@@ -235,8 +260,8 @@ class RowBuilder:
         decided: dict[str, tuple[Decision, dict[str, Any]]] = {}
         for c in comparisons:
             a, b = by_name[c.a], by_name[c.b]
-            kept = self._decide(rows, "single", c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response, prompt,
-                                confidence_of(c.evaluation))
+            kept = self._decide(rows, "single", (c.a, c.b), c.verdict, c.consistent, c.score_a, c.score_b, a.response, b.response,
+                                prompt, c.evaluation, c.flipped)
             if kept is None:
                 continue
             verdict, overridden, seen_a, seen_b = kept
@@ -268,8 +293,9 @@ class RowBuilder:
         for bout in loop.bouts:
             text_a, text_b = loop.responses[bout.a - 1], loop.responses[bout.b - 1]
             consistent = bout.evaluation.consistent
-            kept = self._decide(rows, "workflow", bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b, prompt,
-                                confidence_of(bout.evaluation))
+            kept = self._decide(rows, "workflow", (f"{candidate.name}: response {bout.a}", f"{candidate.name}: response {bout.b}"),
+                                bout.verdict, consistent, bout.score_a, bout.score_b, text_a, text_b, prompt, bout.evaluation,
+                                bout.flipped)
             if kept is None:
                 continue
             verdict, overridden, seen_a, seen_b = kept

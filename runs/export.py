@@ -16,6 +16,8 @@ from fellowship.metrics.labels import Decision, label_report
 from fellowship.models.prices import Price, Prices
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
+from fellowship.preference.charts import drawn, write_pngs
+from fellowship.preference.figures import Figures
 from fellowship.preference.rows import RowBuilder, RowRules, Rows
 from fellowship.runs.journal import Entry, journal_rows, scan_journal
 from fellowship.runs.spend import Spent, Tally
@@ -119,6 +121,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
     spend.add({"spent": failed_spent or {}})
     decisions: list[Decision] = []
     lengths: list[tuple[int, int]] = []
+    figures = Figures()
     previous = _previous_files(out_dir)
     with ExitStack() as stack:
         files = _Files(out_dir, rules.kinds, fmt, stack)
@@ -128,6 +131,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
             total.add_counts(built)
             lengths += [(len(_text(r["chosen"])), len(_text(r["rejected"]))) for kind in rules.kinds for r in built.dpo[kind]]
             decisions += decisions_of(row)
+            figures.add(built.outcomes, row)
             spend.add(row)
             invalid += invalid_verdicts(row)
             done += 1
@@ -145,6 +149,8 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
         "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "spend": spend.report(), "budget": budget,
         "seconds": round(seconds, 1),
+        "rules": {"kinds": list(rules.kinds), "min_margin": rules.min_margin, "min_confidence": rules.min_confidence,
+                  "suspect": rules.suspect, "conversational": rules.conversational},
         "out": str(out_dir),
     }
     license_id, license_note = license_of(config["prompts"], license)
@@ -152,9 +158,10 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
             "kinds": list(rules.kinds), "min_margin": rules.min_margin, "min_confidence": rules.min_confidence,
             "conversational": rules.conversational,
             "suspect": rules.suspect}
+    charts = write_pngs(out_dir, drawn(figures, summary))  # pictures for the card, which the Hub shows
     if sum(rows_written.values()):  # no card for a dataset without rows
         with atomic_writer(out_dir / "README.md") as handle:
-            handle.write(dataset_card(summary, base, meta))
+            handle.write(dataset_card(summary, base, meta, charts))
     with atomic_writer(out_dir / "summary.json") as handle:
         handle.write(json.dumps(summary, indent=2) + "\n")
     return summary

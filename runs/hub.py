@@ -11,7 +11,8 @@ class HubError(RuntimeError):
 
 
 def push_dataset(folder: Path, repo_id: str, files: list[str]) -> str:
-    """Create the dataset repository if needed and upload `files` and README.md in one commit; returns its URL."""
+    """Create the dataset repository if needed and upload `files`, README.md and the charts it shows in one commit;
+    returns its URL."""
     import httpx
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
@@ -21,7 +22,7 @@ def push_dataset(folder: Path, repo_id: str, files: list[str]) -> str:
     try:
         api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
         api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
-                          allow_patterns=[*files, "README.md"], commit_message="Upload preference data made by fellowship")
+                          allow_patterns=[*files, "README.md", "charts/*.png"], commit_message="Upload preference data made by fellowship")
     except HfHubHTTPError as exc:
         raise HubError(f"the Hugging Face Hub at {endpoint} refused the upload to {repo_id}: {exc}") from None
     except (OSError, httpx.TransportError) as exc:  # no network, refused connection, DNS, timeout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -369,6 +370,33 @@ def test_push_to_hub_offline_is_a_clear_error_and_keeps_the_files(models, tmp_pa
     message = " ".join(result.stderr.split())
     assert f"could not reach the Hugging Face Hub at http://127.0.0.1:{port}" in message and "hf_test" not in message
     assert rows(out, "single_dpo.jsonl") and (out / "README.md").is_file()
+
+
+def test_push_to_hub_uploads_the_files_the_card_and_its_charts(models, tmp_path, monkeypatch):
+    """A stand-in for the Hub client records the upload; the files it would send are those its patterns match."""
+    import fnmatch
+
+    import huggingface_hub
+
+    sent = {}
+
+    class Recorder:
+        def __init__(self, **kwargs):
+            pass
+
+        def create_repo(self, *args, **kwargs):
+            pass
+
+        def upload_folder(self, folder_path, allow_patterns, **kwargs):
+            files = [p.relative_to(folder_path).as_posix() for p in Path(folder_path).rglob("*") if p.is_file()]
+            sent["files"] = sorted(f for f in files if any(fnmatch.fnmatch(f, pattern) for pattern in allow_patterns))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Recorder)
+    result, out = run(tmp_path, *SOURCES, "--push-to-hub", "someone/prefs")
+    assert result.exit_code == 0, result.output
+    charts = sorted(f"charts/{p.name}" for p in (out / "charts").glob("*.png"))
+    assert charts and all(f"({chart})" in (out / "README.md").read_text() for chart in charts)
+    assert sent["files"] == sorted(["README.md", *charts, *(p.name for p in out.glob("*_*.jsonl"))])
 
 
 def test_kto_weights_match_trls_own_recommendation():

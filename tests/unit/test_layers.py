@@ -17,6 +17,7 @@ NOT_PACKAGE = {"tests", "benchmarks", ".venv", "out", "build", "fellowship.egg-i
 LAYERS: list[set[str]] = [
     {"cli"},
     {"commands"},
+    {"report"},
     {"runs", "views"},
     {"graphs", "preference"},
     {"nodes"},
