@@ -42,6 +42,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/fanout.py
 	$(BIN)/python benchmarks/generate_throughput.py
 	$(BIN)/python benchmarks/ray_scaleout.py
+	$(BIN)/python benchmarks/report_render.py
 
 # Attacks on the embedded judge, defences off and on (about 75 minutes on 2 cores): the README's tables.
 bench-attack: $(VENV)/.base

@@ -108,6 +108,8 @@ def served(base_url: str, model: str, api_key: str | None = None) -> Tokenizer |
     from fellowship.models.servers import engine_of
 
     engine = engine_of(base_url, api_key)
+    if engine not in ("vllm", "llama.cpp", "llama-cpp-python"):
+        return None
     client = httpx.Client(base_url=base_url.rstrip("/").removesuffix("/v1"), timeout=30,
                           headers={"Authorization": f"Bearer {api_key}"} if api_key else {})
 
@@ -128,7 +130,7 @@ def served(base_url: str, model: str, api_key: str | None = None) -> Tokenizer |
             prompt = post("/apply-template", {"messages": plain(messages)})["prompt"]
             return len(post("/tokenize", {"content": prompt, "add_special": True, "parse_special": True})["tokens"])
         how = f"the llama.cpp server's tokenizer and chat template ({base_url})"
-    elif engine == "llama-cpp-python":
+    else:  # llama-cpp-python
         @lru_cache(maxsize=4096)
         def text_tokens(text: str) -> int:
             return int(post("/extras/tokenize/count", {"model": model, "input": text})["count"])
@@ -137,11 +139,10 @@ def served(base_url: str, model: str, api_key: str | None = None) -> Tokenizer |
             start = text_tokens("")  # the beginning-of-text token the server adds to every text, if its model has one
             return start + sum(_PER_MESSAGE + text_tokens(m.text) - start for m in messages) + _REPLY
         how = f"the llama-cpp-python server's tokenizer for texts, about {_PER_MESSAGE} tokens a message for its template ({base_url})"
-    else:
-        return None
     try:
         count([HumanMessage("How many tokens?")])
     except (httpx.HTTPError, KeyError, TypeError, ValueError):
+        client.close()
         return None
     return Tokenizer(count, how, engine != "llama-cpp-python")
 

@@ -88,7 +88,7 @@
     const good = r.outcome === "kept" || r.outcome === "agrees" || r.outcome === "the loop wins";
     const said = r.outcome === "kept" ? "kept as a row" : r.tags.kind ? "dropped: " + r.outcome : r.outcome;
     head.appendChild(element("span", "outcome " + (good ? "kept" : "dropped"), said));
-    head.appendChild(element("span", null, (r.tags.kind ? r.tags.kind[0] + " · " : "") + `item ${r.id}`));
+    head.appendChild(element("span", null, (r.tags.kind ? r.tags.kind[0] + " · " : "") + `${data.item || "item"} ${r.id}`));
     if (r.human) head.appendChild(element("span", null, `human label ${r.human}`));
     head.appendChild(element("span", null, `verdict ${r.verdict} · scores ${number(r.score_a)} / ${number(r.score_b)} · margin ${number(r.margin)}`));
     if (r.confidence !== null) head.appendChild(element("span", null, `confidence ${number(r.confidence)}`));

@@ -28,6 +28,7 @@ class Report:
     filters: list[tuple[str, str]]  # (tag, label)
     noun: str  # what a row of the browser is ("comparisons", "pairs", "prompts")
     sides: tuple[str, str] = ("chosen", "rejected")  # what the picked and the other text of a row are called
+    item_name: str = "prompt"  # what a row's id names
     warnings: list[str] = field(default_factory=list)
     prompts: list[dict[str, str]] = field(default_factory=list)  # id and text, once each
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -168,7 +169,7 @@ def from_agreement(path: Path, config: dict[str, Any]) -> Report:
                     f"accuracy {measured['accuracy']:.1%}", f"{measured['invalid']} invalid verdicts"],
                    charts.agreement_charts(measured), noun="pairs",
                    filters=[("human", "human label"), ("verdict", "evaluator's verdict"), ("outcome", "agreement")],
-                   sides=("the evaluator's pick", "not picked"))
+                   sides=("the evaluator's pick", "not picked"), item_name="pair")
     models = list(evaluator.get("members") or evaluator.get("referee_models") or [evaluator.get("model", "")])
     for row in rows:
         pair = pairs[row["id"]]

@@ -33,7 +33,7 @@ def write_report(report: Report, path: Path, source: str) -> Path:
         title=report.title, facts=report.facts, warnings=report.warnings, charts=charts, noun=report.noun,
         filters=report.filters, margin_filter=report.margin_filter,
         data=embedded({"prompts": report.prompts, "rows": report.rows, "filters": [tag for tag, _ in report.filters],
-                       "sides": report.sides}),
+                       "sides": report.sides, "item": report.item_name}),
         css=_asset("page.css"), script=_asset("browser.js"), version=version("fellowship"), source=source,
     )
     with atomic_writer(path) as handle:
