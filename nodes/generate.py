@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from itertools import combinations
 from typing import Literal
 
@@ -41,16 +42,18 @@ async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext]
     # Each source samples with a seed of its own for this prompt: two sources of one model
     # differ at temperature > 0, and a rerun gives the same answers.
     seed = derive_seed(ctx.seed, config.name, state["prompt"])
+    started = time.perf_counter()
     if config.kind == "single":
         reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(state["prompt"])])
         candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text, seed=seed,
-                              **Usage.of(reply).model_dump())
+                              seconds=round(time.perf_counter() - started, 3), **Usage.of(reply).model_dump())
     else:
         loop_ctx = LoopContext(generator=config.models[0], reviewers=config.models[1:], iterations=ctx.iterations,
                                review_max_tokens=ctx.review_max_tokens, evaluator=ctx.evaluator, **{**ctx.options(), "seed": seed})
         result: LoopResult = (await loop.ainvoke({"prompt": state["prompt"]}, context=loop_ctx))["result"]
         candidate = Candidate(name=config.name, kind="loop", models=list(config.models), response=result.best_response,
-                              seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens)
+                              seed=seed, loop=result, input_tokens=result.input_tokens, output_tokens=result.output_tokens,
+                              seconds=round(time.perf_counter() - started, 3))
     return {"candidates": [candidate]}
 
 

@@ -125,6 +125,20 @@ def spend(figures: Figures, summary: dict[str, Any]) -> Figure | None:
     return figure
 
 
+def source_time(figures: Figures, summary: dict[str, Any]) -> Figure | None:
+    """Each source's mean seconds per prompt (a loop's whole run; the comparisons' evaluations together)."""
+    if not any(figures.source_seconds.values()):
+        return None  # a run journalled before sources were timed
+    names = list(figures.source_prompts)
+    figure, axes = _figure(1.2 + 0.4 * len(names))
+    means = [figures.source_seconds[n] / figures.source_prompts[n] for n in names[::-1]]
+    bars = axes.barh(names[::-1], means, color=ACCENT)
+    axes.bar_label(bars, labels=[f"{m:.1f} s" for m in means], padding=3)
+    axes.set_xlabel("seconds per prompt, on average")
+    axes.set_title("Time per source", loc="left", fontsize=10)
+    return figure
+
+
 def seconds(figures: Figures, summary: dict[str, Any]) -> Figure | None:
     """Seconds per prompt, in about 20 bins over the range (gathered by the second)."""
     if not figures.seconds:
@@ -143,6 +157,7 @@ CHARTS: dict[str, tuple[str, Callable[[Figures, dict[str, Any]], Figure | None]]
     "margins": ("Score margins", margins),
     "confidence": ("Confidence", confidence),
     "spend": ("Tokens per source", spend),
+    "time": ("Time per source", source_time),
     "seconds": ("Time per prompt", seconds),
 }
 

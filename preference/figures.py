@@ -3,12 +3,13 @@ memory does not grow with the run."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from fellowship.preference.rows import Outcome
 
+COMPARISONS = "comparisons"  # the evaluator's time between sources counts as a source of its own
 KEPT = "kept"
 
 
@@ -21,6 +22,8 @@ class Figures:
     kept_margins: Counter[float] = field(default_factory=Counter)
     confidences: Counter[float] = field(default_factory=Counter)  # the evaluator's probability of its verdict, by 0.05
     seconds: Counter[float] = field(default_factory=Counter)  # per prompt, by a second
+    source_seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))  # each source's (and the comparisons')
+    source_prompts: Counter[str] = field(default_factory=Counter)  # the prompts each source answered
 
     def add(self, outcomes: list[Outcome], row: dict[str, Any]) -> None:
         for outcome in outcomes:
@@ -33,6 +36,12 @@ class Figures:
                 self.confidences[binned(outcome.confidence, 0.05)] += 1
         if isinstance(row.get("seconds"), (int, float)):
             self.seconds[binned(float(row["seconds"]), 1.0)] += 1
+        for candidate in row.get("candidates", []):
+            self.source_seconds[candidate["name"]] += candidate.get("seconds") or 0.0
+            self.source_prompts[candidate["name"]] += 1
+        if comparisons := row.get("comparisons"):
+            self.source_seconds[COMPARISONS] += sum((c.get("evaluation") or {}).get("seconds") or 0.0 for c in comparisons)
+            self.source_prompts[COMPARISONS] += 1
 
 
 def binned(value: float, width: float) -> float:

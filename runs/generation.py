@@ -111,7 +111,7 @@ class Generation:
         if budget.limited:
             for row in self.journal.rows(self.current(items)):
                 budget.charge(row)
-            budget.charge({"spent": self.journal.failed_spent})
+            budget.charge({"error": "earlier failed tries", "spent": self.journal.failed_spent})
         count = 0
 
         def note(row: dict[str, Any]) -> str:

@@ -174,14 +174,16 @@ class Budget:
 
     A prompt starts only while what is spent, plus the prompts in flight and this one each at
     the dearest prompt so far, stays within every limit; until one has finished, one runs at a
-    time. So a run passes a limit only when prompts in flight cost more than every finished
-    one, and at most by what those prompts cost.
+    time (while what failed prompts spent, plus the dearest of them, stays within). So a run
+    passes a limit only when prompts in flight cost more than every finished one, and at most
+    by what those prompts cost.
     """
 
     tally: Tally
     max_dollars: float | None = None
     max_tokens: int | None = None
     dearest: tuple[int, float] = (0, 0.0)
+    dearest_failed: tuple[int, float] = (0, 0.0)
     finished: int = 0
 
     @property
@@ -194,8 +196,12 @@ class Budget:
                                                                     ("--max-tokens-total", self.max_tokens)) if value is not None)
 
     def charge(self, row: Row) -> None:
-        """Count a finished prompt's row."""
+        """Count a prompt's row. A failed prompt's tokens are spent all the same, but what a prompt costs is measured
+        on finished ones only: one that failed early would make the next look cheap."""
         tokens, dollars = self.tally.add(row)
+        if "error" in row:
+            self.dearest_failed = (max(self.dearest_failed[0], tokens), max(self.dearest_failed[1], dollars))
+            return
         self.dearest = (max(self.dearest[0], tokens), max(self.dearest[1], dollars))
         self.finished += 1
 
@@ -204,7 +210,9 @@ class Budget:
         if not self.limited:
             return True
         if not self.finished:
-            return in_flight == 0
-        ahead = in_flight + 1
-        return ((self.max_tokens is None or self.tally.tokens + ahead * self.dearest[0] <= self.max_tokens)
-                and (self.max_dollars is None or self.tally.dollars + ahead * self.dearest[1] <= self.max_dollars))
+            return in_flight == 0 and self._fits(1, self.dearest_failed)
+        return self._fits(in_flight + 1, self.dearest)
+
+    def _fits(self, prompts: int, each: tuple[int, float]) -> bool:
+        return ((self.max_tokens is None or self.tally.tokens + prompts * each[0] <= self.max_tokens)
+                and (self.max_dollars is None or self.tally.dollars + prompts * each[1] <= self.max_dollars))

@@ -335,6 +335,7 @@ class Candidate(BaseModel):
     loop: LoopResult | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    seconds: float = Field(0.0, description="how long the source took to answer (a loop: its whole run)")
 
 
 class Comparison(BaseModel):

@@ -151,3 +151,22 @@ def test_the_dry_run_foresees_the_calls_and_tokens_of_a_run_on_the_embedded_mode
         low, high = plan[role]["input_tokens"]
         assert low <= counted["input_tokens"] <= high, (role, low, counted["input_tokens"], high)
         assert counted["output_tokens"] <= plan[role]["output_tokens_up_to"], role
+
+
+def test_a_failed_prompt_is_spent_but_is_no_measure_of_what_a_prompt_costs():
+    """Failures alone keep prompts one at a time, within the limit at the dearest failure; the first finished prompt
+    sets the measure that lets several run at once."""
+    from fellowship.models.prices import Prices
+    from fellowship.runs.spend import Budget, Tally
+
+    budget = Budget(Tally(Prices({})), max_tokens=100)
+    budget.charge({"error": "earlier failed tries", "spent": {}})  # a resumed run with none: nothing measured
+    assert budget.admit(0) and not budget.admit(1)
+    for _ in range(9):
+        budget.charge({"error": "timeout", "spent": {"openai:m": [8, 2, 1]}})
+    assert budget.tally.tokens == 90 and budget.admit(0) and not budget.admit(1)
+    budget.charge({"error": "timeout", "spent": {"openai:m": [1, 0, 1]}})
+    assert not budget.admit(0)  # 91 spent, and a failure has cost 10: the next could pass 100
+    budget.max_tokens = 200
+    budget.charge({"candidates": [{"name": "a", "models": ["openai:m"], "input_tokens": 20, "output_tokens": 10}]})
+    assert budget.admit(1) and not budget.admit(2)  # 121 spent, 30 a prompt: two more fit (181), three do not (211)

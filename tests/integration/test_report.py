@@ -45,9 +45,13 @@ def run(tmp_path, fake_models) -> Path:
         "--max-tokens", "48", "--review-max-tokens", "64", "--judge-max-tokens", "96", "--strategy", "combined-10",
         "--no-preflight"])
     assert result.exit_code == 0, result.output[-2000:]
-    assert {p.name for p in (out / "charts").iterdir()} >= {"outcomes.png", "sources.png", "spend.png"}
+    charts = {p.name for p in (out / "charts").iterdir()}
+    assert charts >= {"outcomes.png", "sources.png", "spend.png", "time.png", "margins.png"}
     card = (out / "README.md").read_text()
-    assert "![Rows and drops](charts/outcomes.png)" in card
+    assert "![Rows and drops](charts/outcomes.png)" in card and "![Time per source](charts/time.png)" in card
+    shutil.rmtree(out / "charts")
+    assert CliRunner().invoke(app, ["export", "--out", str(out)]).exit_code == 0
+    assert {p.name for p in (out / "charts").iterdir()} == charts  # export draws them again
     return out
 
 
