@@ -23,7 +23,7 @@ def report(
     side, the verdict, scores, the evaluator's explanation and the provenance) with filters, search and pages.
 
     For a generate run: rows and drops by reason, wins per source, position and length, score margins, confidence,
-    tokens per source and time per prompt, and every comparison. For agreement: the confusion matrix and kappa with its
+    tokens and time per source, time per prompt, and every comparison. For agreement: the confusion matrix and kappa with its
     interval, and every pair beside its human label. For winrate: the win rate with its interval, and every prompt.
     `generate` and `export` also write a run's charts as PNG files in RUN/charts/, which the dataset card shows.
     """
