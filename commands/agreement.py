@@ -114,11 +114,10 @@ def _dry_run(pairs: list[Any], cfg: EvaluatorConfig, dataset: str, results: Path
     """The live run's estimate for the pairs --results does not hold done yet; nothing is written."""
     from fellowship.runs.agreement import results_config
     from fellowship.runs.estimate import estimate_pairs
-    from fellowship.runs.journal import done_for
+    from fellowship.runs.journal import pending_in
     from fellowship.runs.runner import hash_of
 
-    done = done_for(results, results_config(cfg, dataset))
-    left = [p for p in pairs if done.get(p.id, "") != hash_of(p)]
+    left = [pairs[i] for i in pending_in(results, [(p.id, hash_of(p)) for p in pairs], results_config(cfg, dataset))]
     show_dry_run(lambda: estimate_pairs(left, cfg, cost.prices(cfg.base_url), cost.named_tokenizers()),
                  len(pairs) - len(left), as_json)
 

@@ -125,10 +125,9 @@ def _dry_run(items: list[Any], ctx: GenerateContext, cost: CostFlags, prices: Pr
     """The estimate for the prompts `out_dir`'s journal does not hold done for their current text; nothing is written."""
     from fellowship.runs.estimate import estimate
     from fellowship.runs.generation import prompt_hash
-    from fellowship.runs.journal import done_for
+    from fellowship.runs.journal import pending_in
 
-    done = done_for(out_dir / "journal.jsonl")
-    left = [item for item in items if item.id not in done or done[item.id] != prompt_hash(item)]
+    left = [items[i] for i in pending_in(out_dir / "journal.jsonl", [(item.id, prompt_hash(item)) for item in items])]
     show_dry_run(lambda: estimate(left, ctx, prices, cost.named_tokenizers()), len(items) - len(left), as_json)
 
 

@@ -152,13 +152,12 @@ def _dry_run(items: list[PromptItem], ctx: LoopContext, baseline: str, results: 
     """The estimate for the prompts --results does not hold done: each is a loop and a baseline answer, then one
     comparison, as `generate` would lay them out."""
     from fellowship.runs.estimate import estimate
-    from fellowship.runs.journal import done_for
+    from fellowship.runs.journal import pending_in
     from fellowship.runs.runner import hash_of
     from fellowship.state.generate import CandidateConfig, GenerateContext
     from fellowship.state.loop import LoopSettings
 
-    done = done_for(results)
-    left = [item for item in items if done.get(item.id, "") != hash_of(item)]
+    left = [items[i] for i in pending_in(results, [(item.id, hash_of(item)) for item in items])]
     sources = (CandidateConfig(name="loop", kind="loop", models=(ctx.generator, *ctx.reviewers)),
                CandidateConfig(name="baseline", kind="single", models=(baseline,)))
     plan = GenerateContext(**ctx.model_dump(include=set(LoopSettings.model_fields)), candidates=sources, evaluator=ctx.evaluator)

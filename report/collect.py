@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from fellowship.preference import charts
 from fellowship.preference.card import dollars
 from fellowship.preference.figures import KEPT, Figures
 from fellowship.preference.rows import Outcome, RowRules
-from fellowship.runs.export import journalled_run, rows_of
+from fellowship.runs.export import journalled_run, last_summary, rows_of
 from fellowship.runs.journal import journal_rows, scan_journal
 from fellowship.state.records import DebateVerdict, Evaluation, JuryVerdict, Verdict
 
@@ -114,10 +113,8 @@ def run_facts(summary: dict[str, Any]) -> list[str]:
 def from_run(out_dir: Path) -> Report:
     """A generate run's folder (its journal and summary.json), read in one pass over the journal."""
     config, path, entries, _, _ = journalled_run(out_dir)
-    try:
-        summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise InputError("has no readable summary.json: run `fellowship export --out DIR` to write it", out_dir) from None
+    if not (summary := last_summary(out_dir)):
+        raise InputError("has no readable summary.json: run `fellowship export --out DIR` to write it", out_dir)
     given = summary.get("rules") or {"suspect": (summary.get("suspect") or {}).get("policy", "drop")}
     rules = RowRules(**{**given, "kinds": tuple(given.get("kinds", RowRules.kinds))})
     figures = Figures()

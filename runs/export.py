@@ -196,7 +196,7 @@ def journalled_run(out_dir: Path) -> tuple[dict[str, Any], Path, list[Entry], li
     return scan.config, path, sorted(scan.done.values(), key=lambda entry: entry.order), scan.failed, scan.failed_spent
 
 
-def _last_summary(out_dir: Path) -> dict[str, Any]:
+def last_summary(out_dir: Path) -> dict[str, Any]:
     """The run's last summary.json, or nothing where it is missing or unreadable (it is rebuilt anyway)."""
     try:
         found = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
@@ -213,7 +213,7 @@ def rebuild(out_dir: Path, to: Path | None, rules: RowRules, fmt: str, license: 
     from fellowship.runs.calibration import load as load_calibration
 
     config, path, entries, failed, failed_spent = journalled_run(out_dir)
-    last = _last_summary(out_dir)
+    last = last_summary(out_dir)
     recorded = {spec: Price(**figures) for spec, figures in ((last.get("spend") or {}).get("prices") or {}).items()}
     priced = Prices({**recorded, **(prices or {})}, config["context"].get("base_url"))
     return write_dataset(to or out_dir, journal_rows(path, entries), rules, fmt, config, prompts=len(entries) + len(failed),

@@ -111,7 +111,7 @@ class Generation:
         if budget.limited:
             for row in self.journal.rows(self.current(items)):
                 budget.charge(row)
-            budget.charge({"error": "earlier failed tries", "spent": self.journal.failed_spent})
+            budget.tally.add({"spent": self.journal.failed_spent})  # spent, but (merged) no measure of one failure
         count = 0
 
         def note(row: dict[str, Any]) -> str:

@@ -132,15 +132,19 @@ def scan_journal(path: Path) -> Scan:
     return scan
 
 
-def done_for(path: Path, config: dict[str, Any] | None = None) -> dict[str, str | None]:
-    """The ids a journal holds done, with the input hash each answered: none where there is no journal, or (given
-    `config`) where it was written with another configuration and a run would refuse it."""
-    if not path.is_file():
-        return {}
-    scan = scan_journal(path)
-    if config is not None and not same_config(scan.config, json.loads(json.dumps(config))):
-        return {}
-    return {item_id: entry.input_hash for item_id, entry in scan.done.items()}
+def pending(done: dict[str, Entry], ids_and_hashes: list[tuple[str, str]]) -> list[int]:
+    """Positions of the items to do: not finished, or finished on another input (rows of older runs record none)."""
+    return [i for i, (item_id, digest) in enumerate(ids_and_hashes)
+            if item_id not in done or done[item_id].input_hash not in (None, digest)]
+
+
+def pending_in(path: Path, ids_and_hashes: list[tuple[str, str]], config: dict[str, Any] | None = None) -> list[int]:
+    """`pending` against the journal at `path`, read without taking or changing it (a dry run): every item where there
+    is none, or (given `config`) where it was written with another configuration and a run would refuse it."""
+    scan = scan_journal(path) if path.is_file() else None
+    if scan is None or (config is not None and not same_config(scan.config, json.loads(json.dumps(config)))):
+        return list(range(len(ids_and_hashes)))
+    return pending(scan.done, ids_and_hashes)
 
 
 def read_row(handle: BinaryIO, entry: Entry) -> dict[str, Any]:
@@ -186,7 +190,7 @@ class Journal:
 
     def pending(self, ids_and_hashes: list[tuple[str, str]]) -> list[int]:
         """Positions of the items to do: not finished, or finished on another input."""
-        return [i for i, (item_id, digest) in enumerate(ids_and_hashes) if item_id not in self.done or self.changed(item_id, digest)]
+        return pending(self.done, ids_and_hashes)
 
     def row(self, item_id: str) -> dict[str, Any]:
         """The finished row of `item_id`, read from the file."""

@@ -160,8 +160,7 @@ def test_a_failed_prompt_is_spent_but_is_no_measure_of_what_a_prompt_costs():
     from fellowship.runs.spend import Budget, Tally
 
     budget = Budget(Tally(Prices({})), max_tokens=100)
-    budget.charge({"error": "earlier failed tries", "spent": {}})  # a resumed run with none: nothing measured
-    assert budget.admit(0) and not budget.admit(1)
+    assert budget.admit(0) and not budget.admit(1)  # nothing measured yet: one at a time
     for _ in range(9):
         budget.charge({"error": "timeout", "spent": {"openai:m": [8, 2, 1]}})
     assert budget.tally.tokens == 90 and budget.admit(0) and not budget.admit(1)
