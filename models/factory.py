@@ -64,7 +64,11 @@ def load_chat_model(spec: str, settings: ModelSettings | None = None) -> BaseCha
 @lru_cache(maxsize=64)
 def _cached(spec: ModelSpec, settings: ModelSettings) -> BaseChatModel:
     builder = {"local": _local, "openai": _openai, "hf": _hf_endpoint, "hf-local": _hf_local}[spec.provider]
-    return labelled(builder(spec, settings), str(spec))
+    model = labelled(builder(spec, settings), str(spec))
+    # What callbacks are told the model is (a cached property): computed here once, it is shared by the per-seed
+    # copies `load_chat_model` makes, where each copy serialised the whole model again on every call.
+    model._serialized  # noqa: B018
+    return model
 
 
 def labelled(model: BaseChatModel, spec: str) -> BaseChatModel:
