@@ -45,16 +45,23 @@ def _root(
         "--traces-mb", min=0, envvar="FELLOWSHIP_TRACES_MB", show_default=False,
         help="Cap of the local trace file in MB (default 256; 0: no cap): past it the oldest runs are dropped, failed ones "
              "last.")] = None,
+    trace_sample: Annotated[Optional[float], typer.Option(
+        "--trace-sample", min=0, max=1, envvar="FELLOWSHIP_TRACE_SAMPLE", show_default=False,
+        help="Share of a batch's items traced locally after its first 100 (default 0.05; 1: every item). Items outside "
+             "the sample that fail are stored as a record of their error.")] = None,
 ) -> None:
     """Build preference datasets with LLM judges, juries, debates and feedback loops.
 
-    Every graph run is traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns
-    it off; see `fellowship traces`), and to LangSmith when the LANGSMITH_* variables are set.
+    Graph runs are traced to ./.fellowship/traces.sqlite (FELLOWSHIP_HOME moves it, FELLOWSHIP_LOCAL_TRACES=0 turns
+    it off; see `fellowship traces`): every run of the first 100 items of a batch, then a sample (--trace-sample), and
+    every failure. Every run goes to LangSmith when the LANGSMITH_* variables are set.
     """
     from fellowship.tracing.local import enable
 
     if traces_mb is not None:  # in the environment, so that Ray workers keep the same cap
         os.environ["FELLOWSHIP_TRACES_MB"] = str(traces_mb)
+    if trace_sample is not None:
+        os.environ["FELLOWSHIP_TRACE_SAMPLE"] = str(trace_sample)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _interrupt)
 

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -76,6 +77,8 @@ def run_config(graph: str, item_id: str | None = None, tags: Sequence[str] = (),
         config["configurable"] = {"thread_id": thread_id, "checkpoint_ns": ""}
         if checkpoint_id:
             config["configurable"]["checkpoint_id"] = checkpoint_id
-    if (tracer := local_tracer()) is not None:
+    # A root run is traced when the tracer samples its item; a graph run inside another (the judge inside generate)
+    # inherits its parent's callbacks: traced as a branch of the parent's trace exactly when the parent is.
+    if (tracer := local_tracer()) is not None and var_child_runnable_config.get() is None and tracer.wants(item_id):
         config["callbacks"] = [tracer]
     return config

@@ -9,6 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from fellowship.models.constraints import constrained, rejected, warn_once
+from fellowship.models.usage import call
 from fellowship.parsing.confidence import Distribution, Tokens, tokens_of
 from fellowship.parsing.formats import AnswerFormat
 from fellowship.parsing.scores import ParseError
@@ -38,12 +39,12 @@ async def _reply(model: BaseChatModel, conversation: list[BaseMessage], fmt: Ans
     if held is not None:
         caller, read = held
         try:
-            reply = await caller.ainvoke(conversation)
+            reply = await call(model, conversation, via=caller)
             return reply, read(reply.text), True
         except Exception as exc:
             if not rejected(model, exc):
                 raise
-    reply = await model.ainvoke(conversation)
+    reply = await call(model, conversation)
     return reply, reply.text, False
 
 

@@ -12,6 +12,7 @@ from langgraph.types import Send
 from fellowship.guard.fence import blocks
 from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
+from fellowship.models.usage import call
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.parsing.formats import pair_scores_format
@@ -57,7 +58,7 @@ async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> d
     seat, round_ = state["speaker"], state["round"]
     model_spec = ctx.model_of(seat)
     messages = referee_messages(ctx, seat, state, state.get("turns", []), p.TURN.format(round=round_, rounds=ctx.rounds))
-    reply = await load_chat_model(model_spec, ctx.settings()).ainvoke(messages)
+    reply = await call(load_chat_model(model_spec, ctx.settings()), messages)
     turn = Turn(referee=ctx.referees[seat], model=model_spec, round=round_, text=reply.text, **Usage.of(reply).model_dump())
     last_seat = seat == len(ctx.referees) - 1
     return {"turns": [turn], "speaker": 0 if last_seat else seat + 1, "round": round_ + 1 if last_seat else round_}

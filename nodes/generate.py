@@ -14,6 +14,7 @@ from langgraph.types import Send
 from fellowship.fileio.pairs import Pair
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
+from fellowship.models.usage import call
 from fellowship.nodes import context_of
 from fellowship.state.evaluator import Evaluate, as_shown, shown_flipped
 from fellowship.state.generate import (
@@ -44,7 +45,7 @@ async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext]
     seed = derive_seed(ctx.seed, config.name, state["prompt"])
     started = time.perf_counter()
     if config.kind == "single":
-        reply = await load_chat_model(config.models[0], ctx.settings(seed=seed)).ainvoke([HumanMessage(state["prompt"])])
+        reply = await call(load_chat_model(config.models[0], ctx.settings(seed=seed)), [HumanMessage(state["prompt"])])
         candidate = Candidate(name=config.name, kind="single", models=list(config.models), response=reply.text, seed=seed,
                               seconds=round(time.perf_counter() - started, 3), **Usage.of(reply).model_dump())
     else:

@@ -14,6 +14,7 @@ from fellowship.guard.fence import blocks, unechoed
 from fellowship.guard.screen import screen
 from fellowship.models import load_chat_model
 from fellowship.models.settings import derive_seed
+from fellowship.models.usage import call
 from fellowship.nodes import context_of
 from fellowship.nodes.asking import ask
 from fellowship.parsing.formats import REVIEW_FORMAT
@@ -56,7 +57,7 @@ async def respond(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, 
     if responses:
         latest = [r for r in state.get("reviews", []) if r.iteration == len(responses)]
         conversation.append(HumanMessage(feedback_message(sorted(latest, key=lambda r: r.seat), ctx.guard, state["prompt"])))
-    reply = await load_chat_model(ctx.generator, ctx.settings()).ainvoke(conversation)
+    reply = await call(load_chat_model(ctx.generator, ctx.settings()), conversation)
     # a revision that repeats the tags it was shown: our markers, not its text
     text = unechoed(reply.text, "feedback") if ctx.guard and responses else reply.text
     conversation.append(AIMessage(text))

@@ -15,13 +15,14 @@ from fellowship.fileio.prompts import PromptItem
 from fellowship.graphs.generate import graph as generate_graph
 from fellowship.graphs.running import run_config
 from fellowship.models.prices import Prices
+from fellowship.models.usage import metered
 from fellowship.preference.card import dollars
 from fellowship.preference.rows import RowRules
 from fellowship.prompts import template_hashes
 from fellowship.runs.export import decisions_of, write_dataset
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.runner import Batch
-from fellowship.runs.spend import Budget, Meter, Tally
+from fellowship.runs.spend import Budget, Tally
 from fellowship.state.generate import GenerateContext
 from fellowship.state.records import Candidate, Comparison, Usage
 from fellowship.tracing.local import store_report
@@ -54,13 +55,12 @@ async def generate_one(item: PromptItem, ctx: GenerateContext, index: int, max_c
     run_id = uuid.uuid4()
     config = run_config("generate", item.id, [f"candidate:{c.name}" for c in ctx.candidates], max_concurrency)
     config["run_id"] = run_id
-    meter = Meter()
-    config["callbacks"] = [*(config.get("callbacks") or []), meter]  # type: ignore[misc]
-    try:
-        out = await generate_graph.ainvoke({"id": item.id, "prompt": item.prompt}, context=ctx, config=config)
-    except Exception as exc:
-        exc.spent = meter.spent  # type: ignore[attr-defined]  # the journal's failed row keeps it, and the budget counts it
-        raise
+    with metered() as spent:
+        try:
+            out = await generate_graph.ainvoke({"id": item.id, "prompt": item.prompt}, context=ctx, config=config)
+        except Exception as exc:
+            exc.spent = spent  # type: ignore[attr-defined]  # the journal's failed row keeps it, and the budget counts it
+            raise
     candidates: list[Candidate] = out["candidates"]
     comparisons: list[Comparison] = out["comparisons"]
     usage = Usage.total(candidates) + Usage.total(c.evaluation for c in comparisons if c.evaluation is not None)

@@ -97,7 +97,7 @@ class Scan:
     failed: list[str]  # ids whose last try failed
     end: int  # where the last whole line ends: a line torn by a kill lies after it
     newline: bool  # whether that line ends with a line break
-    failed_spent: Spent = field(default_factory=dict)  # what every failed try spent (`runs.spend.Meter`), by model
+    failed_spent: Spent = field(default_factory=dict)  # what every failed try spent (`models.usage.metered`), by model
 
 
 def scan_journal(path: Path) -> Scan:

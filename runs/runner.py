@@ -22,6 +22,7 @@ from fellowship.fileio.errors import InputError
 from fellowship.runs.batch import Admit, ItemFailure, run_all
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.threads import checkpointed_items
+from fellowship.tracing.local import active as local_tracer
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,8 +122,12 @@ class Batch:
             if isinstance(result, ItemFailure):
                 failures += 1
                 row["error"] = f"{failure}{result}"
-                if spent := getattr(result.cause, "spent", None):  # the tokens it took before failing (`runs.spend.Meter`)
+                if spent := getattr(result.cause, "spent", None):  # the tokens it took before failing (`models.usage.metered`)
                     row["spent"] = spent
+                if (tracer := local_tracer()) is not None:  # outside the trace sample, its error is still kept
+                    figures = list((spent or {}).values())
+                    tracer.note_failure(self.label, str(row["id"]), row["error"],
+                                        (sum(f[0] for f in figures), sum(f[1] for f in figures)))
             else:
                 row.update(result.model_dump() if isinstance(result, BaseModel) else result)
             journal.append(row)

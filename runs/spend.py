@@ -11,20 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import LLMResult
-
-from fellowship.models.factory import SPEC_KEY
 from fellowship.models.prices import Prices
+from fellowship.models.usage import Spent as Spent  # what the journal and the exports import from here
 
 Row = dict[str, Any]
 Roles = ("candidate", "generator", "reviewer", "evaluator")
 COMPARISONS = "comparisons"  # the source name of the comparisons' evaluations
 FAILED = "failed prompts"  # the source and role of what prompts that failed spent first
-Spent = dict[str, list[int]]  # model spec -> [input tokens, output tokens, calls]
 
 
 @dataclass(frozen=True)
@@ -37,32 +31,6 @@ class Charge:
     input_tokens: int
     output_tokens: int
     calls: int = 1
-
-
-class Meter(BaseCallbackHandler):
-    """Counts the tokens of every model call in the runs it is handed to, by model spec: what a prompt spent, kept
-    when the prompt fails (a finished prompt's row records its tokens itself)."""
-
-    run_inline = True  # in the event loop: no thread per call
-
-    def __init__(self) -> None:
-        self.models: dict[UUID, str] = {}
-        self.spent: Spent = {}
-
-    def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[BaseMessage]], *, run_id: UUID,
-                            metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self.models[run_id] = str((metadata or {}).get(SPEC_KEY, "unknown"))
-
-    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        counted = self.spent.setdefault(self.models.pop(run_id, "unknown"), [0, 0, 0])
-        for generation in (g for gs in response.generations for g in gs):
-            usage = getattr(getattr(generation, "message", None), "usage_metadata", None) or {}
-            counted[0] += usage.get("input_tokens", 0)
-            counted[1] += usage.get("output_tokens", 0)
-        counted[2] += 1
-
-    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self.models.pop(run_id, None)
 
 
 def merge(total: Spent, more: Spent) -> Spent:

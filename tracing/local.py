@@ -1,21 +1,29 @@
-"""A LangChain tracer that stores every finished root run's tree in a local SQLite file.
+"""A LangChain tracer that stores finished root runs' trees in a local SQLite file.
 
 Stored per run: names, run types, timings, token usage, inputs, outputs and errors;
 never the models' serialized settings (where API keys would live). The file is capped
 (`FELLOWSHIP_TRACES_MB`, default 256 MB): past the cap the oldest runs are dropped, runs
 that failed last, down to nine tenths of it, so a long run keeps its newest traces and its
 failures in bounded space.
+
+Tracing every node of every prompt costs a batch about a fifth of its time, so a process
+traces the runs of its first 100 items in full, then a sample of the rest
+(`FELLOWSHIP_TRACE_SAMPLE`, default 5%), chosen by item id so that a rerun traces the same
+items. An item outside the sample that fails is still stored: a one-node record of its error.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import queue
 import sqlite3
 import sys
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,8 @@ from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
 
 DEFAULT_CAP_MB = 256.0
+DEFAULT_SAMPLE = 0.05
+TRACED_FIRST = 100  # items of a process traced in full whatever the sample: short runs and development keep every trace
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, command TEXT, name TEXT, status TEXT, started REAL, seconds REAL,
@@ -37,6 +47,19 @@ def cap_mb() -> float:
         return max(0.0, float(os.environ.get("FELLOWSHIP_TRACES_MB", DEFAULT_CAP_MB)))
     except ValueError:
         return DEFAULT_CAP_MB
+
+
+def sample_rate() -> float:
+    """The share of items traced after the first ones (`FELLOWSHIP_TRACE_SAMPLE`, 0 to 1; 1 traces every item)."""
+    try:
+        return min(1.0, max(0.0, float(os.environ.get("FELLOWSHIP_TRACE_SAMPLE", DEFAULT_SAMPLE))))
+    except ValueError:
+        return DEFAULT_SAMPLE
+
+
+def _share(item_id: str) -> float:
+    """Where an item id falls in [0, 1): the same place in every process and run."""
+    return int.from_bytes(hashlib.sha256(item_id.encode()).digest()[:8], "big") / 2**64
 
 
 def state_dir() -> Path:
@@ -96,18 +119,46 @@ class LocalTracer(BaseTracer):
 
     run_inline = True
 
-    def __init__(self, command: str, path: Path | None = None, cap: float | None = None) -> None:
+    def __init__(self, command: str, path: Path | None = None, cap: float | None = None, sample: float | None = None) -> None:
         super().__init__()
         self.command = command
         self.path = path or state_dir() / "traces.sqlite"
         self.cap = int((cap_mb() if cap is None else cap) * 1_000_000)  # bytes; 0: no cap
+        self.sample = sample_rate() if sample is None else sample
         self.dropped = 0  # runs this process dropped to stay under the cap
+        self.first: set[str] = set()  # the items traced in full whatever the sample
+        self.traced = 0  # root runs this process traced in full
+        self.noted = 0  # failed items outside the sample, stored as a record of their error
         # Finished runs are written by a thread of their own, several to a transaction: a write on the
         # event loop (a tree to JSON, an SQLite commit) held up every model call in flight.
-        self._queue: queue.Queue[Run] = queue.Queue()
+        self._queue: queue.Queue[Run | dict[str, Any]] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="fellowship-traces", daemon=True)
         self._writer.start()
         atexit.register(self.flush)
+
+    def covers(self, item_id: str | None) -> bool:
+        """Whether the runs of `item_id` are traced in full: runs of no item, the first items, and the sample."""
+        return item_id is None or item_id in self.first or _share(item_id) < self.sample
+
+    def wants(self, item_id: str | None) -> bool:
+        """Whether to trace a root run of `item_id` (counted as traced when yes)."""
+        if not self.covers(item_id) and len(self.first) < TRACED_FIRST:
+            self.first.add(str(item_id))
+        if self.covers(item_id):
+            self.traced += 1
+            return True
+        return False
+
+    def note_failure(self, command: str, item_id: str, error: str, tokens: tuple[int, int] = (0, 0)) -> None:
+        """Store a failed item outside the sample as a one-node record: its error and the tokens it spent."""
+        if self.covers(item_id):
+            return  # its whole run is traced
+        self.noted += 1
+        self._queue.put({
+            "id": str(uuid.uuid4()), "name": command, "run_type": "chain", "tags": ["failure outside the trace sample"],
+            "start": time.time(), "seconds": None, "error": error, "inputs": {}, "outputs": {},
+            "metadata": {"item_id": item_id}, "input_tokens": tokens[0], "output_tokens": tokens[1], "children": [],
+        })
 
     def _persist_run(self, run: Run) -> None:
         self._queue.put(run)
@@ -124,7 +175,7 @@ class LocalTracer(BaseTracer):
 
     def _write_forever(self) -> None:
         while True:
-            runs = [self._queue.get()]
+            runs: list[Run | dict[str, Any]] = [self._queue.get()]
             while len(runs) < 200:
                 try:
                     runs.append(self._queue.get_nowait())
@@ -138,11 +189,11 @@ class LocalTracer(BaseTracer):
                 for _ in runs:
                     self._queue.task_done()
 
-    def _write(self, runs: list[Run]) -> None:
+    def _write(self, runs: list[Run | dict[str, Any]]) -> None:
         rows = []
         for run in runs:
-            tree = tree_of(run)
-            rows.append((tree["id"], self.command, run.name, "error" if run.error else "ok", tree["start"], tree["seconds"],
+            tree = run if isinstance(run, dict) else tree_of(run)
+            rows.append((tree["id"], self.command, tree["name"], "error" if tree["error"] else "ok", tree["start"], tree["seconds"],
                          tree["input_tokens"], tree["output_tokens"], json.dumps(tree)))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(self.path) as db:
@@ -216,4 +267,5 @@ def store_report() -> dict[str, Any] | None:
         return None
     tracer.flush()
     size = tracer.path.stat().st_size if tracer.path.exists() else 0
-    return {"path": str(tracer.path), "mb": round(size / 1e6, 3), "cap_mb": tracer.cap / 1e6 or None, "dropped": tracer.dropped}
+    return {"path": str(tracer.path), "mb": round(size / 1e6, 3), "cap_mb": tracer.cap / 1e6 or None, "dropped": tracer.dropped,
+            "sample": tracer.sample, "first": TRACED_FIRST, "traced": tracer.traced, "failures_noted": tracer.noted}

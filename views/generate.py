@@ -46,6 +46,9 @@ def show_summary(console: Console, s: dict[str, Any]) -> None:
         cap = f"of the {t['cap_mb']:g} MB cap (--traces-mb)" if t["cap_mb"] else "(no cap)"
         dropped = f"; {t['dropped']} oldest runs dropped to stay under it" if t["dropped"] else ""
         lines += ["", f"local traces: {t['path']}, {t['mb']:g} MB {cap}{dropped}"]
+        if "sample" in t:
+            lines.append(f"  traced in full: {t['traced']} runs (the first {t['first']} items, then {t['sample']:.0%} "
+                         f"of them: --trace-sample); failures outside the sample kept as errors: {t['failures_noted']}")
     lines += ["", f"dataset card: {s['out']}/README.md, with charts in {s['out']}/charts/" if any(s["rows"].values())
               else "no dataset card: no rows",
               f"to see every comparison: fellowship report {s['out']} --open"]

@@ -19,9 +19,9 @@ def words(body, text) -> tuple[int, int]:
     return sum(len(m["content"].split()) for m in body["messages"]), len(text.split())
 
 
-def generate(url: str, out, prompts, *extra: str):
+def generate(url: str, out, prompts, *extra: str, before: tuple[str, ...] = ()):
     return CliRunner().invoke(app, [
-        "generate", "--prompts", str(prompts), "--out", str(out), "--kind", "single", "--candidate", "a=openai:m",
+        *before, "generate", "--prompts", str(prompts), "--out", str(out), "--kind", "single", "--candidate", "a=openai:m",
         "--candidate", "b=openai:m", "--judge-model", "openai:m", "--base-url", url, "--max-concurrency", "4",
         "--no-preflight", "--json", *extra], env={"OPENAI_API_KEY": "x"})
 
@@ -108,6 +108,26 @@ def test_what_failed_prompts_spent_counts_against_the_budget_and_in_the_bill(tmp
     assert summary["done"] == 0 and summary["failed"] == len(answered) // 2 < 20  # the budget stopped it
     rows = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()[1:]]
     assert all(row["spent"]["openai:m"][2] == 2 for row in rows)  # each failed prompt's two answers
+
+
+def test_a_failed_prompt_is_billed_for_the_judge_calls_it_made_before_failing(tmp_path):
+    """The judge's first reply reads as no verdict, and its repair turn fails: the prompt fails after three answered
+    calls (two sources, one judge), and the judge's call, made in a graph of its own inside the prompt's, is counted
+    with theirs."""
+    def reply(body) -> str:
+        return "I would rather not say." if body["messages"][0]["role"] == "system" else instant_reply(body)
+
+    def repairing(body) -> bool:
+        return body["messages"][0]["role"] == "system" and len(body["messages"]) > 2
+
+    with scripted_server(reply, usage=words, fails=repairing) as server:
+        result = generate(server.url, tmp_path / "out", prompts_file(tmp_path, 3))
+    assert result.exit_code == 1, result.output[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "out" / "journal.jsonl").read_text().splitlines()[1:]]
+    answered = [b for b in server.bodies if not repairing(b)]
+    assert len(rows) == 3 and len(answered) == 9 and all(row["spent"]["openai:m"][2] == 3 for row in rows)
+    billed = json.loads((tmp_path / "out" / "summary.json").read_text())["spend"]["by_source"]["failed prompts"]
+    assert billed["input_tokens"] + billed["output_tokens"] == sum(sum(words(b, reply(b))) for b in answered)
 
 
 def test_max_cost_needs_a_price_for_every_model(tmp_path):

@@ -92,3 +92,67 @@ def test_the_cap_is_a_flag_and_an_environment_variable_and_the_generate_summary_
     traces = json.loads(result.stdout)["local_traces"]
     assert traces["path"] == str(tmp_path / "traces.sqlite") and traces["cap_mb"] == 0.5 and traces["dropped"] == 0
     assert 0 < traces["mb"] <= 0.5
+
+
+def test_the_first_items_are_traced_then_a_sample_chosen_by_id(tmp_path):
+    from fellowship.tracing.local import TRACED_FIRST, LocalTracer
+
+    ids = [f"prompt-{i}" for i in range(3000)]
+    none_after_the_first = LocalTracer("t", tmp_path / "a.sqlite", sample=0)
+    assert [none_after_the_first.wants(i) for i in ids] == [True] * TRACED_FIRST + [False] * (3000 - TRACED_FIRST)
+    assert none_after_the_first.wants(None) and none_after_the_first.wants(ids[5])  # runs of no item; a first item again
+
+    tenth, again = (LocalTracer("t", tmp_path / f"{n}.sqlite", sample=0.1) for n in "bc")
+    chosen = [i for i in ids if tenth.wants(i)]
+    assert chosen == [i for i in ids if again.wants(i)]  # the same items in another process, or a rerun
+    assert 240 < len(chosen) - TRACED_FIRST < 360  # about a tenth of the 3,000 (the first ones may be in it too)
+    assert tenth.traced == len(chosen)
+    assert all(LocalTracer("t", tmp_path / "d.sqlite", sample=1).wants(i) for i in ids)
+
+
+def test_a_failed_item_outside_the_sample_is_stored_as_its_error(tmp_path):
+    from fellowship.tracing.local import LocalTracer, load, recent
+
+    tracer = LocalTracer("generate", tmp_path / "traces.sqlite", sample=0)
+    traced = [tracer.wants(f"p{i}") for i in range(101)]
+    assert traced[-1] is False  # past the first 100
+    tracer.note_failure("generate", "p0", "ValueError: traced in full, so not noted")
+    tracer.note_failure("generate", "p100", "ModelCallFailed: openai:m at http://127.0.0.1:9/v1: HTTP 500", (120, 7))
+    tracer.flush()
+    [run] = recent(tmp_path / "traces.sqlite")
+    assert (run["status"], run["input_tokens"], run["output_tokens"], tracer.noted) == ("error", 120, 7, 1)
+    tree = load(run["id"], tmp_path / "traces.sqlite")
+    assert tree["metadata"] == {"item_id": "p100"} and "HTTP 500" in tree["error"]
+
+
+def test_a_batch_traces_its_first_items_and_the_failures_outside_the_sample(fake_models, tmp_path, monkeypatch):
+    """130 prompts with --trace-sample 0: the first 100 are traced whole, the judge's run a branch of each; of the rest,
+    only the one that failed is stored, as its error. The summary says so."""
+    monkeypatch.setenv("FELLOWSHIP_HOME", str(tmp_path))
+
+    def source(messages) -> str:
+        if "Question 120?" in messages[-1].content:
+            raise ConnectionError("the server went away")
+        return f"an answer to {messages[-1].content}"
+
+    fake_models["openai:fake"] = ScriptedChatModel(script=lambda m: REPLY if m[0].type == "system" else source(m))
+    fake_models["openai:other"] = ScriptedChatModel(script=lambda m: "another answer")
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(f"Question {i}?\n" for i in range(130)))
+    result = runner.invoke(app, ["--trace-sample", "0", "generate", "--prompts", str(prompts), "--out", str(tmp_path / "out"),
+                                 "--kind", "single", "--candidate", "a=openai:fake", "--candidate", "b=openai:other",
+                                 "--judge-model", "openai:fake", "--no-preflight", "--json"])
+    assert result.exit_code == 1, result.output  # the one failure
+    traces = json.loads(result.stdout)["local_traces"]
+    assert (traces["sample"], traces["traced"], traces["failures_noted"]) == (0.0, 100, 1)
+    runs = json.loads(runner.invoke(app, ["traces", "list", "--json", "--limit", "500"]).stdout)
+    assert sorted(r["status"] for r in runs) == ["error"] + ["ok"] * 100
+    [whole, *_] = [r for r in runs if r["status"] == "ok"]
+    tree = json.loads(runner.invoke(app, ["traces", "show", whole["id"], "--json"]).stdout)
+
+    def names(node) -> list[str]:
+        return [node["name"], *(name for child in node["children"] for name in names(child))]
+
+    assert names(tree).count("judge") == 1 and names(tree).count("judge_call") == 1  # the judge's graph, inside the prompt's
+    [failed] = [r for r in runs if r["status"] == "error"]
+    assert json.loads(runner.invoke(app, ["traces", "show", failed["id"], "--json"]).stdout)["metadata"] == {"item_id": "121"}
