@@ -44,7 +44,7 @@ def referee_messages(ctx: DebateContext, seat: int, state: DebateState | FinalTa
     ]
 
 
-def open_debate(state: DebateState) -> dict[str, int]:
+async def open_debate(state: DebateState) -> dict[str, int]:
     return {"round": 1, "speaker": 0}
 
 
@@ -64,7 +64,7 @@ async def referee_turn(state: DebateState, runtime: Runtime[DebateContext]) -> d
     return {"turns": [turn], "speaker": 0 if last_seat else seat + 1, "round": round_ + 1 if last_seat else round_}
 
 
-def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn", "conclude"] | list[Send]:
+async def next_speaker(state: DebateState, runtime: Runtime[DebateContext]) -> Literal["referee_turn", "conclude"] | list[Send]:
     """Keep talking while the round counter is within the rounds; then every referee scores, concurrently.
     With the defences on, a degenerate answer is ruled on at once."""
     ctx = context_of(runtime, DebateContext)
@@ -98,7 +98,7 @@ async def closing_score(state: FinalTask, runtime: Runtime[DebateContext]) -> di
     return {"finals": [final]}
 
 
-def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, DebateVerdict]:
+async def conclude(state: DebateState, runtime: Runtime[DebateContext]) -> dict[str, DebateVerdict]:
     """Mean scores over the referees whose final parsed; the higher mean wins (or the rule on a degenerate answer)."""
     ctx = context_of(runtime, DebateContext)
     screening = screening_of(state)

@@ -30,7 +30,7 @@ from fellowship.state.verdicts import flip
 LoopGraph = CompiledStateGraph[LoopState, LoopContext, LoopInput, LoopOutput]
 
 
-def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
+async def plan_candidates(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Send]:
     return [Send("make_candidate", CandidateTask(id=state["id"], prompt=state["prompt"], seat=seat))
             for seat in range(len(context_of(runtime, GenerateContext).candidates))]
 
@@ -58,7 +58,7 @@ async def make_candidate(state: CandidateTask, runtime: Runtime[GenerateContext]
     return {"candidates": [candidate]}
 
 
-def collect_candidates(state: GenerateState) -> dict[str, object]:
+async def collect_candidates(state: GenerateState) -> dict[str, object]:
     """Fan-in point after the candidates."""
     return {}
 
@@ -68,7 +68,7 @@ def _ordered(state: GenerateState, runtime: Runtime[GenerateContext]) -> list[Ca
     return sorted(state.get("candidates", []), key=lambda c: order[c.name])
 
 
-def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates"] | list[Send]:
+async def plan_comparisons(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates"] | list[Send]:
     """Every pair of candidates at once, or a knockout in the configured order."""
     candidates = _ordered(state, runtime)
     if context_of(runtime, GenerateContext).pairing == "knockout":
@@ -105,6 +105,6 @@ async def knockout_candidates(state: GenerateState, runtime: Runtime[GenerateCon
     return {"comparisons": [comparison], "champion": winner}
 
 
-def next_candidate(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates", "__end__"]:
+async def next_candidate(state: GenerateState, runtime: Runtime[GenerateContext]) -> Literal["knockout_candidates", "__end__"]:
     sources = len(context_of(runtime, GenerateContext).candidates)
     return "knockout_candidates" if len(state.get("comparisons", [])) + 1 < sources else "__end__"

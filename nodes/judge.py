@@ -42,7 +42,7 @@ def screening_of(state: JudgeState) -> PairScreening:
     return PairScreening.of(state["question"], state["response_a"], state["response_b"])
 
 
-def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> Literal["decide"] | list[Send]:
+async def plan_calls(state: JudgeState, runtime: Runtime[JudgeContext]) -> Literal["decide"] | list[Send]:
     """Fan out one call per presentation order, or one per response for independent scoring.
 
     With the defences on, the judge sees each response as screening left it, and a
@@ -189,7 +189,7 @@ def combine(readings: list[Reading], *, model: str, strategy: str, swap: bool) -
     )
 
 
-def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Verdict]:
+async def decide(state: JudgeState, runtime: Runtime[JudgeContext]) -> dict[str, Verdict]:
     """Turn the collected readings into the verdict, or rule on a degenerate response.
     Screening's findings are recorded even when the defences are off."""
     ctx = context_of(runtime, JudgeContext)

@@ -25,7 +25,7 @@ def seat_flips(members: int, seed: int) -> list[bool]:
     return [rng.random() < 0.5 for _ in range(members)]
 
 
-def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send]:
+async def summon_members(state: JuryState, runtime: Runtime[JuryContext]) -> list[Send]:
     """Fan out one judge run per member; they run concurrently."""
     ctx = context_of(runtime, JuryContext)
     flips = seat_flips(len(ctx.members), ctx.shuffle_seed) if ctx.shuffle else [False] * len(ctx.members)
@@ -55,7 +55,7 @@ async def member_vote(state: MemberTask, runtime: Runtime[JuryContext], *, judge
     return {"votes": [vote]}
 
 
-def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerdict]:
+async def tally(state: JuryState, runtime: Runtime[JuryContext]) -> dict[str, JuryVerdict]:
     """The panel's verdict by plurality, invalid votes left out and counted."""
     ctx = context_of(runtime, JuryContext)
     votes = sorted(state["votes"], key=lambda v: v.seat)

@@ -72,7 +72,7 @@ def split_review(text: str) -> tuple[str, str]:
     return (evaluation.group(1).strip() if evaluation else whole), (feedback.group(1).strip() if feedback else whole)
 
 
-def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["knockout", "finish"] | list[Send]:
+async def after_response(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["knockout", "finish"] | list[Send]:
     """Review the response unless it was the last one; then pick the best."""
     ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
@@ -124,12 +124,12 @@ async def review(state: ReviewTask, runtime: Runtime[LoopContext]) -> dict[str, 
     return {"reviews": [result], "reviewer_conversations": {str(state["seat"]): conversation}, "usage": answer.usage}
 
 
-def collect_reviews(state: LoopState) -> dict[str, object]:
+async def collect_reviews(state: LoopState) -> dict[str, object]:
     """Fan-in point after the reviewers."""
     return {}
 
 
-def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["respond", "knockout", "finish"]:
+async def after_reviews(state: LoopState, runtime: Runtime[LoopContext]) -> Literal["respond", "knockout", "finish"]:
     """Stop early when every reviewer scored the latest response at or above the threshold."""
     ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
@@ -161,11 +161,11 @@ async def knockout(state: LoopState, runtime: Runtime[LoopContext], *, evaluate:
     return {"bouts": [bout], "best": winner}
 
 
-def next_bout(state: LoopState) -> Literal["knockout", "finish"]:
+async def next_bout(state: LoopState) -> Literal["knockout", "finish"]:
     return "knockout" if len(state.get("bouts", [])) + 2 <= len(state["responses"]) else "finish"
 
 
-def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, LoopResult]:
+async def finish(state: LoopState, runtime: Runtime[LoopContext]) -> dict[str, LoopResult]:
     ctx = context_of(runtime, LoopContext)
     responses = state["responses"]
     best = state.get("best") or 1
