@@ -16,6 +16,8 @@ from langchain_openai import ChatOpenAI
 
 from fellowship.models.constraints import Constraint, warn_once
 
+_REQUEST_OPTIONS = ("extra_body", "extra_headers", "extra_query", "timeout")  # what `create()` takes apart from the body
+
 
 class ModelCallFailed(RuntimeError):
     """A model call that failed after the client's retries, saying which model, where, and why."""
@@ -50,10 +52,33 @@ class ServerChatOpenAI(ChatOpenAI):
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        payload = self._get_request_payload(messages, stop=stop, **kwargs)
         try:
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            if payload.get("stream") or "response_format" in payload or self._use_responses_api(payload):
+                return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
+            return self._create_chat_result(await self._post_chat(payload))
         except (openai.OpenAIError, json.JSONDecodeError) as exc:
             raise self._failed(exc) from exc
+
+    async def _post_chat(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A plain chat completion, sent as the payload LangChain built and read back as JSON.
+
+        `create()` would walk the payload again against its typed parameters, parse the reply into
+        pydantic models that `_create_chat_result` dumps straight back to a dict, and do that in a
+        worker thread: a third of a call's client time at batch scale, for the same bytes on the wire.
+        The client's retries, timeouts and errors are those of `create()`."""
+        body = {key: value for key, value in payload.items() if key not in _REQUEST_OPTIONS}
+        body.update(payload.get("extra_body") or {})
+        options: dict[str, Any] = {"security": {"bearer_auth": True}}
+        if payload.get("extra_headers"):
+            options["headers"] = payload["extra_headers"]
+        if payload.get("extra_query"):
+            options["params"] = payload["extra_query"]
+        if payload.get("timeout") is not None:
+            options["timeout"] = payload["timeout"]
+        reply: dict[str, Any] = await self.root_async_client.post("/chat/completions", body=body, options=options,  # type: ignore[arg-type]
+                                                                  cast_to=object)
+        return reply
 
     def _create_chat_result(self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None) -> ChatResult:
         result = super()._create_chat_result(response, generation_info)

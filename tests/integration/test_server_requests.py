@@ -124,3 +124,37 @@ def test_default_concurrency_is_one_on_a_server_that_decodes_one_request_at_a_ti
         assert auto_concurrency(None, "openai:m", "hf:some/repo", base_url=server.url) == 4
         assert auto_concurrency(3, "openai:m", base_url=server.url) == 3
     assert auto_concurrency(None, "local:smollm2", "hf-local:x") == 1
+
+
+@pytest.mark.parametrize("logprobs", [False, True])
+async def test_a_call_sends_and_reads_what_langchains_own_chat_openai_does(logprobs):
+    """The `openai:` backend posts LangChain's payload itself (`ServerChatOpenAI._post_chat`): the same body and key as
+    stock `ChatOpenAI` through `create()`, and the same message back: text, token usage, finish reason, log-probabilities."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_openai import ChatOpenAI
+
+    tokens = [{"token": "A", "logprob": -0.25, "bytes": [65], "top_logprobs": [{"token": "A", "logprob": -0.25, "bytes": [65]}]}]
+    reply = ("Assistant A is right.", tokens) if logprobs else "Assistant A is right."
+    messages = [SystemMessage("You judge."), HumanMessage("Which is right?")]
+    with scripted_server(lambda body: reply, usage=lambda body, text: (31, 7)) as server:
+        ours = load_chat_model("openai:m", ModelSettings(base_url=server.url, max_tokens=40, seed=9, temperature=0.5,
+                                                          logprobs=logprobs))
+        stock = ChatOpenAI(model="m", base_url=server.url, api_key="not-needed", max_tokens=40, seed=9, temperature=0.5,
+                           extra_body={"max_tokens": 40}, logprobs=logprobs or None, top_logprobs=ours.top_logprobs,
+                           max_retries=ours.max_retries)
+        constrained = ours.bind(extra_body={"max_tokens": 40, "grammar": 'root ::= "A"'})
+        answers = [await model.ainvoke(messages) for model in (ours, stock, constrained)]
+    mine, theirs, bound = server.bodies
+    assert mine == theirs and mine["max_tokens"] == 40 and mine["seed"] == 9 and mine["messages"][0]["role"] == "system"
+    assert bound == {**theirs, "grammar": 'root ::= "A"'}  # a bound extra_body goes into the body, as create() puts it
+    assert server.keys == ["Bearer not-needed"] * 3
+    ours_reply, their_reply = answers[0], answers[1]
+    assert ours_reply.text == their_reply.text == "Assistant A is right."
+    assert ours_reply.usage_metadata == their_reply.usage_metadata and ours_reply.usage_metadata["input_tokens"] == 31
+    for key in ("finish_reason", "model_name", "logprobs"):
+        assert ours_reply.response_metadata.get(key) == their_reply.response_metadata.get(key), key
+    # The reply as the server wrote it: pydantic's dump adds the fields it lacks, as None.
+    their_usage = {k: v for k, v in their_reply.response_metadata["token_usage"].items() if v is not None}
+    assert ours_reply.response_metadata["token_usage"] == their_usage == {"prompt_tokens": 31, "completion_tokens": 7,
+                                                                           "total_tokens": 38}
+    assert (ours_reply.response_metadata.get("logprobs") is not None) == logprobs
