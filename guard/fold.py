@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 from confusable_homoglyphs import confusables
 
 # Digits and signs written for letters, read as letters only inside a word that has letters.
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_AS_LETTERS = str.maketrans(_LEET)
+_LOOK_ALIKE = re.compile(f"[{re.escape(''.join(_LEET))}]")
+_WORD_REST = re.compile(r"(?:[^\W_]|[@$])*")  # the rest of a word: letters, digits and those signs ([^\W_] is str.isalnum)
 _SPACED = re.compile(r"(?<![\w])(?:\w[ ._\-]){3,}\w(?![\w])")
 
 
@@ -46,7 +51,7 @@ class Folded:
     """The folded text and, for each of its characters, the index of the original character."""
 
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
     source: str
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -65,44 +70,49 @@ class Folded:
 
 
 def fold(text: str) -> Folded:
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, char in enumerate(text):
-        for part in _plain(char):
-            chars.append(part)
-            origin.append(i)
-    _read_leet(chars)
-    chars, origin = _join_spaced(chars, origin)
-    return Folded("".join(chars), tuple(origin), text)
+    if text.isascii():  # no invisible, accented or look-alike characters: one character each, lowercased
+        folded, origin = text.lower(), range(len(text))
+    else:
+        chars: list[str] = []
+        places: list[int] = []
+        for i, char in enumerate(text):
+            for part in _plain(char):
+                chars.append(part)
+                places.append(i)
+        folded, origin = "".join(chars), places
+    return Folded(*_join_spaced(_read_leet(folded), origin), text)
 
 
-def _read_leet(chars: list[str]) -> None:
-    """In place: within a word holding letters and look-alike digits or signs, read those as letters."""
-    i = 0
-    while i < len(chars):
-        if not (chars[i].isalnum() or chars[i] in _LEET):
-            i += 1
-            continue
-        j = i
-        while j < len(chars) and (chars[j].isalnum() or chars[j] in _LEET):
-            j += 1
-        word = chars[i:j]
-        if any(c.isalpha() for c in word) and any(c in _LEET for c in word) and not _is_number_like(word):
-            chars[i:j] = [_LEET.get(c, c) for c in word]
-        i = j
+def _read_leet(text: str) -> str:
+    """Within a word holding letters and look-alike digits or signs, those read as letters (the text keeps its length).
+
+    Words are found from their look-alikes, which most words do not hold."""
+    pieces: list[str] = []
+    cursor = end = 0
+    for found in _LOOK_ALIKE.finditer(text):
+        if found.start() < end:
+            continue  # in the word just read
+        start = found.start()
+        while start and (text[start - 1].isalnum() or text[start - 1] in "@$"):
+            start -= 1
+        end = cast(re.Match[str], _WORD_REST.match(text, found.start())).end()  # a `*` pattern always matches
+        word = text[start:end]
+        if any(c.isalpha() for c in word) and not _is_number_like(word):
+            pieces += [text[cursor:start], word.translate(_AS_LETTERS)]
+            cursor = end
+    return "".join(pieces) + text[cursor:] if pieces else text
 
 
-def _is_number_like(word: list[str]) -> bool:
+def _is_number_like(word: str) -> bool:
     """Ordinals, units and counts ('10th', '3km', '2x') keep their digits."""
     letters = "".join(c for c in word if c.isalpha())
-    return "".join(word[: len(word) - len(letters)]).isdigit() and len(letters) <= 3
+    return word[: len(word) - len(letters)].isdigit() and len(letters) <= 3
 
 
-def _join_spaced(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+def _join_spaced(text: str, origin: Sequence[int]) -> tuple[str, Sequence[int]]:
     """Join runs of single characters written with one separator between them ('s c o r e')."""
-    text = "".join(chars)
-    keep = [True] * len(chars)
-    for match in _SPACED.finditer(text):
-        for k in range(match.start() + 1, match.end(), 2):
-            keep[k] = False
-    return [c for c, k in zip(chars, keep) if k], [o for o, k in zip(origin, keep) if k]
+    dropped = {k for match in _SPACED.finditer(text) for k in range(match.start() + 1, match.end(), 2)}
+    if not dropped:
+        return text, origin
+    kept = [k for k in range(len(text)) if k not in dropped]
+    return "".join(text[k] for k in kept), [origin[k] for k in kept]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -192,10 +193,15 @@ def _span_to_remove(text: str, start: int, end: int, to_end: bool) -> tuple[int,
     return begin, len(text) if stop < 0 else stop
 
 
-def find(text: str, question: str = "") -> list[tuple[Finding, tuple[int, int]]]:
-    """Each finding with the span of the original text to neutralise."""
-    folded = fold(text)
-    context = fold(question) if question else None
+@lru_cache(maxsize=64)
+def _folded_question(question: str) -> Folded:
+    return fold(question)  # both responses of a pair, and every call that shows them, are screened against it
+
+
+def find(text: str, question: str = "", folded: Folded | None = None) -> list[tuple[Finding, tuple[int, int]]]:
+    """Each finding with the span of the original text to neutralise (`folded`: the text's folded view, where made)."""
+    folded = folded or fold(text)
+    context = _folded_question(question) if question else None
     found = []
     for rule in RULES:
         for match in rule.pattern.finditer(folded.text):
@@ -219,14 +225,17 @@ def _merged(spans: list[tuple[tuple[int, int], FlagKind]]) -> list[tuple[int, in
     return out
 
 
-def degenerate_reason(text: str) -> str | None:
-    """Why a response answers nothing: empty, punctuation only, or a lone lead-in; None when it says something."""
-    rest = _NOTE.sub(" ", text).strip()
+def degenerate_reason(text: str, folded: Folded | None = None) -> str | None:
+    """Why a response answers nothing: empty, punctuation only, or a lone lead-in; None when it says something.
+    (`folded`: the text's folded view, where made.)"""
+    noted = _NOTE.search(text) is not None
+    rest = _NOTE.sub(" ", text).strip() if noted else text.strip()
     if not any(c.isalnum() for c in rest):
-        if _NOTE.search(text):
+        if noted:
             return "nothing left once the text aimed at the evaluator is removed"
         return "empty" if not rest else f"punctuation only: {rest[:40]!r}"
-    words = re.sub(r"[^\w\s]", "", fold(rest).text).split()
+    # Stripping spaces changes no word of the folded view, so the text's own serves.
+    words = re.sub(r"[^\w\s]", "", (folded if folded is not None and not noted else fold(rest)).text).split()
     plain = " ".join(words)
     if plain in LEAD_INS or rest.strip(" :.!。：") in LEAD_INS_RAW:
         return f"a lone lead-in: {rest[:40]!r}"
@@ -237,14 +246,15 @@ def degenerate_reason(text: str) -> str | None:
 
 def screen(text: str, question: str = "") -> Screening:
     """Screen one response to `question`; the shown text has every finding replaced by a visible note."""
-    found = find(text, question)
+    folded = fold(text)
+    found = find(text, question, folded)
     pieces, cursor = [], 0
     for start, end, _kind in _merged([(span, f.kind) for f, span in found]):
         pieces += [text[cursor:start], REMOVED]
         cursor = end
     shown = "".join(pieces) + text[cursor:]
     findings = [f for f, _ in found]
-    reason = degenerate_reason(shown)
+    reason = degenerate_reason(shown, None if found else folded)  # the shown text is the text where nothing was found
     if reason is not None:
         findings.append(Finding(kind="degenerate", rule=reason, text=text[:160]))
     return Screening(findings=findings, shown=shown)
