@@ -29,7 +29,7 @@ from fellowship.state.generate import CandidateConfig, GenerateContext
 from tests.fakes import ScriptedChatModel
 
 LATENCY = 0.2
-PROMPTS = [PromptItem(id=str(i), prompt=p) for i, p in enumerate(
+PROMPTS = [PromptItem(str(i), p, i) for i, p in enumerate(
     ["Name a fruit.", "What is 3 + 4?", "Say hello in Spanish.", "Name a planet.",
      "Give a synonym for happy.", "What colour is the sky?", "Name a mammal.", "What is the opposite of cold?"], start=1)]
 

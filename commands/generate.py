@@ -28,6 +28,7 @@ from fellowship.commands.costs import COST, CostFlags, PriceFlag, given_prices, 
 from fellowship.commands.options import EVALUATOR, EVALUATOR_FLAGS, PREFLIGHT, ClusterFlags, From, Preflight, evaluator_for, grouped
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
+from fellowship.fileio.prompts import numbered
 from fellowship.models.factory import set_rate_limit
 from fellowship.models.prices import Prices
 from fellowship.models.spec import ModelSpec, SpecError
@@ -202,7 +203,7 @@ def _load_prompt_source(source: str, field: str, split: str) -> list[Any]:
         fail(f"{source!r} is not a local file and the Hugging Face Hub cannot provide it ({type(exc).__name__}: {exc})", 2)
     if field not in rows.column_names:
         fail(f"{source}: no column {field!r} (columns: {', '.join(rows.column_names)}); name it with --prompt-field", 2)
-    return [PromptItem(id=str(i), prompt=str(r[field])) for i, r in enumerate(rows) if str(r[field]).strip()]
+    return [PromptItem(str(i), str(r[field])) for i, r in enumerate(rows) if str(r[field]).strip()]
 
 
 _DEFAULTS = GenerateContext()
@@ -265,7 +266,7 @@ def generate(
     ctx = setup.model_copy(update={"candidates": tuple(sources), "evaluator": evaluator_for(judging, setup)})
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], ctx.evaluator.specs(), base_url=ctx.base_url)
-    items = _load_prompt_source(prompts, prompt_field, split)[:limit]
+    items = numbered(_load_prompt_source(prompts, prompt_field, split)[:limit])
     calibration_pairs = _calibration_pairs(calibrate) if calibrate else None
     if calibration_pairs and (why := calibration_conflict(out_dir, ctx.evaluator, calibration_pairs[0])):
         fail(why, 2)

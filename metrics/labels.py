@@ -9,8 +9,9 @@ labels are not to be trusted.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
@@ -60,38 +61,106 @@ def _share(successes: int, n: int) -> dict[str, Any]:
     return {"n": n, "count": successes, "share": successes / n if n else None, "ci": [low, high] if n else None}
 
 
-def position(decisions: Sequence[Decision]) -> dict[str, Any]:
-    """Share of decisive verdicts won by the response shown first, its 95% interval and a test against 50%."""
-    decisive = [d for d in decisions if d.decisive]
-    won = sum(d.first_shown_won for d in decisive)
-    swapped = [d.consistent for d in decisions if d.consistent is not None]
-    return {**_share(won, len(decisive)), "p_value": binomial_p(won, len(decisive)) if decisive else None,
-            "swap_consistency": _share(sum(swapped), len(swapped)) if swapped else None}
-
-
 def picked_lengths(choices: Iterable[tuple[str, str, str]]) -> list[tuple[int, int]]:
     """The (chosen, rejected) lengths of each (response A, response B, verdict) decided A or B."""
     return [(len(a), len(b)) if verdict == "A" else (len(b), len(a)) for a, b, verdict in choices if verdict in ("A", "B")]
 
 
-def length(lengths: Sequence[tuple[int, int]]) -> dict[str, Any]:
+@dataclass
+class Labels:
+    """What the diagnostics rest on, added a decision and a kept pair at a time: counts, and the margins and length
+    ratios as arrays of floats (8 bytes each), so that a run's memory does not hold its decisions."""
+
+    decisions: int = 0
+    decisive: int = 0
+    first_won: int = 0  # decisive verdicts for the response shown first
+    swapped: int = 0  # decisions judged in both orders
+    consistent: int = 0  # ... that agreed
+    wins: dict[str, list[int]] = field(default_factory=dict)  # source -> [decisive comparisons with another source, wins]
+    score_margins: array[float] = field(default_factory=lambda: array("d"))  # |score a - score b| of decisive scored verdicts
+    pairs: int = 0  # kept DPO pairs
+    longer: int = 0  # ... whose chosen response is the longer
+    ratios: array[float] = field(default_factory=lambda: array("d"))  # chosen/rejected length, where rejected is not empty
+
+    @classmethod
+    def of(cls, decisions: Iterable[Decision] = (), lengths: Iterable[tuple[int, int]] = ()) -> Labels:
+        labels = cls()
+        for decision in decisions:
+            labels.add(decision)
+        for chosen, rejected in lengths:
+            labels.add_pair(chosen, rejected)
+        return labels
+
+    def add(self, d: Decision) -> None:
+        self.decisions += 1
+        if d.consistent is not None:
+            self.swapped += 1
+            self.consistent += d.consistent
+        if not d.decisive:
+            return
+        self.decisive += 1
+        self.first_won += d.first_shown_won
+        if d.kind == "single":
+            for name, won in ((d.a, d.verdict == "A"), (d.b, d.verdict == "B")):
+                entry = self.wins.setdefault(name, [0, 0])
+                entry[0] += 1
+                entry[1] += won
+        if d.score_a is not None and d.score_b is not None:
+            self.score_margins.append(abs(d.score_a - d.score_b))
+
+    def add_pair(self, chosen: int, rejected: int) -> None:
+        """A kept pair's (chosen, rejected) lengths."""
+        self.pairs += 1
+        self.longer += chosen > rejected
+        if rejected:
+            self.ratios.append(chosen / rejected)
+
+    def position(self) -> dict[str, Any]:
+        """Share of decisive verdicts won by the response shown first, its 95% interval and a test against 50%."""
+        return {**_share(self.first_won, self.decisive),
+                "p_value": binomial_p(self.first_won, self.decisive) if self.decisive else None,
+                "swap_consistency": _share(self.consistent, self.swapped) if self.swapped else None}
+
+    def length(self) -> dict[str, Any]:
+        """Of the kept pairs: how often chosen is the longer, and the median ratio chosen/rejected."""
+        return {**_share(self.longer, self.pairs), "median_ratio": median(self.ratios) if self.ratios else None}
+
+    def sources(self) -> dict[str, dict[str, Any]]:
+        """Each source's wins over its decisive comparisons with another source."""
+        return {name: {"n": n, "wins": wins, "win_rate": wins / n} for name, (n, wins) in self.wins.items()}
+
+    def margins(self) -> dict[str, Any] | None:
+        """The score margins of the decisive verdicts that have scores: quartiles and the share under one point."""
+        values = sorted(self.score_margins)
+        if not values:
+            return None
+
+        def at(q: float) -> float:
+            return values[min(len(values) - 1, int(q * len(values)))]
+
+        return {"n": len(values), "min": values[0], "q1": at(0.25), "median": median(values), "q3": at(0.75),
+                "max": values[-1], "under_1": sum(v < 1 for v in values) / len(values)}
+
+    def report(self, source_models: dict[str, list[str]], evaluator_models: Sequence[str]) -> dict[str, Any]:
+        """Every diagnostic of a run, with its warnings."""
+        win_rates = self.sources()
+        report: dict[str, Any] = {
+            "decisions": self.decisions, "decisive": self.decisive, "position": self.position(), "length": self.length(),
+            "sources": win_rates, "self_preference": self_preference(win_rates, source_models, evaluator_models),
+            "margins": self.margins(),
+        }
+        report["warnings"] = warnings(report)
+        return report
+
+
+def position(decisions: Iterable[Decision]) -> dict[str, Any]:
+    """Share of decisive verdicts won by the response shown first, its 95% interval and a test against 50%."""
+    return Labels.of(decisions).position()
+
+
+def length(lengths: Iterable[tuple[int, int]]) -> dict[str, Any]:
     """Of the kept pairs' (chosen, rejected) lengths: how often chosen is the longer, and the median ratio chosen/rejected."""
-    longer = sum(c > r for c, r in lengths)
-    ratios = [c / r for c, r in lengths if r]
-    return {**_share(longer, len(lengths)), "median_ratio": median(ratios) if ratios else None}
-
-
-def sources(decisions: Sequence[Decision]) -> dict[str, dict[str, Any]]:
-    """Each source's wins over its decisive comparisons with another source."""
-    out: dict[str, dict[str, Any]] = {}
-    for d in (d for d in decisions if d.kind == "single" and d.decisive):
-        for name, won in ((d.a, d.verdict == "A"), (d.b, d.verdict == "B")):
-            entry = out.setdefault(name, {"n": 0, "wins": 0})
-            entry["n"] += 1
-            entry["wins"] += won
-    for entry in out.values():
-        entry["win_rate"] = entry["wins"] / entry["n"]
-    return out
+    return Labels.of(lengths=lengths).length()
 
 
 def self_preference(win_rates: dict[str, dict[str, Any]], source_models: dict[str, list[str]],
@@ -107,20 +176,6 @@ def self_preference(win_rates: dict[str, dict[str, Any]], source_models: dict[st
         out.append({"source": name, "model": shared[0], "win_rate": win_rates[name]["win_rate"], "n": win_rates[name]["n"],
                     "others_win_rate": rest_wins / rest_n if rest_n else None})
     return out
-
-
-def margins(decisions: Sequence[Decision]) -> dict[str, Any] | None:
-    """The score margins of the decisive verdicts that have scores: quartiles and the share under one point."""
-    values = sorted(abs(d.score_a - d.score_b) for d in decisions
-                    if d.decisive and d.score_a is not None and d.score_b is not None)
-    if not values:
-        return None
-
-    def at(q: float) -> float:
-        return values[min(len(values) - 1, int(q * len(values)))]
-
-    return {"n": len(values), "min": values[0], "q1": at(0.25), "median": median(values), "q3": at(0.75), "max": values[-1],
-            "under_1": sum(v < 1 for v in values) / len(values)}
 
 
 def position_warnings(pos: dict[str, Any]) -> list[str]:
@@ -154,14 +209,7 @@ def warnings(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def label_report(decisions: Sequence[Decision], lengths: Sequence[tuple[int, int]], source_models: dict[str, list[str]],
+def label_report(decisions: Iterable[Decision], lengths: Iterable[tuple[int, int]], source_models: dict[str, list[str]],
                  evaluator_models: Sequence[str]) -> dict[str, Any]:
-    """Every diagnostic of a run, with its warnings."""
-    win_rates = sources(decisions)
-    report: dict[str, Any] = {
-        "decisions": len(decisions), "decisive": sum(d.decisive for d in decisions),
-        "position": position(decisions), "length": length(lengths), "sources": win_rates,
-        "self_preference": self_preference(win_rates, source_models, evaluator_models), "margins": margins(decisions),
-    }
-    report["warnings"] = warnings(report)
-    return report
+    """Every diagnostic of these decisions and kept pairs' lengths, with its warnings."""
+    return Labels.of(decisions, lengths).report(source_models, evaluator_models)

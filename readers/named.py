@@ -95,12 +95,12 @@ def recorded_path(value: str | Path) -> Path:
 
 def _mt_bench(dataset: str, local: str) -> list[PromptItem]:
     path = root_of(dataset) / local
-    return [PromptItem(id=str(r["question_id"]), prompt=r["turns"][0]) for _, r in read_records(path)]
+    return [PromptItem(str(r["question_id"]), r["turns"][0], i) for i, (_, r) in enumerate(read_records(path))]
 
 
 def _alpaca_eval() -> list[PromptItem]:
     path = root_of("alpaca-eval") / "prompts/alpaca_eval_instructions/raw/gpt4_1106_preview_model_outputs.json"
-    return [PromptItem(id=str(i), prompt=r["instruction"]) for i, r in enumerate(read_json(path))]
+    return [PromptItem(str(i), r["instruction"], i) for i, r in enumerate(read_json(path))]
 
 
 PROMPTS: dict[str, Callable[[], list[PromptItem]]] = {

@@ -12,7 +12,7 @@ from fellowship.data.catalogue import catalogue
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import atomic_path, atomic_writer
 from fellowship.guard.screen import FLAG_KINDS
-from fellowship.metrics.labels import Decision, label_report
+from fellowship.metrics.labels import Decision, Labels
 from fellowship.models.prices import Price, Prices
 from fellowship.preference.balance import kto_balance
 from fellowship.preference.card import dataset_card
@@ -119,8 +119,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
     done = invalid = 0
     spend = Tally(prices or Prices({}))  # each row's tokens by role, source and model: their sums are the row's totals
     spend.add({"spent": failed_spent or {}})
-    decisions: list[Decision] = []
-    lengths: list[tuple[int, int]] = []
+    labels = Labels()
     figures = Figures()
     previous = _previous_files(out_dir)
     with ExitStack() as stack:
@@ -129,14 +128,16 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
             built = rows_of(row, rules, base)
             files.write(built)
             total.add_counts(built)
-            lengths += [(len(_text(r["chosen"])), len(_text(r["rejected"]))) for kind in rules.kinds for r in built.dpo[kind]]
-            decisions += decisions_of(row)
+            for pair in (r for kind in rules.kinds for r in built.dpo[kind]):
+                labels.add_pair(len(_text(pair["chosen"])), len(_text(pair["rejected"])))
+            for decision in decisions_of(row):
+                labels.add(decision)
             figures.add(built.outcomes, row)
             spend.add(row)
             invalid += invalid_verdicts(row)
             done += 1
         files.close()
-    labels = label_report(decisions, lengths, {s["name"]: s["models"] for s in base["sources"]}, evaluator_models(config["evaluator"]))
+    report = labels.report({s["name"]: s["models"] for s in base["sources"]}, evaluator_models(config["evaluator"]))
     rows_written = {path.name: files.counts[key] for key, path in files.paths.items()}
     balance = {files.paths[kind, "kto"].name: kto_balance(files.desirable[kind], files.counts[kind, "kto"]) for kind in rules.kinds}
     for stale in previous - set(rows_written):  # files of an earlier export with other kinds or format
@@ -144,7 +145,7 @@ def write_dataset(out_dir: Path, journal_rows: Iterable[dict[str, Any]], rules: 
     summary = {
         "prompts": prompts, "done": done, "failed": len(failed_ids), "failed_ids": failed_ids,
         "rows": rows_written, "balance": balance, "dropped": dict(sorted(total.dropped.items())), "invalid_verdicts": invalid,
-        "labels": labels, "calibration": calibration,
+        "labels": report, "calibration": calibration,
         "suspect": {"policy": rules.suspect, "screened": total.screened, "flagged": total.flagged.get("any", 0),
                     "by_kind": {kind: total.flagged[kind] for kind in FLAG_KINDS if total.flagged[kind]}},
         "input_tokens": spend.input_tokens, "output_tokens": spend.output_tokens, "spend": spend.report(), "budget": budget,

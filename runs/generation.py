@@ -78,8 +78,8 @@ def prompt_hash(item: PromptItem) -> str:
     return input_hash(item.id, item.prompt)
 
 
-async def _generate_item(item: PromptItem, *, ctx: GenerateContext, index: dict[str, int], concurrency: int) -> dict[str, Any]:
-    return await generate_one(item, ctx, index[item.id], concurrency)
+async def _generate_item(item: PromptItem, *, ctx: GenerateContext, concurrency: int) -> dict[str, Any]:
+    return await generate_one(item, ctx, item.index, concurrency)
 
 
 class Generation:
@@ -105,7 +105,6 @@ class Generation:
         On Ray (`batch.workers`) the prompts run on the cluster this process has joined (see
         `runs.cluster`); this process alone writes the journal and holds the budget.
         """
-        index = {item.id: i for i, item in enumerate(items)}
         self.redone = sum(self.journal.changed(item.id, prompt_hash(item)) for item in items)
         budget = self.budget
         if budget.limited:
@@ -122,22 +121,25 @@ class Generation:
             count += sum(decision.decisive for decision in decisions_of(row))  # rows are built once, as the files are written
             return f"decisive verdicts {count} · {spent_note(budget)}"
 
-        job = partial(_generate_item, ctx=self.ctx, index=index, concurrency=batch.concurrency)
+        job = partial(_generate_item, ctx=self.ctx, concurrency=batch.concurrency)
         done = await batch.journalled(items, job, self.journal, digest=prompt_hash, note=note, failure="",
-                                      key=lambda item: {"id": item.id, "index": index[item.id], "prompt": item.prompt},
+                                      key=lambda item: {"id": item.id, "index": item.index, "prompt": item.prompt},
                                       admit=budget.admit if budget.limited else None)
         self.held_back = len(items) - len(done) - sum(item.id in self.journal.errors for item in items)
 
+    def is_current(self, item: PromptItem) -> bool:
+        """Whether the journal holds the prompt done for its current text."""
+        return item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))
+
     def current(self, items: list[PromptItem]) -> list[str]:
         """The ids of the prompts the journal holds done for their current text, in prompt order."""
-        return [item.id for item in items if item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))]
+        return [item.id for item in items if self.is_current(item)]
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
         budget = self.budget
         current = self.current(items)
-        done = set(current)
-        missing = [item.id for item in items if item.id not in done]
+        missing = [item.id for item in items if not self.is_current(item)]
         held = {i for i in missing if i not in self.journal.errors} if self.held_back else set()
         failed = [i for i in missing if i not in held]
         limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "limits": budget.describe(),

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -136,13 +136,13 @@ def scan_journal(path: Path) -> Scan:
     return scan
 
 
-def pending(done: dict[str, Entry], ids_and_hashes: list[tuple[str, str]]) -> list[int]:
+def pending(done: Mapping[str, Entry], ids_and_hashes: Iterable[tuple[str, str]]) -> list[int]:
     """Positions of the items to do: not finished, or finished on another input (rows of older runs record none)."""
     return [i for i, (item_id, digest) in enumerate(ids_and_hashes)
             if item_id not in done or done[item_id].input_hash not in (None, digest)]
 
 
-def pending_in(path: Path, ids_and_hashes: list[tuple[str, str]], config: dict[str, Any] | None = None) -> list[int]:
+def pending_in(path: Path, ids_and_hashes: Sequence[tuple[str, str]], config: dict[str, Any] | None = None) -> list[int]:
     """`pending` against the journal at `path`, read without taking or changing it (a dry run): every item where there
     is none, or (given `config`) where it was written with another configuration and a run would refuse it."""
     scan = scan_journal(path) if path.is_file() else None
@@ -193,7 +193,7 @@ class Journal:
         entry = self.done.get(item_id)
         return entry is not None and entry.input_hash not in (None, digest)
 
-    def pending(self, ids_and_hashes: list[tuple[str, str]]) -> list[int]:
+    def pending(self, ids_and_hashes: Iterable[tuple[str, str]]) -> list[int]:
         """Positions of the items to do: not finished, or finished on another input."""
         return pending(self.done, ids_and_hashes)
 

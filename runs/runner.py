@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from fellowship.fileio.errors import InputError
+from fellowship.fileio.prompts import PromptItem
 from fellowship.runs.batch import Admit, ItemFailure, run_all
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.threads import checkpointed_items
@@ -58,8 +59,8 @@ class Silent:
 
 
 def hash_of(item: Any) -> str:
-    """What an item asks, exactly: all of its fields."""
-    return input_hash(item.model_dump_json())
+    """What an item asks, exactly: all of its fields (a prompt's id and text, not its place)."""
+    return input_hash(item.asked() if isinstance(item, PromptItem) else item.model_dump_json())
 
 
 def open_journal(path: Path, config: dict[str, Any]) -> Journal:
@@ -104,12 +105,15 @@ class Batch:
         ids of the items done for their current input, in item order (`journal.rows` reads their rows); no row is held
         meanwhile.
         """
-        digests = [digest(item) for item in items]
-        ids = [str(key(item)["id"]) for item in items]
-        todo = journal.pending(list(zip(ids, digests)))
+        # Nothing per item is kept beside the items: ids and hashes are taken again where needed (a hash is a
+        # microsecond), so a run's memory is its items and the journal's index.
+        def id_of(item: T) -> str:
+            return str(key(item)["id"])
+
+        todo = journal.pending((id_of(item), digest(item)) for item in items)
         if len(todo) < len(items):
             self.meter.say(f"resuming: {len(items) - len(todo)} of {len(items)} {self.noun} already in {journal.path}")
-        if redone := sum(journal.changed(i, d) for i, d in zip(ids, digests)):
+        if redone := sum(journal.changed(id_of(item), digest(item)) for item in items):
             self.meter.say(f"{redone} of the {self.noun} changed since done: doing them again "
                            "(their new rows replace the old)")
         failures = 0
@@ -117,8 +121,8 @@ class Batch:
 
         def done(position: int, result: Any) -> None:
             nonlocal failures, last
-            index = todo[position]
-            row = {**key(items[index]), "input_hash": digests[index]}
+            item = items[todo[position]]
+            row = {**key(item), "input_hash": digest(item)}
             if isinstance(result, ItemFailure):
                 failures += 1
                 row["error"] = f"{failure}{result}"
@@ -140,7 +144,7 @@ class Batch:
             await self._run([items[i] for i in todo], job, done, keep=False, admit=admit)
         finally:
             self.meter.finish()
-        return [i for i, d in zip(ids, digests) if i in journal.done and not journal.changed(i, d)]
+        return [item_id for item in items if (item_id := id_of(item)) in journal.done and not journal.changed(item_id, digest(item))]
 
     async def into_file(self, path: Path, config: dict[str, Any], items: Sequence[T], job: Callable[[T], Awaitable[Any]], *,
                         key: Callable[[T], Row], digest: Callable[[T], str] = hash_of) -> list[Row]:
