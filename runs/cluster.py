@@ -69,17 +69,21 @@ def _worker_class() -> Any:
 
     @ray.remote(max_restarts=-1, max_task_retries=-1)
     class Worker:
-        """Runs jobs on its own event loop; local traces go to this node's FELLOWSHIP_HOME."""
+        """Runs the job on each item it is given, on its own event loop; local traces go to this node's FELLOWSHIP_HOME.
 
-        def __init__(self, command: str, secrets: dict[str, str]) -> None:
+        The job comes once, at the start (its unpickling imports what it runs: all workers at once, before the first
+        item), not with every item."""
+
+        def __init__(self, command: str, secrets: dict[str, str], job: Callable[[Any], Awaitable[Any]]) -> None:
             os.environ.update(secrets)
             if os.environ.get("FELLOWSHIP_LOCAL_TRACES", "1") != "0":
                 from fellowship.tracing.local import enable
 
                 enable(command)
+            self.job = job
 
-        async def run(self, job: Callable[[Any], Awaitable[Any]], item: Any) -> Any:
-            result = await job(item)
+        async def run(self, item: Any) -> Any:
+            result = await self.job(item)
             if isinstance(result, dict):  # a journal row: say which node made it
                 result["worker"] = ray.util.get_node_ip_address()
             return result
@@ -118,15 +122,16 @@ async def run_on_cluster(
     share = min(0.5, cpus / workers / 2)
     worker = _worker_class()
     secrets = ray.put({name: os.environ[name] for name in SECRETS if name in os.environ})
-    actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets)
-              for _ in range(workers)]
     job_ref = ray.put(job)
+    actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets,
+                                                                                                             job_ref)
+              for _ in range(workers)]
     results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     gate = Gate(items, admit)  # shared: `concurrency` slots per actor, each taking the next item when free
     record = recorder(results if keep else None, on_done)  # here, on the driver: it holds the journal and the budget
 
     def on(actor: Any) -> Callable[[T], Awaitable[R]]:
-        return lambda item: actor.run.remote(job_ref, item)  # a Ray object ref: awaiting it gives the result
+        return lambda item: actor.run.remote(item)  # a Ray object ref: awaiting it gives the result
 
     try:
         await asyncio.gather(*(gate.serve(on(actors[n % workers]), record) for n in range(min(workers * concurrency, len(items)))))

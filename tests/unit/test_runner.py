@@ -56,3 +56,15 @@ async def test_a_journalled_batch_skips_what_the_journal_holds_and_redoes_a_chan
     rows = list(journal.rows(await Batch("test", 2).journalled(items, job, journal, key=lambda item: {"id": item.id})))
     journal.close()
     assert calls == ["2"] and rows[2]["answer"] == "CHANGED" and len(rows) == 5
+
+
+def test_a_prompt_hashes_as_its_id_and_text_did_when_it_was_a_pydantic_model():
+    """Results files of win-rate runs record each prompt's hash: a prompt keeps the one it had (its place aside)."""
+    from fellowship.fileio.prompts import PromptItem
+    from fellowship.runs.journal import input_hash
+    from fellowship.runs.runner import hash_of
+
+    # What PromptItem(id="7", prompt=...).model_dump_json() wrote before prompts were dataclasses.
+    before = input_hash('{"id":"7","prompt":"Héllo \\"you\\"\\n\\u0000 ✓"}')
+    assert hash_of(PromptItem("7", 'Héllo "you"\n\x00 ✓', 41)) == hash_of(PromptItem("7", 'Héllo "you"\n\x00 ✓')) == before
+    assert hash_of(PromptItem("7", "Hello")) != hash_of(PromptItem("8", "Hello"))
