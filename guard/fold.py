@@ -70,6 +70,7 @@ class Folded:
 
 
 def fold(text: str) -> Folded:
+    origin: Sequence[int]
     if text.isascii():  # no invisible, accented or look-alike characters: one character each, lowercased
         folded, origin = text.lower(), range(len(text))
     else:

@@ -76,7 +76,7 @@ class ServerChatOpenAI(ChatOpenAI):
             options["params"] = payload["extra_query"]
         if payload.get("timeout") is not None:
             options["timeout"] = payload["timeout"]
-        reply: dict[str, Any] = await self.root_async_client.post("/chat/completions", body=body, options=options,  # type: ignore[arg-type]
+        reply: dict[str, Any] = await self.root_async_client.post("/chat/completions", body=body, options=options,
                                                                   cast_to=object)
         return reply
 

@@ -127,19 +127,15 @@ class Generation:
                                       admit=budget.admit if budget.limited else None)
         self.held_back = len(items) - len(done) - sum(item.id in self.journal.errors for item in items)
 
-    def is_current(self, item: PromptItem) -> bool:
-        """Whether the journal holds the prompt done for its current text."""
-        return item.id in self.journal.done and not self.journal.changed(item.id, prompt_hash(item))
-
     def current(self, items: list[PromptItem]) -> list[str]:
         """The ids of the prompts the journal holds done for their current text, in prompt order."""
-        return [item.id for item in items if self.is_current(item)]
+        return [item.id for item in items if self.journal.holds(item.id, prompt_hash(item))]
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
         budget = self.budget
         current = self.current(items)
-        missing = [item.id for item in items if not self.is_current(item)]
+        missing = [item.id for item in items if not self.journal.holds(item.id, prompt_hash(item))]
         held = {i for i in missing if i not in self.journal.errors} if self.held_back else set()
         failed = [i for i in missing if i not in held]
         limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "limits": budget.describe(),

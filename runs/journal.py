@@ -193,6 +193,10 @@ class Journal:
         entry = self.done.get(item_id)
         return entry is not None and entry.input_hash not in (None, digest)
 
+    def holds(self, item_id: str, digest: str) -> bool:
+        """Whether the item is done for this input."""
+        return item_id in self.done and not self.changed(item_id, digest)
+
     def pending(self, ids_and_hashes: Iterable[tuple[str, str]]) -> list[int]:
         """Positions of the items to do: not finished, or finished on another input."""
         return pending(self.done, ids_and_hashes)

@@ -144,7 +144,7 @@ class Batch:
             await self._run([items[i] for i in todo], job, done, keep=False, admit=admit)
         finally:
             self.meter.finish()
-        return [item_id for item in items if (item_id := id_of(item)) in journal.done and not journal.changed(item_id, digest(item))]
+        return [item_id for item in items if journal.holds(item_id := id_of(item), digest(item))]
 
     async def into_file(self, path: Path, config: dict[str, Any], items: Sequence[T], job: Callable[[T], Awaitable[Any]], *,
                         key: Callable[[T], Row], digest: Callable[[T], str] = hash_of) -> list[Row]:
