@@ -27,6 +27,15 @@ class ModelCallFailed(RuntimeError):
         self.status_code = status_code  # the server's HTTP status, where it answered (see constraints.rejected)
 
 
+class NotACompletion(ValueError):
+    """A server's 200 answer that is not a chat completion (an error object, a proxy's page)."""
+
+    def __init__(self, reply: Any) -> None:
+        error = (reply.get("error") or reply.get("message") or reply.get("detail")) if isinstance(reply, dict) else None
+        shown = error.get("message", error) if isinstance(error, dict) else error if error is not None else reply
+        super().__init__(f"the server's answer is not a chat completion: {str(shown)[:200]!r}")
+
+
 class ServerChatOpenAI(ChatOpenAI):
     """ChatOpenAI that knows how its server constrains answers, says once when the server overruns the token
     limit, and names the model and the URL when a call fails."""
@@ -38,7 +47,9 @@ class ServerChatOpenAI(ChatOpenAI):
         if isinstance(exc, openai.APITimeoutError) and isinstance(self.request_timeout, (int, float)):
             what = f"timed out after {self.request_timeout:g} s"
         elif isinstance(exc, json.JSONDecodeError):
-            what = f"the server's answer is not valid JSON ({exc})"
+            what = f"the server's answer is not valid JSON ({exc}): {exc.doc[:120]!r}"
+        elif isinstance(exc, NotACompletion):
+            what = str(exc)
         else:
             what = f"{type(exc).__name__}: {exc}"
         return ModelCallFailed(f"openai:{self.model_name} at {where}: {what}", getattr(exc, "status_code", None))
@@ -57,7 +68,7 @@ class ServerChatOpenAI(ChatOpenAI):
             if payload.get("stream") or "response_format" in payload or self._use_responses_api(payload):
                 return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
             return self._create_chat_result(await self._post_chat(payload))
-        except (openai.OpenAIError, json.JSONDecodeError) as exc:
+        except (openai.OpenAIError, json.JSONDecodeError, NotACompletion) as exc:
             raise self._failed(exc) from exc
 
     async def _post_chat(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -76,8 +87,11 @@ class ServerChatOpenAI(ChatOpenAI):
             options["params"] = payload["extra_query"]
         if payload.get("timeout") is not None:
             options["timeout"] = payload["timeout"]
-        reply: dict[str, Any] = await self.root_async_client.post("/chat/completions", body=body, options=options,
-                                                                  cast_to=object)
+        reply = await self.root_async_client.post("/chat/completions", body=body, options=options, cast_to=object)
+        if isinstance(reply, str):  # a body under another content type than JSON's: read as create() reads it
+            reply = json.loads(reply)
+        if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list) or not reply["choices"]:
+            raise NotACompletion(reply)
         return reply
 
     def _create_chat_result(self, response: dict[str, Any] | openai.BaseModel, generation_info: dict[str, Any] | None = None) -> ChatResult:

@@ -27,10 +27,10 @@ def instant_reply(body: dict[str, Any]) -> str:
     return f"An answer of a dozen words or so, written at once (seed {body.get('seed')})."
 
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes) -> None:
+def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str = "application/json") -> None:
     """One JSON response: status, headers, body (also used by the benchmarks' counting proxy)."""
     handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
@@ -43,15 +43,15 @@ class ScriptedOpenAIServer:
     with HTTP 400, as a server does with a constraint it does not take; `latency` seconds
     pass before each answer, as for a model that takes its time; `extras(path, body)` answers
     any other POST path (tokenizer endpoints), or None for a 404; a request for which `fails(body)`
-    is true gets HTTP 400, which clients do not retry.
+    is true gets HTTP 400, which clients do not retry; `content_type` is the type its JSON answers are sent as.
     """
 
     def __init__(self, reply: Reply, owned_by: str = "someone", refuse: str | None = None, latency: float = 0.0,
                  keep_requests: bool = True, usage: Callable[[dict[str, Any], str], tuple[int, int]] | None = None,
                  extras: Callable[[str, dict[str, Any]], dict[str, Any] | None] | None = None,
-                 fails: Callable[[dict[str, Any]], bool] | None = None) -> None:
+                 fails: Callable[[dict[str, Any]], bool] | None = None, content_type: str = "application/json") -> None:
         self.reply, self.owned_by, self.refuse, self.latency, self.extras = reply, owned_by, refuse, latency, extras
-        self.fails = fails
+        self.fails, self.content_type = fails, content_type
         self.paths: list[str] = [] if keep_requests else _Discard()
         self.usage = usage or (lambda body, text: (10, 5))  # (prompt, completion) tokens it reports for a request
         # Without keep_requests nothing is recorded: a long run then measures its client, not this double.
@@ -64,7 +64,7 @@ class ScriptedOpenAIServer:
                 pass
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                send_json(self, status, json.dumps(payload).encode())
+                send_json(self, status, json.dumps(payload).encode(), server.content_type)
 
             def do_GET(self) -> None:  # noqa: N802
                 self._send(200, {"object": "list", "data": [{"id": "m", "object": "model", "owned_by": server.owned_by}]})
@@ -128,7 +128,8 @@ def scripted_server(reply: Reply, **kwargs: Any) -> AbstractContextManager[Scrip
 class FaultyOpenAIServer(ScriptedOpenAIServer):
     """A test double of an OpenAI-compatible server that fails in one way while `failing` is set:
     `500`, `429` (with `Retry-After: 1`), `429-bare` (without it), `bad-json` (a 200 with a broken body),
-    `drop` (the connection closed without an answer), `hang` (no answer for `hang` seconds)."""
+    `drop` (the connection closed without an answer), `hang` (no answer for `hang` seconds), `html` (a 200 with a
+    proxy's web page), `error-object` (a 200 whose JSON is an error, not a completion)."""
 
     def __init__(self, reply: Reply, fault: str, hang: float = 5.0, **kwargs: Any) -> None:
         super().__init__(reply, **kwargs)
@@ -154,6 +155,15 @@ class FaultyOpenAIServer(ScriptedOpenAIServer):
                     self.wfile.write(body)
                 elif server.fault == "bad-json":
                     send_json(self, 200, b'{"id": "x", "choices": [{"mess')
+                elif server.fault == "html":
+                    page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                elif server.fault == "error-object":
+                    send_json(self, 200, b'{"object": "error", "message": "the model is still loading"}')
                 elif server.fault == "drop":
                     self.connection.shutdown(2)
                     self.close_connection = True

@@ -55,6 +55,8 @@ def prompts(tmp_path):
     ("429", "Error code: 429 - scripted failure"),
     ("429-bare", "Error code: 429 - scripted failure"),
     ("bad-json", "the server's answer is not valid JSON"),
+    ("html", "the server's answer is not valid JSON (Expecting value: line 1 column 1 (char 0)): '<html><body><h1>502 Bad"),
+    ("error-object", "the server's answer is not a chat completion: 'the model is still loading'"),
     ("drop", "Connection error."),
     ("hang", "timed out after 1 s"),
 ])

@@ -158,3 +158,14 @@ async def test_a_call_sends_and_reads_what_langchains_own_chat_openai_does(logpr
     assert ours_reply.response_metadata["token_usage"] == their_usage == {"prompt_tokens": 31, "completion_tokens": 7,
                                                                            "total_tokens": 38}
     assert (ours_reply.response_metadata.get("logprobs") is not None) == logprobs
+
+
+async def test_a_completion_sent_under_another_content_type_is_read_as_create_reads_it():
+    """Some servers and proxies label their JSON `text/plain`: `create()` reads the body as JSON all the same, and so
+    does the backend's own post (openai's client hands it back as text)."""
+    from langchain_core.messages import HumanMessage
+
+    with scripted_server(lambda body: "Four.", usage=lambda body, text: (12, 2), content_type="text/plain") as server:
+        reply = await load_chat_model("openai:m", ModelSettings(base_url=server.url, max_tokens=8)).ainvoke(
+            [HumanMessage("Two plus two?")])
+    assert reply.text == "Four." and reply.usage_metadata["input_tokens"] == 12 and reply.usage_metadata["output_tokens"] == 2
