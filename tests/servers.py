@@ -28,7 +28,7 @@ def instant_reply(body: dict[str, Any]) -> str:
 
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str = "application/json") -> None:
-    """One JSON response: status, headers, body (also used by the benchmarks' counting proxy)."""
+    """One response, JSON unless told otherwise: status, headers, body (also used by the benchmarks' counting proxy)."""
     handler.send_response(status)
     handler.send_header("Content-Type", content_type)
     handler.send_header("Content-Length", str(len(data)))
@@ -156,12 +156,7 @@ class FaultyOpenAIServer(ScriptedOpenAIServer):
                 elif server.fault == "bad-json":
                     send_json(self, 200, b'{"id": "x", "choices": [{"mess')
                 elif server.fault == "html":
-                    page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/html")
-                    self.send_header("Content-Length", str(len(page)))
-                    self.end_headers()
-                    self.wfile.write(page)
+                    send_json(self, 200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 elif server.fault == "error-object":
                     send_json(self, 200, b'{"object": "error", "message": "the model is still loading"}')
                 elif server.fault == "drop":
