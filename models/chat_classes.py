@@ -31,8 +31,9 @@ class NotACompletion(ValueError):
     """A server's 200 answer that is not a chat completion (an error object, a proxy's page)."""
 
     def __init__(self, reply: Any) -> None:
-        error = (reply.get("error") or reply.get("message") or reply.get("detail")) if isinstance(reply, dict) else None
-        shown = error.get("message", error) if isinstance(error, dict) else error if error is not None else reply
+        shown = reply
+        if isinstance(reply, dict) and (said := reply.get("error") or reply.get("message") or reply.get("detail")):
+            shown = said.get("message", said) if isinstance(said, dict) else said  # OpenAI's {"error": {"message": ...}}
         super().__init__(f"the server's answer is not a chat completion: {str(shown)[:200]!r}")
 
 

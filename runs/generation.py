@@ -129,13 +129,20 @@ class Generation:
 
     def current(self, items: list[PromptItem]) -> list[str]:
         """The ids of the prompts the journal holds done for their current text, in prompt order."""
-        return [item.id for item in items if self.journal.holds(item.id, prompt_hash(item))]
+        return self.split(items)[0]
+
+    def split(self, items: list[PromptItem]) -> tuple[list[str], list[str]]:
+        """The prompts' ids in prompt order, in two: done for their current text, and not."""
+        current: list[str] = []
+        missing: list[str] = []
+        for item in items:
+            (current if self.journal.holds(item.id, prompt_hash(item)) else missing).append(item.id)
+        return current, missing
 
     def write(self, items: list[PromptItem], seconds: float, calibration: dict[str, Any] | None = None) -> dict[str, Any]:
         """Write the dataset files and card atomically from the journal's rows (prompt order), read one at a time."""
         budget = self.budget
-        current = self.current(items)
-        missing = [item.id for item in items if not self.journal.holds(item.id, prompt_hash(item))]
+        current, missing = self.split(items)
         held = {i for i in missing if i not in self.journal.errors} if self.held_back else set()
         failed = [i for i in missing if i not in held]
         limits = {"max_dollars": budget.max_dollars, "max_tokens": budget.max_tokens, "limits": budget.describe(),
