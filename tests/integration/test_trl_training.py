@@ -1,9 +1,10 @@
 """The real `generate` output trains with TRL: DPOTrainer and KTOTrainer, two steps each.
 
-The embedded SmolLM2 is loaded from its GGUF file by transformers and copied into a plain
-model of the same configuration once per session (transformers refuses to train a model
-loaded straight from GGUF). The dataset is made by `fellowship generate` on the embedded
-model, then loaded by config name from the dataset card.
+The dataset is made by `fellowship generate` on the embedded model, then loaded by config
+name from the dataset card. What trains on it is a small Llama (two layers, 64 wide, freshly
+initialised) that reads with SmolLM2's own tokenizer and chat template, taken from the GGUF
+file: the rows, the tokenizer and both trainers are the real ones, and four steps of the
+full 135M model would take two minutes of CPU that prove nothing more about the data.
 """
 
 from __future__ import annotations
@@ -23,18 +24,19 @@ PROMPTS = ["Name a fruit and its colour.", "Give one tip for sleeping well.", "S
 
 
 @pytest.fixture(scope="session")
-def plain_smollm2(gguf, tmp_path_factory):
-    """(model path, tokenizer) of SmolLM2 as a plain, trainable transformers checkpoint."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def small_llama(gguf, tmp_path_factory):
+    """The path of a small, trainable Llama checkpoint with SmolLM2's tokenizer beside it."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    config = quantized.config
-    del config.quantization_config  # the weights are dequantized floats; the marker alone blocks training
-    plain = AutoModelForCausalLM.from_config(config)
-    plain.load_state_dict(quantized.state_dict())
-    path = tmp_path_factory.mktemp("smollm2-plain")
-    plain.save_pretrained(path)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("small-llama")
+    LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
 
@@ -69,23 +71,23 @@ def _train(trainer):
     assert _changed(before, trainer.model), "two optimizer steps left every weight as it was"
 
 
-def test_dpo_and_kto_train_on_generated_rows(plain_smollm2, generated, tmp_path):
+def test_dpo_and_kto_train_on_generated_rows(small_llama, generated, tmp_path):
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(plain_smollm2)
+    tokenizer = AutoTokenizer.from_pretrained(small_llama)
     common = {"max_steps": 2, "per_device_train_batch_size": 2, "max_length": 256, "report_to": "none",
               "logging_steps": 1, "save_strategy": "no", "use_cpu": True}
 
     dpo = load_dataset(str(generated), "single_dpo", split="train")  # by config name, from the card
     assert {"prompt", "chosen", "rejected", "provenance"} <= set(dpo.column_names)
-    _train(trl.DPOTrainer(model=AutoModelForCausalLM.from_pretrained(plain_smollm2), processing_class=tokenizer,
+    _train(trl.DPOTrainer(model=AutoModelForCausalLM.from_pretrained(small_llama), processing_class=tokenizer,
                           args=trl.DPOConfig(output_dir=str(tmp_path / "dpo"), **common), train_dataset=dpo))
 
     kto = load_dataset(str(generated), "single_kto", split="train")
     assert set(kto["label"]) == {True, False}
     balance = json.loads((generated / "summary.json").read_text())["balance"]["single_kto.jsonl"]
     weight = balance["desirable_weight"][0]
-    _train(trl.KTOTrainer(model=AutoModelForCausalLM.from_pretrained(plain_smollm2), processing_class=tokenizer,
+    _train(trl.KTOTrainer(model=AutoModelForCausalLM.from_pretrained(small_llama), processing_class=tokenizer,
                           args=trl.KTOConfig(output_dir=str(tmp_path / "kto"), desirable_weight=weight, **common),
                           train_dataset=kto))
