@@ -22,27 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import _common  # noqa: F401
 
+from tests.servers import instant_server_process
+
 CONCURRENCY = 16
-
-
-def serve() -> None:
-    """The scripted server, in this process until killed; it prints its port, and keeps no request bodies."""
-    from tests.servers import ScriptedOpenAIServer, instant_reply
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 1024  # the default backlog of 5 resets connections under a burst
-        daemon_threads = True
-
-    server = ScriptedOpenAIServer(instant_reply, keep_requests=False)
-    server.httpd.server_close()
-    httpd = Server(("127.0.0.1", 0), server.httpd.RequestHandlerClass)
-    print(httpd.server_address[1], flush=True)
-    httpd.serve_forever()
 
 
 async def floor(url: str, prompts: int) -> float:
@@ -88,15 +74,8 @@ def generate(url: str, prompts: int, folder: Path) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prompts", type=int, nargs="+", default=[2000])
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve()
-        return
-    server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
-    assert server.stdout is not None
-    url = f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
-    try:
+    with instant_server_process() as url:
         print("| prompts | bare client (s) | generate (s) | ratio | peak RSS (MB) | journal (MB) | traces (MB) |")
         print("|---|---|---|---|---|---|---|")
         for count in args.prompts:
@@ -110,8 +89,6 @@ def main() -> None:
                 assert summary["done"] == count and summary["rows"]["single_dpo.jsonl"] == count, summary  # every prompt judged
             print(f"| {count:,} | {bare:.1f} | {seconds:.1f} | {seconds / bare:.2f} | {peak:.0f} | {journal:.1f} | {traces:.1f} |",
                   flush=True)
-    finally:
-        server.kill()
 
 
 if __name__ == "__main__":

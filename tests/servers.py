@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 Reply = Callable[[dict[str, Any]], "str | tuple[str, list[dict[str, Any]]]"]
@@ -124,6 +127,25 @@ def scripted_server(reply: Reply, **kwargs: Any) -> AbstractContextManager[Scrip
     return serving(ScriptedOpenAIServer(reply, **kwargs))
 
 
+class _BurstServer(ThreadingHTTPServer):
+    request_queue_size = 1024  # the default backlog of 5 resets connections under a burst
+    daemon_threads = True
+
+
+@contextmanager
+def instant_server_process() -> Iterator[str]:
+    """`instant_reply` served from a process of its own (keeping no request): its base URL. Measurements of the client
+    then see neither the server's threads nor its allocations, and the server runs on another core."""
+    root = Path(__file__).resolve().parents[1]
+    server = subprocess.Popen([sys.executable, "-m", "tests.servers"], stdout=subprocess.PIPE, text=True, cwd=root)
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{int(server.stdout.readline())}/v1"
+    finally:
+        server.kill()
+        server.wait()
+
+
 
 class FaultyOpenAIServer(ScriptedOpenAIServer):
     """A test double of an OpenAI-compatible server that fails in one way while `failing` is set:
@@ -170,3 +192,9 @@ class FaultyOpenAIServer(ScriptedOpenAIServer):
 
 def faulty_server(reply: Reply, fault: str, **kwargs: Any) -> AbstractContextManager[FaultyOpenAIServer]:
     return serving(FaultyOpenAIServer(reply, fault, **kwargs))
+
+
+if __name__ == "__main__":  # `instant_server_process`: serve until killed, the port on the first line
+    _httpd = _BurstServer(("127.0.0.1", 0), ScriptedOpenAIServer(instant_reply, keep_requests=False).httpd.RequestHandlerClass)
+    print(_httpd.server_address[1], flush=True)
+    _httpd.serve_forever()

@@ -121,8 +121,15 @@ def test_pandalm_keeps_each_annotator(need_data):
 
 
 def test_hub_ids_fail_clearly_offline(monkeypatch):
+    import datasets.config
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # Both libraries read the variables once, at import, which an earlier test may have done: without these, the Hub
+    # is tried for real and the test waits out its retries (20 s) before the same error.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     result = runner.invoke(app, ["agreement", "--dataset", "ma-eval/pandalm-eval", "--recorded", "x.json"])
     assert result.exit_code == 2 and "ma-eval/pandalm-eval" in result.stderr
 
