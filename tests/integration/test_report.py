@@ -41,7 +41,7 @@ def run(tmp_path, fake_models) -> Path:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, [
         "generate", "--prompts", str(prompts), "--out", str(out), "--candidate", "local=local:smollm2",
-        "--candidate", "hostile=openai:hostile", "--loop", "loop=local:smollm2,local:smollm2", "--iterations", "2",
+        "--candidate", "hostile=openai:hostile", "--loop", "loop=local:smollm2,local:smollm2", "--iterations", "1",
         "--max-tokens", "48", "--review-max-tokens", "64", "--judge-max-tokens", "96", "--strategy", "combined-10",
         "--no-preflight"])
     assert result.exit_code == 0, result.output[-2000:]
