@@ -95,7 +95,7 @@ class Cluster:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 try:
-                    proc.wait(timeout=30)
+                    proc.wait(timeout=5)  # a `--block` head can wait 30 s and more on its workers before it exits
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(self.temp, ignore_errors=True)
