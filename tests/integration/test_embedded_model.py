@@ -36,6 +36,7 @@ PAIR = Pair(
     response_b="France is a country in Europe.",
 )
 SETTINGS = {"max_tokens": 160}
+DEBATE_TOKENS = 80  # per turn and final: a debate is six calls or more, each reading the turns before it
 
 
 class Sent(BaseCallbackHandler):
@@ -153,7 +154,7 @@ async def test_jury_of_three_embedded_models():
 
 
 async def test_one_round_debate_on_the_embedded_model(spied):
-    verdict = await debate_pair(PAIR, DebateContext(model="spy:smollm2", rounds=1, **SETTINGS))
+    verdict = await debate_pair(PAIR, DebateContext(model="spy:smollm2", rounds=1, max_tokens=DEBATE_TOKENS))
     assert [t.referee for t in verdict.turns] == ["General Public", "Psychologist", "Critic"]
     assert all(t.text.strip() for t in verdict.turns)
     # each speaker saw the turns before its own
@@ -173,7 +174,7 @@ async def test_one_round_debate_on_the_embedded_model(spied):
 
 
 async def test_debate_swap_runs_the_reversed_debate_and_maps_it_back():
-    verdict = await debate_pair(PAIR, DebateContext(rounds=0, **SETTINGS), swap=True)
+    verdict = await debate_pair(PAIR, DebateContext(rounds=0, max_tokens=DEBATE_TOKENS), swap=True)
     second = verdict.reversed_debate
     assert second is not None and verdict.swap
     assert verdict.orders[1].verdict == flip(second.verdict)
