@@ -18,7 +18,7 @@ PROMPTS = ["Name a fruit.", "What is 3 + 4?", "Say hello in Spanish.", "Name a p
 
 def command(prompts, out) -> list[str]:
     return [sys.executable, "-m", "fellowship.cli", "generate", "--prompts", str(prompts), "--out", str(out),
-            "--max-tokens", "48", "--iterations", "2", "--max-concurrency", "1", "--json"]
+            "--max-tokens", "48", "--iterations", "1", "--max-concurrency", "1", "--json"]
 
 
 def journal_rows(out) -> list[dict]:

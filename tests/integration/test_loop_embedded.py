@@ -40,7 +40,7 @@ async def test_two_iterations_one_reviewer():
 def test_live_winrate_on_three_prompts(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("Name a fruit.\nWhat is 2 + 2?\nSay hello in French.\n")
-    result = CliRunner().invoke(app, ["winrate", "--prompts", str(prompts), "--iterations", "2", "--max-tokens", "60",
+    result = CliRunner().invoke(app, ["winrate", "--prompts", str(prompts), "--iterations", "1", "--max-tokens", "60",
                                       "--results", str(tmp_path / "r.jsonl"), "--max-concurrency", "1", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
