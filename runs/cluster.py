@@ -76,12 +76,15 @@ def _worker_class() -> Any:
         item), not with every item."""
 
         def __init__(self, command: str, secrets: dict[str, str], job: Callable[[Any], Awaitable[Any]]) -> None:
+            from fellowship.runs.collector import settle
+
             os.environ.update(secrets)
             if os.environ.get("FELLOWSHIP_LOCAL_TRACES", "1") != "0":
                 from fellowship.tracing.local import enable
 
                 enable(command)
             self.job = job
+            settle()  # what the job imported stays for the worker's life
 
         async def run(self, item: Any) -> Any:
             result = await self.job(item)

@@ -4,7 +4,8 @@ Every batch command hands its items and a job to `Batch`: `journalled` appends e
 finished item to a resume journal (`runs.journal`) and skips what it already holds;
 `checkpointed` keeps each item's graph runs under a thread of its own, so a single item
 can be resumed or inspected with `--thread`. Either way a failing item is recorded and the
-rest go on, and the `Meter` shows how far the batch has got.
+rest go on, and the `Meter` shows how far the batch has got. The garbage collector is set for
+a long batch while one runs (`runs.collector`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.prompts import PromptItem
 from fellowship.runs.batch import Admit, ItemFailure, run_all
+from fellowship.runs.collector import settled
 from fellowship.runs.journal import Journal, input_hash
 from fellowship.runs.threads import checkpointed_items
 from fellowship.tracing.local import active as local_tracer
@@ -86,12 +88,13 @@ class Batch:
     async def _run(self, items: Sequence[T], job: Callable[[T], Awaitable[R]],
                    on_done: Callable[[int, R | ItemFailure], None], keep: bool = True,
                    admit: Admit | None = None) -> list[R | ItemFailure]:
-        if self.workers:
+        if self.workers:  # each Ray worker settles its own collector
             from fellowship.runs.cluster import run_on_cluster
 
             return await run_on_cluster(items, job, workers=self.workers, concurrency=self.concurrency, command=self.label,
                                         on_done=on_done, keep=keep, admit=admit)
-        return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep, admit=admit)
+        with settled():
+            return await run_all(items, job, concurrency=self.concurrency, on_done=on_done, keep=keep, admit=admit)
 
     async def journalled(self, items: Sequence[T], job: Callable[[T], Awaitable[Any]], journal: Journal, *,
                          key: Callable[[T], Row], digest: Callable[[T], str] = hash_of,
@@ -169,6 +172,7 @@ class Batch:
 
         self.meter.start(self.label, len(items))
         try:
-            return await checkpointed_items(items, job, item_id, batch_id, concurrency=self.concurrency, on_done=done)
+            with settled():
+                return await checkpointed_items(items, job, item_id, batch_id, concurrency=self.concurrency, on_done=done)
         finally:
             self.meter.finish()

@@ -68,3 +68,18 @@ def test_a_prompt_hashes_as_its_id_and_text_did_when_it_was_a_pydantic_model():
     before = input_hash('{"id":"7","prompt":"Héllo \\"you\\"\\n\\u0000 ✓"}')
     assert hash_of(PromptItem("7", 'Héllo "you"\n\x00 ✓', 41)) == hash_of(PromptItem("7", 'Héllo "you"\n\x00 ✓')) == before
     assert hash_of(PromptItem("7", "Hello")) != hash_of(PromptItem("8", "Hello"))
+
+
+async def test_a_batch_runs_with_what_it_started_with_frozen_and_unfreezes_it():
+    import gc
+
+    seen: list[int] = []
+
+    async def job(n: int) -> int:
+        seen.append(gc.get_freeze_count())
+        return n
+
+    await Batch("test", 2)._run(range(3), job, lambda i, r: None)
+    # During the batch, what existed at its start (this test's modules among it) is out of the collector's walks.
+    assert len(seen) == 3 and all(frozen > 10_000 for frozen in seen)
+    assert gc.get_freeze_count() == 0
