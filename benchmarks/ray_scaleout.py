@@ -3,8 +3,9 @@
 The models are a scripted OpenAI-compatible server on loopback (the test double of
 `tests/servers.py`) that waits LATENCY seconds per call, as a remote model would; two
 single-model sources and a judge make 3 calls per prompt. Locally `generate` runs
---max-concurrency prompts at once; on Ray each worker runs that many. Ray here is a local
-instance in this process (`--ray local`); a real cluster adds workers per node.
+--max-concurrency prompts at once; on Ray each worker runs that many. Ray is first a local
+instance the run starts itself (`--ray local`), then a running head node on 127.0.0.2 that
+the runs join (`--ray ADDRESS`), as runs on a cluster do; a real cluster adds workers per node.
 
     pip install -e '.[ray]'
     python benchmarks/ray_scaleout.py [--prompts 320] [--latency 0.5] [--concurrency 4]
@@ -13,13 +14,18 @@ instance in this process (`--ray local`); a real cluster adds workers per node.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import secrets
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +42,61 @@ def reply(body: dict[str, Any]) -> str:
     return f"### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
 
 
-def run(folder: Path, url: str, concurrency: int, workers: int | None, prompts: int) -> tuple[float, dict[str, Any], float, float]:
+HEAD = "127.0.0.2"  # Ray rewrites 127.0.0.1 to the machine's interface address
+
+
+@contextlib.contextmanager
+def running_head() -> Iterator[str]:
+    """A Ray head node (`ray start --head --block`) on loopback, for the runs to join: its address.
+
+    Its token is the benchmark's own, as in the tests: Ray turns token authentication on by itself once
+    ~/.ray/auth_token exists, and the head and its drivers must agree whatever the machine went through."""
+    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    with socket.socket() as sock:
+        sock.bind((HEAD, 0))
+        port = sock.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
+    ray_bin = str(Path(sys.executable).parent / "ray")
+    head = subprocess.Popen([ray_bin, "start", "--head", "--node-ip-address", HEAD, "--port", str(port), "--include-dashboard=false",
+                             "--disable-usage-stats", "--temp-dir", temp, "--block"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    address = f"{HEAD}:{port}"
+    probe = "import ray,sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False)"
+    deadline = time.monotonic() + 90
+    try:
+        while subprocess.run([sys.executable, "-c", probe, address, HEAD], capture_output=True).returncode != 0:
+            if time.monotonic() > deadline or head.poll() is not None:
+                raise SystemExit(f"the Ray head on {address} did not answer within 90 s")
+            time.sleep(1)
+        yield address
+    finally:
+        os.killpg(head.pid, 15)
+        try:
+            head.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, 9)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def run(folder: Path, url: str, concurrency: int, workers: int | None, prompts: int,
+        address: str = "local") -> tuple[float, dict[str, Any], float, float]:
     """(wall seconds, the summary, seconds until the first prompt was journalled, prompts per minute from the first to the
     last: the steady state, without the start)"""
+    name = "local" if not workers else f"{workers}" if address == "local" else f"{workers}-joined"
     command = [str(Path(sys.executable).parent / "fellowship"), "generate", "--prompts", str(folder / "prompts.txt"),
-               "--out", str(folder / f"out-{workers or 'local'}"), "--kind", "single", "--json", "--base-url", url,
+               "--out", str(folder / f"out-{name}"), "--kind", "single", "--json", "--base-url", url,
                "--candidate", "a=openai:m", "--candidate", "b=openai:m", "--judge-model", "openai:m", "--temperature", "0.7",
                "--max-concurrency", str(concurrency)]
     if workers:
-        command += ["--ray", "local", "--workers", str(workers)]
-    journal = folder / f"out-{workers or 'local'}" / "journal.jsonl"
+        command += ["--ray", address, "--workers", str(workers)]
+    journal = folder / f"out-{name}" / "journal.jsonl"
     started = time.perf_counter()
     first = last = None  # when the first and the last prompt reached the journal, watched every 20 ms
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, text=True,
-                                   env={**os.environ, "FELLOWSHIP_LOCAL_TRACES": "0"})
+                                   env={**os.environ, "FELLOWSHIP_LOCAL_TRACES": "0",
+                                        **({"FELLOWSHIP_RAY_NODE_IP": HEAD} if address != "local" else {})})
         while process.poll() is None:
             rows = _rows(journal)
             now = time.perf_counter() - started
@@ -82,26 +128,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, scripted_server(reply, latency=args.latency) as server:
         folder = Path(tmp)
         (folder / "prompts.txt").write_text("".join(f"Describe the number {n}.\n" for n in range(args.prompts)))
-        results = []
-        for workers in (None, 1, 2, 4):
-            seconds, summary, first, steady = run(folder, server.url, args.concurrency, workers, args.prompts)
+        results = []  # (the row's name, workers, wall s, prompts/min, first prompt done at s, steady prompts/min)
+
+        def measure(name: str, workers: int | None, address: str = "local") -> None:
+            seconds, summary, first, steady = run(folder, server.url, args.concurrency, workers, args.prompts, address)
             assert summary["done"] == args.prompts and summary["failed"] == 0
-            results.append((workers, seconds, 60 * args.prompts / seconds, first, steady))
-    local, local_steady = results[0][2], results[0][4]
+            results.append((name, workers, seconds, 60 * args.prompts / seconds, first, steady))
+
+        measure("local", None)
+        measure("--ray local --workers 4 (starts Ray)", 4)
+        with running_head() as address:
+            for workers in (1, 2, 4):
+                measure(f"--ray ADDRESS --workers {workers} (joins)", workers, address)
+    local, local_steady = results[0][3], results[0][5]
     print(f"{args.prompts} prompts, 3 calls each, {args.latency} s per call, --max-concurrency {args.concurrency}\n")
     print("| run | wall s | prompts/min | vs local | first prompt done at s | steady prompts/min | steady vs local |")
     print("|---|---|---|---|---|---|---|")
-    for workers, seconds, rate, first, steady in results:
-        name = "local" if workers is None else f"--ray local --workers {workers}"
+    for name, _, seconds, rate, first, steady in results:
         print(f"| {name} | {seconds:.1f} | {rate:.1f} | {rate / local:.2f} | {first:.1f} | {steady:.1f} | {steady / local_steady:.2f} |")
     # Per prompt, the scripted calls take 2 x LATENCY (two candidates at once, then the judge);
     # what a run takes beyond that, per prompt and slot, is the overhead (Ray's start included).
-    for workers, seconds, _, _, steady in results:
+    for name, workers, seconds, _, _, steady in results:
         slots = args.concurrency * (workers or 1)
         overhead = seconds * slots / args.prompts - 2 * args.latency
         steady_overhead = 60 / steady * slots - 2 * args.latency
-        print(f"{'local' if workers is None else f'{workers} workers'}: {overhead:.3f} s overhead per prompt and slot, "
-              f"{steady_overhead:.3f} s in the steady state")
+        print(f"{name}: {overhead:.3f} s overhead per prompt and slot, {steady_overhead:.3f} s in the steady state")
 
 
 if __name__ == "__main__":
