@@ -146,7 +146,6 @@ def instant_server_process() -> Iterator[str]:
         server.wait()
 
 
-
 class FaultyOpenAIServer(ScriptedOpenAIServer):
     """A test double of an OpenAI-compatible server that fails in one way while `failing` is set:
     `500`, `429` (with `Retry-After: 1`), `429-bare` (without it), `bad-json` (a 200 with a broken body),
@@ -195,6 +194,8 @@ def faulty_server(reply: Reply, fault: str, **kwargs: Any) -> AbstractContextMan
 
 
 if __name__ == "__main__":  # `instant_server_process`: serve until killed, the port on the first line
-    _httpd = _BurstServer(("127.0.0.1", 0), ScriptedOpenAIServer(instant_reply, keep_requests=False).httpd.RequestHandlerClass)
+    _script = ScriptedOpenAIServer(instant_reply, keep_requests=False)
+    _script.httpd.server_close()  # its handler is served by a server with a longer backlog
+    _httpd = _BurstServer(("127.0.0.1", 0), _script.httpd.RequestHandlerClass)
     print(_httpd.server_address[1], flush=True)
     _httpd.serve_forever()
