@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 
 import _common  # noqa: F401
 
+from tests.ray_nodes import HEAD, free_port, start_node, stop_node, wait_nodes
 from tests.servers import scripted_server
 
 
@@ -42,9 +42,6 @@ def reply(body: dict[str, Any]) -> str:
     return f"### Score Assistant A: {a}/10\n### Score Assistant B: {b}/10"
 
 
-HEAD = "127.0.0.2"  # Ray rewrites 127.0.0.1 to the machine's interface address
-
-
 @contextlib.contextmanager
 def running_head() -> Iterator[str]:
     """A Ray head node (`ray start --head --block`) on loopback, for the runs to join: its address.
@@ -53,29 +50,14 @@ def running_head() -> Iterator[str]:
     ~/.ray/auth_token exists, and the head and its drivers must agree whatever the machine went through."""
     os.environ.setdefault("RAY_AUTH_MODE", "token")
     os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
-    with socket.socket() as sock:
-        sock.bind((HEAD, 0))
-        port = sock.getsockname()[1]
+    port = free_port(HEAD)
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
-    ray_bin = str(Path(sys.executable).parent / "ray")
-    head = subprocess.Popen([ray_bin, "start", "--head", "--node-ip-address", HEAD, "--port", str(port), "--include-dashboard=false",
-                             "--disable-usage-stats", "--temp-dir", temp, "--block"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    address = f"{HEAD}:{port}"
-    probe = "import ray,sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False)"
-    deadline = time.monotonic() + 90
+    head = start_node("--head", "--node-ip-address", HEAD, "--port", str(port), "--include-dashboard=false", "--temp-dir", temp)
     try:
-        while subprocess.run([sys.executable, "-c", probe, address, HEAD], capture_output=True).returncode != 0:
-            if time.monotonic() > deadline or head.poll() is not None:
-                raise SystemExit(f"the Ray head on {address} did not answer within 90 s")
-            time.sleep(1)
-        yield address
+        wait_nodes(f"{HEAD}:{port}", 1)
+        yield f"{HEAD}:{port}"
     finally:
-        os.killpg(head.pid, 15)
-        try:
-            head.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, 9)
+        stop_node(head)
         shutil.rmtree(temp, ignore_errors=True)
 
 

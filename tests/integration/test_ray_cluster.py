@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
+from tests.ray_nodes import HEAD, SECOND, free_port, start_node, stop_node, wait_nodes
 from tests.servers import scripted_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.ray]
@@ -38,15 +38,8 @@ os.environ.setdefault("RAY_AUTH_MODE", "token")
 os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[dev]' installs it")
 runner = CliRunner()
-HEAD, SECOND = "127.0.0.2", "127.0.0.3"
 SECRET = "sk-test-secret-0123456789abcdef"
 PROMPTS = [f"Describe the number {n} in one line." for n in range(1, 9)]
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class Cluster:
@@ -56,35 +49,15 @@ class Cluster:
         self.temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay short
         self.port = free_port(HEAD)
         self.address = f"{HEAD}:{self.port}"
-        ray_bin = str(Path(sys.executable).parent / "ray")
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-        self.head = subprocess.Popen(
-            [ray_bin, "start", "--head", "--node-ip-address", HEAD, "--port", str(self.port), "--num-cpus", "1",
-             "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", self.temp, "--block"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-        self._wait_nodes(1)
+        self.head = start_node("--head", "--node-ip-address", HEAD, "--port", str(self.port), "--num-cpus", "1",
+                               "--include-dashboard=false", "--temp-dir", self.temp)
+        wait_nodes(self.address, 1)
         self.second = self.start_second()
 
     def start_second(self) -> subprocess.Popen:
-        ray_bin = str(Path(sys.executable).parent / "ray")
-        proc = subprocess.Popen(
-            [ray_bin, "start", "--address", self.address, "--node-ip-address", SECOND, "--num-cpus", "1",
-             "--disable-usage-stats", "--block"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
-            start_new_session=True)
-        self._wait_nodes(2)
+        proc = start_node("--address", self.address, "--node-ip-address", SECOND, "--num-cpus", "1")
+        wait_nodes(self.address, 2)
         return proc
-
-    def _wait_nodes(self, count: int, seconds: float = 90) -> None:
-        deadline = time.monotonic() + seconds
-        probe = ("import ray,sys; ray.init(address=sys.argv[1], _node_ip_address=sys.argv[2], log_to_driver=False);"
-                 "print(sum(n['Alive'] for n in ray.nodes()))")
-        while time.monotonic() < deadline:
-            done = subprocess.run([sys.executable, "-c", probe, self.address, HEAD], capture_output=True, text=True)
-            if done.returncode == 0 and done.stdout.strip() == str(count):
-                return
-            time.sleep(1)
-        raise TimeoutError(f"the Ray cluster did not reach {count} live nodes")
 
     def stop_second(self) -> None:
         os.killpg(self.second.pid, signal.SIGKILL)  # the node dies: its raylet and its workers with it
@@ -92,12 +65,7 @@ class Cluster:
 
     def stop(self) -> None:
         for proc in (self.second, self.head):
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=5)  # a `--block` head can wait 30 s and more on its workers before it exits
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
+            stop_node(proc)
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
