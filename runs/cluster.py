@@ -9,8 +9,8 @@ it first.
 Settings the jobs read from the environment (endpoints, tracing, data and state folders)
 reach the workers as Ray `runtime_env` variables. Keys do not: Ray's runtime-env agent
 writes those variables into its log in plain text, so keys travel through the object store
-instead (the workers receive a reference, never the value, as an argument) and are set in
-each worker's environment there.
+instead (each item's call carries a reference to them, never the value) and are set in the
+worker's environment before its first item.
 """
 
 from __future__ import annotations
@@ -73,20 +73,25 @@ def _worker_class() -> Any:
         """Runs the job on each item it is given, on its own event loop; local traces go to this node's FELLOWSHIP_HOME.
 
         The job comes once, at the start (its unpickling imports what it runs: all workers at once, before the first
-        item), not with every item."""
+        item), not with every item. It comes by value, in the actor's creation task, which Ray keeps to restart the
+        worker: an object reference there would make Ray warn, on every run, that a restart may not find it."""
 
-        def __init__(self, command: str, secrets: dict[str, str], job: Callable[[Any], Awaitable[Any]]) -> None:
+        def __init__(self, command: str, job: Callable[[Any], Awaitable[Any]]) -> None:
             from fellowship.runs.collector import settle
 
-            os.environ.update(secrets)
             if os.environ.get("FELLOWSHIP_LOCAL_TRACES", "1") != "0":
                 from fellowship.tracing.local import enable
 
                 enable(command)
             self.job = job
+            self.keyed = False
             settle()  # what the job imported stays for the worker's life
 
-        async def run(self, item: Any) -> Any:
+        async def run(self, item: Any, secrets: dict[str, str]) -> Any:
+            """The job's result for `item`; `secrets` (Ray resolves the reference each call carries) set the keys."""
+            if not self.keyed:
+                os.environ.update(secrets)
+                self.keyed = True
             result = await self.job(item)
             if isinstance(result, dict):  # a journal row: say which node made it
                 result["worker"] = ray.util.get_node_ip_address()
@@ -116,7 +121,8 @@ async def run_on_cluster(
 ) -> list[R | ItemFailure]:
     """Like `runs.batch.run_all`, with the jobs run by `workers` Ray actors, `concurrency` items each.
 
-    `job` must pickle (a module-level function or a partial of one over plain data).
+    `job` must pickle (a module-level function or a partial of one over plain data), and stay small: each worker's
+    creation carries it.
     """
     import ray
 
@@ -126,16 +132,14 @@ async def run_on_cluster(
     share = min(0.5, cpus / workers / 2)
     worker = _worker_class()
     secrets = ray.put({name: os.environ[name] for name in SECRETS if name in os.environ})
-    job_ref = ray.put(job)
-    actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, secrets,
-                                                                                                             job_ref)
+    actors = [worker.options(num_cpus=share, max_concurrency=concurrency, scheduling_strategy="SPREAD").remote(command, job)
               for _ in range(workers)]
     results: list[R | ItemFailure | None] = [None] * len(items) if keep else []
     gate = Gate(items, admit)  # shared: `concurrency` slots per actor, each taking the next item when free
     record = recorder(results if keep else None, on_done)  # here, on the driver: it holds the journal and the budget
 
     def on(actor: Any) -> Callable[[T], Awaitable[R]]:
-        return lambda item: actor.run.remote(item)  # a Ray object ref: awaiting it gives the result
+        return lambda item: actor.run.remote(item, secrets)  # a Ray object ref: awaiting it gives the result
 
     try:
         await asyncio.gather(*(gate.serve(on(actors[n % workers]), record) for n in range(min(workers * concurrency, len(items)))))
