@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -18,12 +18,11 @@ from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.jsonl import write_jsonl
 from fellowship.fileio.lock import RunLocked
 from fellowship.fileio.pairs import Pair, read_pairs
-from fellowship.models.factory import BackendUnavailable
-from fellowship.models.spec import ModelSpec, SpecError
-from fellowship.runs.runner import Batch
+from fellowship.models.spec import BackendUnavailable, ModelSpec, SpecError
 from fellowship.state.records import Evaluation
-from fellowship.tracing.local import flush as flush_traces
-from fellowship.views.progress import Bar
+
+if TYPE_CHECKING:
+    from fellowship.runs.runner import Batch
 
 R = TypeVar("R", bound=BaseModel)
 E = TypeVar("E", bound=Evaluation)  # a judge's, jury's or debate's verdict
@@ -113,6 +112,9 @@ def run_single(make: Callable[[], Awaitable[R]]) -> R:
 
 def batch(label: str, concurrency: int, workers: Optional[int] = None, noun: str = "items") -> Batch:
     """A batch with a progress bar on stderr."""
+    from fellowship.runs.runner import Batch
+    from fellowship.views.progress import Bar
+
     return Batch(label, concurrency, workers, Bar(err), noun)
 
 
@@ -209,6 +211,8 @@ def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], 
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
     finally:
+        from fellowship.tracing.local import flush as flush_traces
+
         flush_traces()  # the local traces of what ran, in the file before the command says it is done
 
 

@@ -20,7 +20,6 @@ from fellowship.commands.common import (
 )
 from fellowship.commands.costs import CostFlags, pairs_dry_run
 from fellowship.commands.options import PREFLIGHT, STRATEGY_HELP, From, Preflight, check_panel, grouped
-from fellowship.graphs.evaluate import debate_pair, judge_pair, jury_pair
 from fellowship.state.debate import DebateContext
 from fellowship.state.judge import JudgeContext
 from fellowship.state.jury import JuryContext
@@ -44,6 +43,8 @@ def judge(
     if that fails too the verdict is [bold]invalid[/] and the raw text is kept. Scores outside the scale are invalid,
     never clipped. With [bold]--swap[/] and the independent strategy nothing changes: each response is scored alone.
     """
+    from fellowship.graphs.evaluate import judge_pair  # LangGraph loads with the command, not with the CLI
+
     if not thread and not cost.dry_run:
         pre.check(ctx, ctx.model)
     concurrency = auto_concurrency(concurrency, ctx.model, base_url=ctx.base_url)
@@ -64,6 +65,8 @@ def jury(
     verdict is a tie. Invalid votes are left out of the count and reported; when every vote is invalid the verdict is
     [bold]invalid[/]. The scores shown are the means of the members' scores.
     """
+    from fellowship.graphs.evaluate import jury_pair
+
     if not thread:
         check_panel(ctx.members)
     if not thread and not cost.dry_run:
@@ -90,6 +93,8 @@ def debate(
     whose scores could be read (one repair turn each); the higher mean wins, equal means tie, none readable is
     [bold]invalid[/].
     """
+    from fellowship.graphs.evaluate import debate_pair
+
     if not thread:
         check_panel(referee_models=ctx.referee_models)
     if not thread and not cost.dry_run:

@@ -29,7 +29,6 @@ from fellowship.commands.options import EVALUATOR, EVALUATOR_FLAGS, PREFLIGHT, C
 from fellowship.fileio.errors import InputError, OutputError
 from fellowship.fileio.lock import RunLocked
 from fellowship.fileio.prompts import numbered
-from fellowship.models.factory import set_rate_limit
 from fellowship.models.prices import Prices
 from fellowship.models.spec import ModelSpec, SpecError
 from fellowship.preference.rows import KINDS, RowRules, Suspect
@@ -264,6 +263,8 @@ def generate(
     if len(sources) < 2 and "single" in rules.kinds:
         fail("the single-model dataset compares sources: give at least two (or --kind workflow with a loop)", 2)
     ctx = setup.model_copy(update={"candidates": tuple(sources), "evaluator": evaluator_for(judging, setup)})
+    from fellowship.models.factory import set_rate_limit
+
     set_rate_limit(requests_per_second)
     concurrency = auto_concurrency(concurrency, [m for c in sources for m in c.models], ctx.evaluator.specs(), base_url=ctx.base_url)
     items = numbered(_load_prompt_source(prompts, prompt_field, split)[:limit])

@@ -18,14 +18,15 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, Literal
-
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from typing import TYPE_CHECKING, Any, Literal
 
 from fellowship.models.servers import engine_of
 from fellowship.parsing.formats import AnswerFormat
+
+if TYPE_CHECKING:  # annotations only: the CLI's options read this module's choices without loading LangChain
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
 
 Constraint = Literal["gbnf", "vllm", "json-schema", "off"]
 ConstraintChoice = Literal["auto", "gbnf", "vllm", "json-schema", "off"]

@@ -15,17 +15,11 @@ from pydantic import SecretStr
 
 from fellowship.models.constraints import detect
 from fellowship.models.settings import TOP_LOGPROBS, ModelSettings
-from fellowship.models.spec import ModelSpec, SpecError
-
-
-class BackendUnavailable(RuntimeError):
-    """The backend exists but cannot be used here (missing extra, missing key)."""
-
+from fellowship.models.spec import SPEC_KEY, BackendUnavailable, ModelSpec, SpecError
 
 _lock = threading.Lock()
 ModelMaker = Callable[[ModelSettings], BaseChatModel]
 _registered: dict[str, BaseChatModel | ModelMaker] = {}
-SPEC_KEY = "fellowship_model"
 
 
 def register_model(spec: str, model: BaseChatModel | ModelMaker | None) -> None:

@@ -12,9 +12,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 
-from fellowship.models.factory import BackendUnavailable, is_registered
+from fellowship.models.factory import is_registered
 from fellowship.models.servers import engine_of
-from fellowship.models.spec import ModelSpec
+from fellowship.models.spec import BackendUnavailable, ModelSpec
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Servers that serve one model whatever name a request gives: the name is not checked there.

@@ -16,12 +16,19 @@ ACCEPTED_FORMS = """\
   hf-local:PATH | hf-local:REPO a local transformers model (pip install 'fellowship[hf-local]')"""
 
 
+SPEC_KEY = "fellowship_model"  # the model metadata key that names the spec a model was built from
+
+
 class SpecError(ValueError):
     """A model spec that names no backend this project has."""
 
     def __init__(self, spec: str, reason: str) -> None:
         super().__init__(f"invalid model spec {spec!r}: {reason}\naccepted forms:\n{ACCEPTED_FORMS}")
         self.spec = spec
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend exists but cannot be used here (missing extra, missing key)."""
 
 
 @dataclass(frozen=True)

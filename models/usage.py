@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from fellowship.models.spec import SPEC_KEY
 
-from fellowship.models.factory import SPEC_KEY
+if TYPE_CHECKING:  # annotations only: the journal and the exports read `Spent` here without loading LangChain
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
 
 Spent = dict[str, list[int]]  # model spec -> [input tokens, output tokens, calls]
 

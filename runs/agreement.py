@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from statistics import mean
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fellowship.fileio.errors import InputError
 from fellowship.fileio.jsonl import read_json
-from fellowship.graphs.evaluate import evaluate
 from fellowship.metrics.agreement import (
     accuracy,
     bootstrap_ci,
@@ -23,10 +22,12 @@ from fellowship.metrics.agreement import (
 )
 from fellowship.parsing.scores import ParseError, parse_pair_scores
 from fellowship.readers.labelled import LabelledPair
-from fellowship.runs.runner import Batch
 from fellowship.state.evaluator import EvaluatorConfig
 from fellowship.state.records import Evaluation
 from fellowship.state.verdicts import label_of, plurality
+
+if TYPE_CHECKING:  # the CLI reads `Kind` here at its start, before any graph is needed
+    from fellowship.runs.runner import Batch
 
 Kind = Literal["judge", "debate"]
 
@@ -34,6 +35,7 @@ Kind = Literal["judge", "debate"]
 async def evaluate_labelled(pair: LabelledPair, *, evaluator: EvaluatorConfig, max_concurrency: int | None = None) -> Evaluation:
     """One live verdict on a labelled pair (a module-level function, so that it pickles for a cluster run)."""
     from fellowship.fileio.pairs import Pair
+    from fellowship.graphs.evaluate import evaluate
 
     return await evaluate(Pair(id=pair.id, question=pair.question, response_a=pair.response_a,
                                response_b=pair.response_b), evaluator, max_concurrency)

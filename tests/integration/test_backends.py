@@ -95,7 +95,7 @@ async def test_hf_local_backend_with_the_gguf_in_transformers(gguf):
 
 
 def test_missing_openai_key_is_a_clear_error(monkeypatch):
-    from fellowship.models.factory import BackendUnavailable
+    from fellowship.models.spec import BackendUnavailable
 
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(BackendUnavailable, match="OPENAI_API_KEY"):

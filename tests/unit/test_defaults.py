@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fellowship.cli import app
-from fellowship.commands import evaluate as evaluate_commands
+from fellowship.graphs import evaluate as evaluate_graphs
 from fellowship.graphs.registry import WORKFLOWS
 from fellowship.models.settings import JUDGE_MAX_TOKENS
 from fellowship.runs import stepping
@@ -36,7 +36,7 @@ def test_the_command_step_and_the_served_graph_take_the_same_defaults(monkeypatc
     async def step_session(name, ctx, *args):
         seen["step"] = ctx
 
-    monkeypatch.setattr(evaluate_commands, f"{graph}_pair", evaluator_call)
+    monkeypatch.setattr(evaluate_graphs, f"{graph}_pair", evaluator_call)
     monkeypatch.setattr(stepping, "step_session", step_session)
     assert runner.invoke(app, [graph, *PAIR, "--no-preflight"]).exit_code == 1  # the captured call "failed"
     assert runner.invoke(app, ["step", graph, *PAIR], input="").exit_code == 0
@@ -52,7 +52,7 @@ def test_a_flag_overrides_its_field_and_nothing_else(monkeypatch):
         seen["ctx"] = ctx
         raise RuntimeError("captured")
 
-    monkeypatch.setattr(evaluate_commands, "judge_pair", judge_pair)
+    monkeypatch.setattr(evaluate_graphs, "judge_pair", judge_pair)
     runner.invoke(app, ["judge", *PAIR, "--no-preflight", "--max-tokens", "77", "--no-guard", "--strategy", "direct"])
     assert seen["ctx"] == JudgeContext(max_tokens=77, guard=False, strategy="direct")
 
