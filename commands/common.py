@@ -20,6 +20,7 @@ from fellowship.fileio.lock import RunLocked
 from fellowship.fileio.pairs import Pair, read_pairs
 from fellowship.models.spec import BackendUnavailable, ModelSpec, SpecError
 from fellowship.state.records import Evaluation
+from fellowship.tracing.local import flush as flush_traces
 
 if TYPE_CHECKING:
     from fellowship.runs.runner import Batch
@@ -211,8 +212,6 @@ def run_sync(coro: Coroutine[Any, Any, T], usage_errors: tuple[type[Exception], 
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         fail(f"model call failed: {type(exc).__name__}: {exc}", 1)
     finally:
-        from fellowship.tracing.local import flush as flush_traces
-
         flush_traces()  # the local traces of what ran, in the file before the command says it is done
 
 

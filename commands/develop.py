@@ -216,7 +216,7 @@ traces_app = typer.Typer(help="Local traces of past runs (names, timings, tokens
 def traces_list(limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
                 as_json: AsJson = False) -> None:
     """Recent runs: id, command, graph, status, duration, tokens."""
-    from fellowship.tracing.local import recent
+    from fellowship.tracing.store import recent
     from fellowship.views.traces import show_runs
 
     runs = recent(limit=limit)
@@ -234,7 +234,7 @@ def traces_show(run_id: Annotated[str, typer.Argument(help="A run id, its first 
                 full: Annotated[bool, typer.Option("--full", help="Do not truncate inputs and outputs; show them for every run.")] = False,
                 as_json: AsJson = False) -> None:
     """One run's tree: graph, nodes and model calls, with timings and token usage."""
-    from fellowship.tracing.local import load, recent
+    from fellowship.tracing.store import load, recent
     from fellowship.views.traces import show_tree
 
     if run_id == "last":

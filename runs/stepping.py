@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from fellowship.graphs.registry import WORKFLOWS
 from fellowship.graphs.running import Graph, run_config
 from fellowship.state import records
-from fellowship.tracing.local import state_dir
+from fellowship.tracing.store import state_dir
 
 
 def serializer() -> JsonPlusSerializer:

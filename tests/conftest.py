@@ -65,4 +65,4 @@ def private_state(tmp_path_factory, monkeypatch):
 
     monkeypatch.setenv("FELLOWSHIP_HOME", str(tmp_path_factory.mktemp("fellowship-home")))
     yield
-    local._active = None
+    local._command = local._active = None

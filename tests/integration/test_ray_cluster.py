@@ -166,7 +166,7 @@ def test_generate_on_two_nodes_gives_the_local_run_s_rows(cluster, server, local
                    if p.is_file() and p.suffix in (".log", ".out", ".err", ".txt"))
     assert SECRET not in logs
     # Each worker traced its graph runs into FELLOWSHIP_HOME (the driver ran none of them).
-    from fellowship.tracing.local import load
+    from fellowship.tracing.store import load
 
     traces = Path(os.environ["FELLOWSHIP_HOME"]) / "traces.sqlite"
     assert all(load(r["trace_id"], traces)["name"] == "generate" for r in rows)

@@ -63,7 +63,8 @@ def test_the_trace_file_stays_under_its_cap_dropping_the_oldest_runs_and_failure
 
     from langchain_core.tracers.schemas import Run
 
-    from fellowship.tracing.local import LocalTracer, recent
+    from fellowship.tracing.store import recent
+    from fellowship.tracing.tracer import LocalTracer
 
     tracer = LocalTracer("test", tmp_path / "traces.sqlite", cap=0.2)  # 200 kB
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -95,7 +96,8 @@ def test_the_cap_is_a_flag_and_an_environment_variable_and_the_generate_summary_
 
 
 def test_the_first_items_are_traced_then_a_sample_chosen_by_id(tmp_path):
-    from fellowship.tracing.local import TRACED_FIRST, LocalTracer
+    from fellowship.tracing.store import TRACED_FIRST
+    from fellowship.tracing.tracer import LocalTracer
 
     ids = [f"prompt-{i}" for i in range(3000)]
     none_after_the_first = LocalTracer("t", tmp_path / "a.sqlite", sample=0)
@@ -111,7 +113,8 @@ def test_the_first_items_are_traced_then_a_sample_chosen_by_id(tmp_path):
 
 
 def test_a_failed_item_outside_the_sample_is_stored_as_its_error(tmp_path):
-    from fellowship.tracing.local import LocalTracer, load, recent
+    from fellowship.tracing.store import load, recent
+    from fellowship.tracing.tracer import LocalTracer
 
     tracer = LocalTracer("generate", tmp_path / "traces.sqlite", sample=0)
     traced = [tracer.wants(f"p{i}") for i in range(101)]
