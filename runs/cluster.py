@@ -84,14 +84,11 @@ def _worker_class() -> Any:
 
                 enable(command)
             self.job = job
-            self.keyed = False
             settle()  # what the job imported stays for the worker's life
 
         async def run(self, item: Any, secrets: dict[str, str]) -> Any:
             """The job's result for `item`; `secrets` (Ray resolves the reference each call carries) set the keys."""
-            if not self.keyed:
-                os.environ.update(secrets)
-                self.keyed = True
+            os.environ.update(secrets)  # the same values every call: a restarted worker has them from its first
             result = await self.job(item)
             if isinstance(result, dict):  # a journal row: say which node made it
                 result["worker"] = ray.util.get_node_ip_address()
